@@ -1,0 +1,67 @@
+//! The contract every check implements, and the metadata a user sees.
+
+use crate::facts::Facts;
+use crate::finding::{Finding, Severity, Status};
+
+/// What a check is, next to its code: `rotation-doctor checks` lists these
+/// and `rotation-doctor explain ID` prints `docs`.
+#[derive(Debug)]
+pub struct CheckMeta {
+    /// Stable, never reused: a category prefix and a number (ruff-style codes,
+    /// see reference/aesthetics-anchors.md §1).
+    pub id: &'static str,
+    /// Kebab-case name of the problem.
+    pub name: &'static str,
+    /// One line.
+    pub title: &'static str,
+    /// The severity of a failure of this check.
+    pub severity: Severity,
+    /// Markdown with the sections: What it checks, Why it breaks rotation,
+    /// How to fix it, References.
+    pub docs: &'static str,
+}
+
+/// A check is a pure function of the facts: no I/O, no clock but
+/// `Facts::collected_at`.
+pub trait Check: Sync {
+    fn meta(&self) -> &'static CheckMeta;
+    fn evaluate(&self, facts: &Facts) -> Vec<Finding>;
+}
+
+impl CheckMeta {
+    /// A finding of this check, with its title and severity.
+    pub fn finding(
+        &self,
+        status: Status,
+        resource: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            check: self.id.to_string(),
+            title: self.title.to_string(),
+            status,
+            severity: self.severity,
+            resource: resource.into(),
+            message: message.into(),
+            evidence: Vec::new(),
+            remediation: String::new(),
+        }
+    }
+}
+
+impl Finding {
+    pub fn with_evidence(mut self, evidence: impl IntoIterator<Item = String>) -> Finding {
+        self.evidence.extend(evidence);
+        self
+    }
+
+    pub fn with_remediation(mut self, remediation: impl Into<String>) -> Finding {
+        self.remediation = remediation.into();
+        self
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Finding {
+        self.severity = severity;
+        self
+    }
+}

@@ -1,0 +1,426 @@
+//! The facts a diagnosis is made from: what the collector read from AWS for one
+//! secret, in our own types. No AWS SDK type crosses into this crate, and no
+//! secret value other than host, port, engine, dbname and username is ever
+//! stored here (see `Connection`).
+//!
+//! `Facts` is also the snapshot format: `--save-snapshot` writes it as JSON and
+//! `--snapshot` reads it back, so every field is serde and versioned.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// Version of the snapshot format. Bump it when a field changes meaning or a
+/// required field is added; readers refuse a newer version than they know.
+pub const SNAPSHOT_SCHEMA_VERSION: u32 = 1;
+
+/// One piece of collected evidence: present, unavailable (the call failed, with
+/// the call and the reason), or not applicable (there was nothing to collect,
+/// for example the logs of a Lambda that does not exist).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fact<T> {
+    Present(T),
+    Unavailable(Unavailable),
+    NotApplicable(String),
+}
+
+impl<T> Fact<T> {
+    pub fn present(&self) -> Option<&T> {
+        match self {
+            Fact::Present(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Why this fact is missing, as a sentence; `None` when present.
+    pub fn missing_reason(&self) -> Option<String> {
+        match self {
+            Fact::Present(_) => None,
+            Fact::Unavailable(u) => Some(u.to_string()),
+            Fact::NotApplicable(why) => Some(why.clone()),
+        }
+    }
+}
+
+/// A call that failed, recorded instead of the fact it would have given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unavailable {
+    /// The IAM action form of the call, e.g. `ec2:DescribeSecurityGroups`.
+    pub call: String,
+    pub kind: ErrorKind,
+    /// The service's message (never contains a secret value: the collector
+    /// builds it from the error code and message only).
+    pub message: String,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            ErrorKind::AccessDenied => "access denied",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Other => "failed",
+        };
+        write!(f, "{} {kind}: {}", self.call, self.message)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    AccessDenied,
+    NotFound,
+    Throttled,
+    Timeout,
+    Other,
+}
+
+/// Everything known about one target secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    pub schema_version: u32,
+    /// The tool version that collected these facts.
+    pub tool_version: String,
+    /// "Now" for every check: checks never read the clock.
+    pub collected_at: DateTime<Utc>,
+    pub region: String,
+    /// The secret id the user asked about (name or ARN), as given.
+    pub secret_id: String,
+    /// The window of log events that was read.
+    pub log_window_hours: u32,
+    pub secret: Fact<Secret>,
+    /// The AWSCURRENT value's connection fields.
+    pub connection: Fact<Connection>,
+    pub lambda: Fact<Lambda>,
+    /// The Lambda's resource policy document; `Present(None)` when it has none.
+    pub lambda_policy: Fact<Option<serde_json::Value>>,
+    pub database: Fact<Database>,
+    pub network: Network,
+    pub logs: Fact<LogExcerpt>,
+}
+
+/// DescribeSecret, without the value.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Secret {
+    pub arn: String,
+    pub name: String,
+    /// `None` when the API omitted it (never-rotated secrets).
+    pub rotation_enabled: Option<bool>,
+    pub rotation_lambda_arn: Option<String>,
+    pub rotation_rules: Option<RotationRules>,
+    pub last_rotated: Option<DateTime<Utc>>,
+    pub last_changed: Option<DateTime<Utc>>,
+    pub next_rotation: Option<DateTime<Utc>>,
+    pub deleted: Option<DateTime<Utc>>,
+    pub kms_key_id: Option<String>,
+    pub owning_service: Option<String>,
+    /// Version id to its staging labels, as `VersionIdsToStages`.
+    pub versions: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationRules {
+    pub automatically_after_days: Option<i64>,
+    pub schedule_expression: Option<String>,
+    pub duration: Option<String>,
+}
+
+/// The parts of the AWSCURRENT secret value a diagnosis may know. The
+/// collector parses the value into this and drops everything else at once:
+/// the password and any other field never reach a `Connection`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub format: SecretFormat,
+    pub engine: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub dbname: Option<String>,
+    pub username: Option<String>,
+    pub db_instance_identifier: Option<String>,
+    pub db_cluster_identifier: Option<String>,
+    /// Names (never values) of the keys the rotation templates read that are
+    /// present: engine, host, port, username, password, dbname, masterarn, ssl.
+    pub keys: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretFormat {
+    #[default]
+    Json,
+    /// A SecretString that is not a JSON object.
+    NotJson,
+    /// Only SecretBinary is set.
+    Binary,
+}
+
+/// GetFunctionConfiguration of the rotation Lambda.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lambda {
+    pub arn: String,
+    pub name: String,
+    pub role: Option<String>,
+    pub runtime: Option<String>,
+    pub timeout_seconds: Option<i32>,
+    pub state: Option<String>,
+    pub state_reason: Option<String>,
+    pub last_update_status: Option<String>,
+    /// `None` when the function is not attached to a VPC.
+    pub vpc: Option<LambdaVpc>,
+    /// The value of `SECRETS_MANAGER_ENDPOINT`, the one variable whose value is
+    /// kept; other variables are recorded by name only.
+    pub secrets_manager_endpoint: Option<String>,
+    pub environment_keys: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LambdaVpc {
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseKind {
+    Instance,
+    Cluster,
+}
+
+/// DescribeDBInstances / DescribeDBClusters for the secret's database.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Database {
+    pub kind: DatabaseKind,
+    pub identifier: String,
+    pub arn: Option<String>,
+    pub engine: Option<String>,
+    pub status: Option<String>,
+    pub endpoint: Option<String>,
+    pub port: Option<u16>,
+    pub vpc_id: Option<String>,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub publicly_accessible: Option<bool>,
+}
+
+/// The VPC pieces the Lambda and the database touch. Each list is its own
+/// fact, so one denied call makes only the paths that need it unknown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Network {
+    pub vpcs: Fact<Vec<Vpc>>,
+    pub subnets: Fact<Vec<Subnet>>,
+    pub route_tables: Fact<Vec<RouteTable>>,
+    pub network_acls: Fact<Vec<NetworkAcl>>,
+    pub security_groups: Fact<Vec<SecurityGroup>>,
+    pub vpc_endpoints: Fact<Vec<VpcEndpoint>>,
+    pub nat_gateways: Fact<Vec<NatGateway>>,
+    pub internet_gateways: Fact<Vec<InternetGateway>>,
+}
+
+impl Network {
+    /// A network with nothing collected, for a reason.
+    pub fn not_applicable(reason: &str) -> Network {
+        Network {
+            vpcs: Fact::NotApplicable(reason.to_string()),
+            subnets: Fact::NotApplicable(reason.to_string()),
+            route_tables: Fact::NotApplicable(reason.to_string()),
+            network_acls: Fact::NotApplicable(reason.to_string()),
+            security_groups: Fact::NotApplicable(reason.to_string()),
+            vpc_endpoints: Fact::NotApplicable(reason.to_string()),
+            nat_gateways: Fact::NotApplicable(reason.to_string()),
+            internet_gateways: Fact::NotApplicable(reason.to_string()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vpc {
+    pub id: String,
+    pub cidrs: Vec<IpNet>,
+    /// `enableDnsSupport` / `enableDnsHostnames`; `None` when not read.
+    pub dns_support: Option<bool>,
+    pub dns_hostnames: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subnet {
+    pub id: String,
+    pub vpc_id: String,
+    pub cidr: Option<IpNet>,
+    pub ipv6_cidrs: Vec<IpNet>,
+    pub availability_zone: Option<String>,
+    /// The `Name` tag, to help a person recognise it.
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteTable {
+    pub id: String,
+    pub vpc_id: String,
+    /// The VPC's main table: it serves every subnet without an explicit association.
+    pub main: bool,
+    pub subnet_ids: Vec<String>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub destination: RouteDestination,
+    pub target: RouteTarget,
+    /// `active` or `blackhole`.
+    pub state: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteDestination {
+    Cidr(IpNet),
+    PrefixList(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum RouteTarget {
+    Local,
+    InternetGateway(String),
+    EgressOnlyInternetGateway(String),
+    NatGateway(String),
+    VpcEndpoint(String),
+    VpcPeering(String),
+    TransitGateway(String),
+    NetworkInterface(String),
+    Instance(String),
+    Other(String),
+}
+
+impl RouteTarget {
+    pub fn id(&self) -> &str {
+        match self {
+            RouteTarget::Local => "local",
+            RouteTarget::InternetGateway(id)
+            | RouteTarget::EgressOnlyInternetGateway(id)
+            | RouteTarget::NatGateway(id)
+            | RouteTarget::VpcEndpoint(id)
+            | RouteTarget::VpcPeering(id)
+            | RouteTarget::TransitGateway(id)
+            | RouteTarget::NetworkInterface(id)
+            | RouteTarget::Instance(id)
+            | RouteTarget::Other(id) => id,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkAcl {
+    pub id: String,
+    pub vpc_id: String,
+    pub is_default: bool,
+    pub subnet_ids: Vec<String>,
+    pub entries: Vec<AclEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AclEntry {
+    pub rule_number: i32,
+    pub egress: bool,
+    /// `-1` (all), or an IP protocol number such as `6` (tcp).
+    pub protocol: String,
+    pub allow: bool,
+    pub cidr: Option<IpNet>,
+    pub port_range: Option<PortRange>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortRange {
+    pub from: u16,
+    pub to: u16,
+}
+
+impl PortRange {
+    pub fn contains(&self, port: u16) -> bool {
+        self.from <= port && port <= self.to
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub name: Option<String>,
+    pub vpc_id: Option<String>,
+    pub ingress: Vec<SgRule>,
+    pub egress: Vec<SgRule>,
+}
+
+/// One permission of a security group toward one peer (the SDK's
+/// IpPermission is split per peer, as DescribeSecurityGroupRules does).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SgRule {
+    /// `-1` (all), `tcp`, `udp`, `icmp`, or a protocol number.
+    pub protocol: String,
+    /// `None` for all ports.
+    pub ports: Option<PortRange>,
+    pub peer: SgPeer,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SgPeer {
+    Cidr(IpNet),
+    Group(String),
+    PrefixList(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VpcEndpoint {
+    pub id: String,
+    pub vpc_id: String,
+    pub service_name: String,
+    /// `Interface`, `Gateway`, `GatewayLoadBalancer`, ...
+    pub endpoint_type: Option<String>,
+    pub state: Option<String>,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub private_dns_enabled: bool,
+    pub dns_names: Vec<String>,
+    pub policy: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NatGateway {
+    pub id: String,
+    pub vpc_id: Option<String>,
+    pub subnet_id: Option<String>,
+    pub state: Option<String>,
+    /// `public` or `private`; AWS's default (and moto's omission) is public.
+    pub connectivity: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InternetGateway {
+    pub id: String,
+    /// VPCs it is attached to (attachments in state `available`/`attached`).
+    pub attached_vpc_ids: Vec<String>,
+}
+
+/// The rotation Lambda's recent log events, read in bounded pages.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogExcerpt {
+    pub log_group: String,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    /// Sorted by time, oldest first.
+    pub events: Vec<LogEvent>,
+    /// True when the page bound stopped the read before the window's end.
+    pub truncated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEvent {
+    pub timestamp: DateTime<Utc>,
+    pub stream: Option<String>,
+    pub message: String,
+}

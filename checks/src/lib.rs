@@ -1,0 +1,11 @@
+//! rotation-doctor's pure half: the facts model, the VPC reachability engine
+//! and the checks. Nothing here talks to AWS or reads the clock, so a check is
+//! testable on hand-built facts in microseconds.
+
+pub mod check;
+pub mod facts;
+pub mod finding;
+
+pub use check::{Check, CheckMeta};
+pub use facts::*;
+pub use finding::{Finding, Severity, Status};
