@@ -1,1 +1,5 @@
+mod aws;
+mod collect;
+mod error;
+
 fn main() {}
