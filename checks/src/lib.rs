@@ -5,6 +5,10 @@
 pub mod check;
 pub mod facts;
 pub mod finding;
+#[cfg(test)]
+pub mod fixtures;
+pub mod net;
+pub mod policy;
 
 pub use check::{Check, CheckMeta};
 pub use facts::*;

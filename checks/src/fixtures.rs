@@ -1,0 +1,272 @@
+//! Hand-built facts for tests: the lab case of the foundation issue, which
+//! each test bends into the configuration it needs.
+
+use std::collections::BTreeMap;
+
+use chrono::{TimeZone, Utc};
+
+use crate::facts::*;
+
+pub const SECRET_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:lab/mysql-AbCdEf";
+pub const LAMBDA_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:lab-rotation";
+
+pub fn net(cidr: &str) -> ipnet::IpNet {
+    cidr.parse().expect("test CIDR")
+}
+
+pub fn subnet(id: &str, cidr: &str, az: &str) -> Subnet {
+    Subnet {
+        id: id.to_string(),
+        vpc_id: "vpc-lab".to_string(),
+        cidr: Some(net(cidr)),
+        ipv6_cidrs: Vec::new(),
+        availability_zone: Some(az.to_string()),
+        name: None,
+    }
+}
+
+pub fn tcp(port: u16, peer: SgPeer) -> SgRule {
+    SgRule {
+        protocol: "tcp".to_string(),
+        ports: Some(PortRange {
+            from: port,
+            to: port,
+        }),
+        peer,
+        description: None,
+    }
+}
+
+pub fn all_traffic(peer: SgPeer) -> SgRule {
+    SgRule {
+        protocol: "-1".to_string(),
+        ports: None,
+        peer,
+        description: None,
+    }
+}
+
+pub fn group(id: &str, ingress: Vec<SgRule>, egress: Vec<SgRule>) -> SecurityGroup {
+    SecurityGroup {
+        id: id.to_string(),
+        name: Some(id.trim_start_matches("sg-").to_string()),
+        vpc_id: Some("vpc-lab".to_string()),
+        ingress,
+        egress,
+    }
+}
+
+pub fn route(cidr: &str, target: RouteTarget) -> Route {
+    Route {
+        destination: RouteDestination::Cidr(net(cidr)),
+        target,
+        state: Some("active".to_string()),
+    }
+}
+
+pub fn acl_entry(
+    rule_number: i32,
+    egress: bool,
+    allow: bool,
+    cidr: &str,
+    ports: Option<(u16, u16)>,
+) -> AclEntry {
+    AclEntry {
+        rule_number,
+        egress,
+        protocol: if ports.is_some() { "6" } else { "-1" }.to_string(),
+        allow,
+        cidr: Some(net(cidr)),
+        port_range: ports.map(|(from, to)| PortRange { from, to }),
+    }
+}
+
+fn ids(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// The lab: a rotation Lambda placed in the DB subnets with the DB security
+/// group, which admits 3306 only from the separate Lambda security group.
+pub fn lab() -> Facts {
+    let any = || SgPeer::Cidr(net("0.0.0.0/0"));
+    Facts {
+        schema_version: SNAPSHOT_SCHEMA_VERSION,
+        tool_version: "test".to_string(),
+        collected_at: Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap(),
+        region: "us-east-1".to_string(),
+        secret_id: "lab/mysql".to_string(),
+        log_window_hours: 24,
+        secret: Fact::Present(Secret {
+            arn: SECRET_ARN.to_string(),
+            name: "lab/mysql".to_string(),
+            rotation_enabled: Some(true),
+            rotation_lambda_arn: Some(LAMBDA_ARN.to_string()),
+            rotation_rules: Some(RotationRules {
+                automatically_after_days: Some(30),
+                ..RotationRules::default()
+            }),
+            versions: BTreeMap::from([
+                ("v1".to_string(), vec!["AWSCURRENT".to_string()]),
+                ("v2".to_string(), vec!["AWSPENDING".to_string()]),
+            ]),
+            ..Secret::default()
+        }),
+        connection: Fact::Present(Connection {
+            format: SecretFormat::Json,
+            engine: Some("mysql".to_string()),
+            host: Some("lab-db.abc.us-east-1.rds.amazonaws.com".to_string()),
+            port: Some(3306),
+            dbname: Some("app".to_string()),
+            username: Some("admin".to_string()),
+            db_instance_identifier: Some("lab-db".to_string()),
+            db_cluster_identifier: None,
+            keys: ids(&["engine", "host", "port", "username", "password", "dbname"]),
+        }),
+        lambda: Fact::Present(Lambda {
+            arn: LAMBDA_ARN.to_string(),
+            name: "lab-rotation".to_string(),
+            role: Some("arn:aws:iam::123456789012:role/lab-rotation".to_string()),
+            runtime: Some("python3.12".to_string()),
+            timeout_seconds: Some(30),
+            state: Some("Active".to_string()),
+            state_reason: None,
+            last_update_status: Some("Successful".to_string()),
+            vpc: Some(LambdaVpc {
+                subnet_ids: ids(&["subnet-db-a", "subnet-db-b"]),
+                security_group_ids: ids(&["sg-db"]),
+            }),
+            secrets_manager_endpoint: Some("https://secretsmanager.us-east-1.amazonaws.com".to_string()),
+            environment_keys: ids(&["SECRETS_MANAGER_ENDPOINT"]),
+        }),
+        lambda_policy: Fact::Present(None),
+        database: Fact::Present(Database {
+            kind: DatabaseKind::Instance,
+            identifier: "lab-db".to_string(),
+            arn: None,
+            engine: Some("mysql".to_string()),
+            status: Some("available".to_string()),
+            endpoint: Some("lab-db.abc.us-east-1.rds.amazonaws.com".to_string()),
+            port: Some(3306),
+            vpc_id: Some("vpc-lab".to_string()),
+            subnet_ids: ids(&["subnet-db-a", "subnet-db-b"]),
+            security_group_ids: ids(&["sg-db"]),
+            publicly_accessible: Some(false),
+        }),
+        network: Network {
+            vpcs: Fact::Present(vec![Vpc {
+                id: "vpc-lab".to_string(),
+                cidrs: vec![net("10.0.0.0/16")],
+                dns_support: Some(true),
+                dns_hostnames: Some(true),
+            }]),
+            subnets: Fact::Present(vec![
+                subnet("subnet-db-a", "10.0.1.0/24", "us-east-1a"),
+                subnet("subnet-db-b", "10.0.2.0/24", "us-east-1b"),
+                subnet("subnet-lambda-a", "10.0.11.0/24", "us-east-1a"),
+                subnet("subnet-lambda-b", "10.0.12.0/24", "us-east-1b"),
+                subnet("subnet-public-a", "10.0.101.0/24", "us-east-1a"),
+                subnet("subnet-public-b", "10.0.102.0/24", "us-east-1b"),
+            ]),
+            route_tables: Fact::Present(vec![
+                RouteTable {
+                    id: "rtb-main".to_string(),
+                    vpc_id: "vpc-lab".to_string(),
+                    main: true,
+                    subnet_ids: Vec::new(),
+                    routes: vec![route("10.0.0.0/16", RouteTarget::Local)],
+                },
+                RouteTable {
+                    id: "rtb-private".to_string(),
+                    vpc_id: "vpc-lab".to_string(),
+                    main: false,
+                    subnet_ids: ids(&["subnet-db-a", "subnet-db-b", "subnet-lambda-a", "subnet-lambda-b"]),
+                    routes: vec![
+                        route("10.0.0.0/16", RouteTarget::Local),
+                        route("0.0.0.0/0", RouteTarget::NatGateway("nat-lab".to_string())),
+                    ],
+                },
+                RouteTable {
+                    id: "rtb-public".to_string(),
+                    vpc_id: "vpc-lab".to_string(),
+                    main: false,
+                    subnet_ids: ids(&["subnet-public-a", "subnet-public-b"]),
+                    routes: vec![
+                        route("10.0.0.0/16", RouteTarget::Local),
+                        route("0.0.0.0/0", RouteTarget::InternetGateway("igw-lab".to_string())),
+                    ],
+                },
+            ]),
+            network_acls: Fact::Present(vec![NetworkAcl {
+                id: "acl-default".to_string(),
+                vpc_id: "vpc-lab".to_string(),
+                is_default: true,
+                subnet_ids: ids(&[
+                    "subnet-db-a",
+                    "subnet-db-b",
+                    "subnet-lambda-a",
+                    "subnet-lambda-b",
+                    "subnet-public-a",
+                    "subnet-public-b",
+                ]),
+                entries: vec![
+                    acl_entry(100, false, true, "0.0.0.0/0", None),
+                    acl_entry(100, true, true, "0.0.0.0/0", None),
+                    acl_entry(32767, false, false, "0.0.0.0/0", None),
+                    acl_entry(32767, true, false, "0.0.0.0/0", None),
+                ],
+            }]),
+            security_groups: Fact::Present(vec![
+                group(
+                    "sg-db",
+                    vec![tcp(3306, SgPeer::Group("sg-lambda".to_string()))],
+                    vec![all_traffic(any())],
+                ),
+                group("sg-lambda", Vec::new(), vec![all_traffic(any())]),
+            ]),
+            vpc_endpoints: Fact::Present(Vec::new()),
+            nat_gateways: Fact::Present(vec![NatGateway {
+                id: "nat-lab".to_string(),
+                vpc_id: Some("vpc-lab".to_string()),
+                subnet_id: Some("subnet-public-a".to_string()),
+                state: Some("available".to_string()),
+                connectivity: None,
+            }]),
+            internet_gateways: Fact::Present(vec![InternetGateway {
+                id: "igw-lab".to_string(),
+                attached_vpc_ids: ids(&["vpc-lab"]),
+            }]),
+        },
+        logs: Fact::Present(LogExcerpt {
+            log_group: "/aws/lambda/lab-rotation".to_string(),
+            start: None,
+            end: None,
+            events: vec![LogEvent {
+                timestamp: Utc.with_ymd_and_hms(2026, 11, 28, 11, 0, 0).unwrap(),
+                stream: Some("2026/11/28/[$LATEST]abc".to_string()),
+                message: format!(
+                    "[ERROR]\t2026-11-28T11:00:00.000Z\tf00d\tsetSecret: Unable to log into database with previous, current, or pending secret of secret arn {SECRET_ARN}"
+                ),
+            }],
+            truncated: false,
+        }),
+    }
+}
+
+/// Mutable access to a present fact in a test.
+pub fn get<T>(fact: &mut Fact<T>) -> &mut T {
+    match fact {
+        Fact::Present(value) => value,
+        _ => panic!("fact not present in fixture"),
+    }
+}
+
+/// The lab after the fix: the Lambda in the Lambda subnets and group.
+pub fn lab_moved() -> Facts {
+    let mut facts = lab();
+    get(&mut facts.lambda).vpc = Some(LambdaVpc {
+        subnet_ids: ids(&["subnet-lambda-a", "subnet-lambda-b"]),
+        security_group_ids: ids(&["sg-lambda"]),
+    });
+    facts
+}

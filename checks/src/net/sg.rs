@@ -1,0 +1,139 @@
+//! Security groups: stateful, allow-only. A flow passes a side when any rule
+//! of any group on that side admits it; the return traffic is allowed
+//! automatically.
+
+use super::{coverage, Coverage, Endpoint, HopVerdict, NetIndex};
+use crate::facts::{SgPeer, SgRule};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// The source's groups, outbound.
+    Egress,
+    /// The destination's groups, inbound.
+    Ingress,
+}
+
+/// The other end of the flow, as a rule would name it.
+pub struct Peer<'a> {
+    /// Its security groups (a group reference matches any of them).
+    pub groups: &'a [String],
+    /// Its addresses.
+    pub address: Endpoint,
+}
+
+pub struct SgOutcome {
+    pub verdict: HopVerdict,
+    /// The group that decided: the admitting one, or all of them when none does.
+    pub resource: String,
+    pub detail: String,
+}
+
+fn tcp_rule_covers_port(rule: &SgRule, port: u16) -> bool {
+    let protocol_matches = matches!(rule.protocol.as_str(), "-1" | "tcp" | "6");
+    protocol_matches && rule.ports.is_none_or(|range| range.contains(port))
+}
+
+pub fn describe_peer(peer: &SgPeer) -> String {
+    match peer {
+        SgPeer::Cidr(cidr) => cidr.to_string(),
+        SgPeer::Group(id) => id.clone(),
+        SgPeer::PrefixList(id) => format!("prefix list {id}"),
+    }
+}
+
+/// Whether the groups on one side admit tcp/`port` to or from `peer`.
+pub fn evaluate(
+    index: &NetIndex,
+    group_ids: &[String],
+    direction: Direction,
+    port: u16,
+    peer: &Peer,
+) -> SgOutcome {
+    let (verb, preposition) = match direction {
+        Direction::Egress => ("allows", "to"),
+        Direction::Ingress => ("admits", "from"),
+    };
+    let mut unknown = Vec::new();
+    let mut partial = Vec::new();
+    let mut other_peers_on_port = Vec::new();
+    for group_id in group_ids {
+        let group = match index.security_group(group_id) {
+            Ok(group) => group,
+            Err(reason) => {
+                unknown.push(reason);
+                continue;
+            }
+        };
+        let rules = match direction {
+            Direction::Egress => &group.egress,
+            Direction::Ingress => &group.ingress,
+        };
+        for rule in rules.iter().filter(|r| tcp_rule_covers_port(r, port)) {
+            let admitted = match &rule.peer {
+                SgPeer::Group(id) => peer.groups.contains(id),
+                SgPeer::Cidr(cidr) => match coverage(cidr, peer.address) {
+                    Coverage::All => true,
+                    Coverage::Some => {
+                        partial.push(format!("{group_id} {verb} only part of it ({cidr})"));
+                        false
+                    }
+                    Coverage::None => false,
+                },
+                SgPeer::PrefixList(id) => {
+                    unknown.push(format!(
+                        "{group_id} {verb} tcp/{port} {preposition} prefix list {id}, whose entries were not read"
+                    ));
+                    false
+                }
+            };
+            if admitted {
+                return SgOutcome {
+                    verdict: HopVerdict::Pass,
+                    resource: group_id.clone(),
+                    detail: format!(
+                        "{group_id} {verb} tcp/{port} {preposition} {}",
+                        describe_peer(&rule.peer)
+                    ),
+                };
+            }
+            other_peers_on_port.push(describe_peer(&rule.peer));
+        }
+    }
+    let groups = group_ids.join(", ");
+    let what = match direction {
+        Direction::Egress => format!("{} (destination)", peer.address),
+        Direction::Ingress => {
+            let mut names: Vec<String> = peer.groups.to_vec();
+            names.push(peer.address.to_string());
+            names.join(", ")
+        }
+    };
+    if !unknown.is_empty() {
+        return SgOutcome {
+            verdict: HopVerdict::Unknown,
+            resource: groups,
+            detail: unknown.join("; "),
+        };
+    }
+    let mut detail = if group_ids.is_empty() {
+        "no security group is attached".to_string()
+    } else {
+        format!("{groups} {verb} no tcp/{port} {preposition} {what}")
+    };
+    other_peers_on_port.sort();
+    other_peers_on_port.dedup();
+    if !other_peers_on_port.is_empty() {
+        detail.push_str(&format!(
+            "; on tcp/{port} it {verb} only {}",
+            other_peers_on_port.join(", ")
+        ));
+    }
+    if !partial.is_empty() {
+        detail.push_str(&format!("; {}", partial.join("; ")));
+    }
+    SgOutcome {
+        verdict: HopVerdict::Block,
+        resource: groups,
+        detail,
+    }
+}
