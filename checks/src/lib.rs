@@ -7,8 +7,10 @@ pub mod facts;
 pub mod finding;
 #[cfg(test)]
 pub mod fixtures;
+pub mod logs;
 pub mod net;
 pub mod policy;
+pub mod rules;
 
 pub use check::{Check, CheckMeta};
 pub use facts::*;

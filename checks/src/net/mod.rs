@@ -7,6 +7,7 @@
 mod acl;
 mod database;
 mod index;
+mod placement;
 mod secretsmanager;
 mod sg;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use database::database_paths;
 pub use index::NetIndex;
+pub use placement::{suggest_placement, Placement};
 pub use secretsmanager::secretsmanager_paths;
 
 /// A Lambda's ENIs use the ephemeral range 1024–65535 for the return traffic
@@ -277,3 +279,34 @@ pub fn database_port(facts: &crate::Facts) -> Option<u16> {
 
 #[cfg(test)]
 mod tests;
+
+/// One readable line for a path: each hop with a mark, the blocking one
+/// flagged, e.g. `subnet-a [sg-1] → sg-1 ✓ → rtb-1 ✓ → sg-db ✗ BLOCKED`.
+pub fn render_path(path: &NetPath) -> String {
+    let from = match &path.from.subnet {
+        Some(subnet) => format!("{subnet} [{}]", path.from.security_groups.join(", ")),
+        None => "Lambda (no VPC)".to_string(),
+    };
+    let to = match path.to {
+        Destination::Database => format!("database tcp/{}", path.port),
+        Destination::Secretsmanager => format!("Secrets Manager tcp/{}", path.port),
+    };
+    let mut hops = Vec::new();
+    for hop in &path.hops {
+        let mark = match hop.verdict {
+            HopVerdict::Pass => "✓",
+            HopVerdict::Block => "✗ BLOCKED",
+            HopVerdict::Unknown => "?",
+            HopVerdict::Info => continue,
+        };
+        hops.push(format!("{} {mark}", hop.resource));
+        if hop.verdict == HopVerdict::Block {
+            break;
+        }
+    }
+    format!(
+        "{from} → {to}: {} ({})",
+        path.verdict.as_str(),
+        hops.join(" → ")
+    )
+}

@@ -28,7 +28,7 @@ pub struct SgOutcome {
     pub detail: String,
 }
 
-fn tcp_rule_covers_port(rule: &SgRule, port: u16) -> bool {
+pub fn tcp_rule_covers_port(rule: &SgRule, port: u16) -> bool {
     let protocol_matches = matches!(rule.protocol.as_str(), "-1" | "tcp" | "6");
     protocol_matches && rule.ports.is_none_or(|range| range.contains(port))
 }

@@ -1,0 +1,166 @@
+//! LOG001: the rotation Lambda's recent log errors, grouped by cause.
+
+use crate::check::{Check, CheckMeta};
+use crate::facts::{ErrorKind, Fact, Facts};
+use crate::finding::{Finding, Severity, Status};
+use crate::logs::classify;
+
+pub struct RotationLogErrors;
+
+static META: CheckMeta = CheckMeta {
+    id: "LOG001",
+    name: "rotation-log-errors",
+    title: "Recent errors in the rotation Lambda's logs",
+    severity: Severity::High,
+    docs: r#"## What it checks
+The rotation Lambda's log events in the window (`--since`, 24 hours by
+default), matched against the messages AWS's rotation functions and the
+Lambda runtime write when a rotation breaks: failed database logins,
+timeouts (told apart by what came before: silence after "Found credentials"
+means Secrets Manager is unreachable, a timeout after createSecret means the
+database is), missing modules, denied actions, KMS, missing secret keys,
+engine mismatches, TLS failures, stage mismatches. It reports each cause
+with its count, first and last time, the details the lines name, and the
+latest matching line.
+
+## Why it breaks rotation
+These lines are the rotation failing. They also tell which step failed, and
+so where to look: the network checks for logins and timeouts, the role for
+denied actions, the secret for missing keys.
+
+## How to fix it
+Follow the hint of each cause. The network causes are usually fixed by the
+remediation of NET002 or NET003. A log group that does not exist means the
+function never ran, or its role cannot write logs (attach
+AWSLambdaBasicExecutionRole).
+
+## References
+- https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot_rotation.html
+"#,
+};
+
+impl Check for RotationLogErrors {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+        let lambda = match super::rotation_lambda(&META, facts) {
+            Ok(lambda) => lambda,
+            Err(finding) => return vec![finding],
+        };
+        let hours = facts.log_window_hours;
+        let logs = match &facts.logs {
+            Fact::Present(logs) => logs,
+            Fact::Unavailable(u) if u.kind == ErrorKind::NotFound => {
+                return vec![META.finding(
+                    Status::Unknown,
+                    format!("/aws/lambda/{}", lambda.name),
+                    format!(
+                        "the log group /aws/lambda/{} does not exist: the function has never run, or its role cannot write logs",
+                        lambda.name
+                    ),
+                )]
+            }
+            other => {
+                return vec![META.finding(
+                    Status::Unknown,
+                    format!("/aws/lambda/{}", lambda.name),
+                    format!(
+                        "the logs could not be read: {}",
+                        other.missing_reason().unwrap_or_default()
+                    ),
+                )]
+            }
+        };
+        let causes = classify(&logs.events);
+        let truncated = if logs.truncated {
+            " (the read stopped at its page limit; older events were not read)"
+        } else {
+            ""
+        };
+        if causes.is_empty() {
+            return vec![META.finding(
+                Status::Pass,
+                &logs.log_group,
+                format!(
+                    "no rotation errors in {} log events of the last {hours} h{truncated}",
+                    logs.events.len()
+                ),
+            )];
+        }
+        let total: usize = causes.iter().map(|c| c.count).sum();
+        let summary: Vec<String> = causes
+            .iter()
+            .map(|c| format!("{} ({}×)", c.cause, c.count))
+            .collect();
+        let evidence = causes.iter().map(|c| {
+            let details = if c.details.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", c.details.join(", "))
+            };
+            format!(
+                "{}: {}× from {} to {}{details}: {}",
+                c.id,
+                c.count,
+                c.first.format("%Y-%m-%dT%H:%M:%SZ"),
+                c.last.format("%Y-%m-%dT%H:%M:%SZ"),
+                c.example
+            )
+        });
+        let remediation: Vec<String> = causes
+            .iter()
+            .map(|c| format!("{}: {}", c.cause, c.hint))
+            .collect();
+        vec![META
+            .finding(
+                Status::Fail,
+                &logs.log_group,
+                format!(
+                    "{total} rotation error line(s) in the last {hours} h{truncated}: {}",
+                    summary.join("; ")
+                ),
+            )
+            .with_evidence(evidence)
+            .with_remediation(remediation.join("\n"))]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Unavailable;
+    use crate::fixtures::{get, lab};
+
+    #[test]
+    fn lab_reports_the_set_secret_login_failure() {
+        let finding = RotationLogErrors.evaluate(&lab()).remove(0);
+        assert_eq!(finding.status, Status::Fail);
+        assert!(finding
+            .message
+            .contains("could not log into the database (1×)"));
+        assert!(finding.evidence[0].contains("setSecret: Unable to log into database"));
+        assert!(finding.evidence[0].contains("[setSecret]"));
+    }
+
+    #[test]
+    fn passes_on_quiet_logs() {
+        let mut facts = lab();
+        get(&mut facts.logs).events.clear();
+        assert_eq!(RotationLogErrors.evaluate(&facts)[0].status, Status::Pass);
+    }
+
+    #[test]
+    fn missing_log_group_is_unknown() {
+        let mut facts = lab();
+        facts.logs = Fact::Unavailable(Unavailable {
+            call: "logs:FilterLogEvents".into(),
+            kind: ErrorKind::NotFound,
+            message: "The specified log group does not exist.".into(),
+        });
+        let finding = RotationLogErrors.evaluate(&facts).remove(0);
+        assert_eq!(finding.status, Status::Unknown);
+        assert!(finding.message.contains("does not exist"));
+    }
+}
