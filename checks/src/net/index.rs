@@ -13,7 +13,7 @@ pub struct NetIndex<'a> {
     nats: HashMap<&'a str, &'a NatGateway>,
 }
 
-fn by_id<'a, T>(fact: &'a Fact<Vec<T>>, id: fn(&T) -> &str) -> HashMap<&'a str, &'a T> {
+fn by_id<T>(fact: &Fact<Vec<T>>, id: fn(&T) -> &str) -> HashMap<&str, &T> {
     fact.present()
         .map(|items| items.iter().map(|item| (id(item), item)).collect())
         .unwrap_or_default()
@@ -106,7 +106,7 @@ impl<'a> NetIndex<'a> {
             .ok_or_else(|| missing("route tables", &self.network.route_tables))?;
         tables
             .iter()
-            .find(|t| t.subnet_ids.iter().any(|s| *s == subnet.id))
+            .find(|t| t.subnet_ids.contains(&subnet.id))
             .or_else(|| tables.iter().find(|t| t.main && t.vpc_id == subnet.vpc_id))
             .ok_or_else(|| {
                 format!(
@@ -124,7 +124,7 @@ impl<'a> NetIndex<'a> {
             .present()
             .ok_or_else(|| missing("network ACLs", &self.network.network_acls))?;
         acls.iter()
-            .find(|a| a.subnet_ids.iter().any(|s| *s == subnet.id))
+            .find(|a| a.subnet_ids.contains(&subnet.id))
             .or_else(|| {
                 acls.iter()
                     .find(|a| a.is_default && a.vpc_id == subnet.vpc_id)

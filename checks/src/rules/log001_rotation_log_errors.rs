@@ -47,7 +47,7 @@ impl Check for RotationLogErrors {
     fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
         let lambda = match super::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
-            Err(finding) => return vec![finding],
+            Err(finding) => return vec![*finding],
         };
         let hours = facts.log_window_hours;
         let logs = match &facts.logs {

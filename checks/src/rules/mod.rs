@@ -37,97 +37,38 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
 pub(crate) fn rotation_lambda<'a>(
     meta: &'static CheckMeta,
     facts: &'a Facts,
-) -> Result<&'a Lambda, Finding> {
+) -> Result<&'a Lambda, Box<Finding>> {
+    let not_this = |status, resource: &str, message: String| {
+        Err(Box::new(meta.finding(status, resource, message)))
+    };
     let secret = match &facts.secret {
         Fact::Present(secret) => secret,
         other => {
-            return Err(meta.finding(
-                Status::Unknown,
-                &facts.secret_id,
-                format!(
-                    "the secret could not be read: {}",
-                    other.missing_reason().unwrap_or_default()
-                ),
-            ))
+            let reason = other.missing_reason().unwrap_or_default();
+            let message = format!("the secret could not be read: {reason}");
+            return not_this(Status::Unknown, &facts.secret_id, message);
         }
     };
     if let Some(service) = &secret.owning_service {
-        return Err(meta.finding(
-            Status::Skipped,
-            &secret.arn,
-            format!("the secret is managed by {service}, which rotates it without a Lambda"),
-        ));
+        let message =
+            format!("the secret is managed by {service}, which rotates it without a Lambda");
+        return not_this(Status::Skipped, &secret.arn, message);
     }
-    let Some(arn) = secret
-        .rotation_lambda_arn
-        .as_deref()
-        .filter(|a| !a.is_empty())
-    else {
-        return Err(meta.finding(
-            Status::Skipped,
-            &secret.arn,
-            "the secret names no rotation Lambda",
-        ));
-    };
+    let arn = secret.rotation_lambda_arn.as_deref().unwrap_or_default();
+    if arn.is_empty() {
+        let message = "the secret names no rotation Lambda".to_string();
+        return not_this(Status::Skipped, &secret.arn, message);
+    }
     match &facts.lambda {
         Fact::Present(lambda) => Ok(lambda),
-        Fact::Unavailable(u) if u.kind == ErrorKind::NotFound => Err(meta.finding(
-            Status::Unknown,
-            arn,
-            format!("the rotation Lambda {arn} does not exist (see NET001)"),
-        )),
-        other => Err(meta.finding(
-            Status::Unknown,
-            arn,
-            format!(
-                "the rotation Lambda could not be read: {}",
-                other.missing_reason().unwrap_or_default()
-            ),
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-
-    #[test]
-    fn ids_and_names_are_unique_and_docs_have_the_sections() {
-        let mut ids = HashSet::new();
-        let mut names = HashSet::new();
-        for check in ALL {
-            let meta = check.meta();
-            assert!(ids.insert(meta.id), "duplicate id {}", meta.id);
-            assert!(names.insert(meta.name), "duplicate name {}", meta.name);
-            for section in [
-                "## What it checks",
-                "## Why it breaks rotation",
-                "## How to fix it",
-                "## References",
-            ] {
-                assert!(meta.docs.contains(section), "{} lacks {section}", meta.id);
-            }
+        Fact::Unavailable(u) if u.kind == ErrorKind::NotFound => {
+            let message = format!("the rotation Lambda {arn} does not exist (see NET001)");
+            not_this(Status::Unknown, arn, message)
         }
-    }
-
-    #[test]
-    fn every_finding_carries_its_checks_id() {
-        for facts in [crate::fixtures::lab(), crate::fixtures::lab_moved()] {
-            for check in ALL {
-                for finding in check.evaluate(&facts) {
-                    assert_eq!(finding.check, check.meta().id);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn managed_secrets_skip_the_lambda_checks() {
-        let mut facts = crate::fixtures::lab();
-        crate::fixtures::get(&mut facts.secret).owning_service = Some("rds".into());
-        for finding in evaluate(&facts) {
-            assert_eq!(finding.status, Status::Skipped, "{finding:?}");
+        other => {
+            let reason = other.missing_reason().unwrap_or_default();
+            let message = format!("the rotation Lambda could not be read: {reason}");
+            not_this(Status::Unknown, arn, message)
         }
     }
 }
@@ -198,4 +139,49 @@ pub(crate) fn path_finding(
     }
     meta.finding(Status::Pass, resource, reachable)
         .with_evidence(evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_and_names_are_unique_and_docs_have_the_sections() {
+        let mut ids = HashSet::new();
+        let mut names = HashSet::new();
+        for check in ALL {
+            let meta = check.meta();
+            assert!(ids.insert(meta.id), "duplicate id {}", meta.id);
+            assert!(names.insert(meta.name), "duplicate name {}", meta.name);
+            for section in [
+                "## What it checks",
+                "## Why it breaks rotation",
+                "## How to fix it",
+                "## References",
+            ] {
+                assert!(meta.docs.contains(section), "{} lacks {section}", meta.id);
+            }
+        }
+    }
+
+    #[test]
+    fn every_finding_carries_its_checks_id() {
+        for facts in [crate::fixtures::lab(), crate::fixtures::lab_moved()] {
+            for check in ALL {
+                for finding in check.evaluate(&facts) {
+                    assert_eq!(finding.check, check.meta().id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn managed_secrets_skip_the_lambda_checks() {
+        let mut facts = crate::fixtures::lab();
+        crate::fixtures::get(&mut facts.secret).owning_service = Some("rds".into());
+        for finding in evaluate(&facts) {
+            assert_eq!(finding.status, Status::Skipped, "{finding:?}");
+        }
+    }
 }

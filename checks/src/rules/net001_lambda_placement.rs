@@ -69,7 +69,7 @@ impl Check for LambdaPlacement {
         }
         let lambda = match super::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
-            Err(finding) => return vec![finding],
+            Err(finding) => return vec![*finding],
         };
         let database = facts.database.present();
         let Some(vpc) = &lambda.vpc else {

@@ -51,7 +51,7 @@ impl Check for DatabaseReachable {
     fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
         let lambda = match super::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
-            Err(finding) => return vec![finding],
+            Err(finding) => return vec![*finding],
         };
         let database = facts.database.present();
         let name = database.map_or("the database", |d| d.identifier.as_str());

@@ -53,7 +53,7 @@ impl Check for SecretsmanagerReachable {
     fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
         let lambda = match super::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
-            Err(finding) => return vec![finding],
+            Err(finding) => return vec![*finding],
         };
         let region = &facts.region;
         let blocked = |path: &NetPath, hop: &Hop| {
