@@ -1,0 +1,105 @@
+//! The command line: `diagnose`, `checks`, `explain`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use rotation_doctor_checks::Severity;
+
+use crate::aws::AwsArgs;
+
+/// Tells why an AWS Secrets Manager secret failed to rotate, with the evidence
+/// and the change that fixes it.
+#[derive(Parser, Debug)]
+#[command(name = "rotation-doctor", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Diagnose one secret's rotation: its Lambda, network paths, logs.
+    Diagnose(DiagnoseArgs),
+    /// List every check.
+    Checks {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        output: ListFormat,
+    },
+    /// Print what a check looks at, why it matters and how to fix it.
+    Explain {
+        /// A check id, e.g. NET002.
+        id: String,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DiagnoseArgs {
+    /// The secret's name or ARN.
+    #[arg(required_unless_present = "snapshot", conflicts_with = "snapshot")]
+    pub secret: Option<String>,
+
+    /// Diagnose a saved snapshot instead of a live account (no AWS calls).
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+
+    /// Write the collected facts (no secret values) to FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
+    pub save_snapshot: Option<PathBuf>,
+
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+
+    /// How far back to read the rotation Lambda's logs, e.g. 24h, 3d.
+    #[arg(long, default_value = "24h", value_parser = parse_since)]
+    pub since: std::time::Duration,
+
+    /// Exit 1 only for a failing finding at or above this severity.
+    #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = parse_severity)]
+    pub fail_on: Severity,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+    /// The table of checks in README.md.
+    Markdown,
+}
+
+/// CloudWatch Logs keeps what the log group's retention says; two weeks of
+/// rotation attempts is plenty to diagnose and bounds the read.
+const MAX_SINCE_HOURS: u64 = 24 * 90;
+
+fn parse_since(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|e| format!("{e} (use a duration such as 24h or 7d)"))?;
+    let hours = duration.as_secs() / 3600;
+    if hours == 0 {
+        return Err("the log window must be at least 1h".to_string());
+    }
+    if hours > MAX_SINCE_HOURS {
+        return Err(format!(
+            "the log window can be at most {}d",
+            MAX_SINCE_HOURS / 24
+        ));
+    }
+    Ok(duration)
+}
+
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    Severity::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
+}

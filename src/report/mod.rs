@@ -1,0 +1,77 @@
+//! Rendering a diagnosis: the report model shared by every format, and the
+//! exit code a CI gate reads.
+
+mod json;
+mod table;
+
+use rotation_doctor_checks::net::{database_paths, secretsmanager_paths, NetPath};
+use rotation_doctor_checks::{rules, Facts, Finding, Severity, Status};
+use serde::Serialize;
+
+pub use json::render_json;
+pub use table::render_table;
+
+/// Version of the JSON report's shape (documented in README.md).
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// The diagnosis of one secret.
+#[derive(Debug, Serialize)]
+pub struct Target {
+    pub secret: SecretRef,
+    pub region: String,
+    pub collected_at: chrono::DateTime<chrono::Utc>,
+    pub findings: Vec<Finding>,
+    /// One per Lambda subnet and destination.
+    pub paths: Vec<NetPath>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SecretRef {
+    pub arn: Option<String>,
+    pub name: String,
+}
+
+impl Target {
+    pub fn from_facts(facts: &Facts) -> Target {
+        let secret = match facts.secret.present() {
+            Some(secret) => SecretRef {
+                arn: Some(secret.arn.clone()),
+                name: secret.name.clone(),
+            },
+            None => SecretRef {
+                arn: None,
+                name: facts.secret_id.clone(),
+            },
+        };
+        let lambda_rotated = facts.lambda.present().is_some()
+            && facts
+                .secret
+                .present()
+                .is_some_and(|s| s.owning_service.is_none());
+        let mut paths = Vec::new();
+        if lambda_rotated {
+            paths.extend(database_paths(facts).unwrap_or_default());
+            paths.extend(secretsmanager_paths(facts).unwrap_or_default());
+        }
+        Target {
+            secret,
+            region: facts.region.clone(),
+            collected_at: facts.collected_at,
+            findings: rules::evaluate(facts),
+            paths,
+        }
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.findings.iter().filter(|f| f.status == status).count()
+    }
+}
+
+/// 1 when a `fail` finding is at or above the threshold, else 0.
+pub fn exit_code(targets: &[Target], fail_on: Severity) -> i32 {
+    let failing = targets
+        .iter()
+        .flat_map(|t| &t.findings)
+        .any(|f| f.status == Status::Fail && f.severity.at_least(fail_on));
+    i32::from(failing)
+}
