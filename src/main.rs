@@ -166,3 +166,25 @@ fn list_checks(format: ListFormat) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readme_checks_table_matches_the_registry() {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("<!-- checks-table")
+            .and_then(|i| readme[i..].find('\n').map(|n| i + n + 1))
+            .expect("README has the checks-table marker");
+        let end = readme
+            .find("<!-- end checks-table -->")
+            .expect("README has the end marker");
+        assert_eq!(
+            &readme[start..end],
+            list_checks(ListFormat::Markdown),
+            "regenerate README's table with `rotation-doctor checks --output markdown`"
+        );
+    }
+}
