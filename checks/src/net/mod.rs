@@ -278,6 +278,8 @@ pub fn database_port(facts: &crate::Facts) -> Option<u16> {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 /// One readable line for a path: each hop with a mark, the blocking one
