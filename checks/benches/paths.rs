@@ -1,0 +1,224 @@
+//! Evaluation speed of the reachability engine on a large synthetic VPC:
+//! 500 security groups × 50 rules, 200 subnets, 50 route tables, network
+//! ACLs of 40 entries. Run: `cargo bench -p rotation-doctor-checks --bench paths`.
+
+use std::collections::BTreeMap;
+
+use chrono::{TimeZone, Utc};
+use criterion::{criterion_group, criterion_main, Criterion};
+use rotation_doctor_checks::net::{database_paths, secretsmanager_paths};
+use rotation_doctor_checks::*;
+
+fn net(text: &str) -> ipnet::IpNet {
+    text.parse().expect("bench CIDR")
+}
+
+fn rule(port: u16, peer: SgPeer) -> SgRule {
+    SgRule {
+        protocol: "tcp".into(),
+        ports: Some(PortRange {
+            from: port,
+            to: port,
+        }),
+        peer,
+        description: None,
+    }
+}
+
+fn synthetic() -> Facts {
+    let vpc = "vpc-big".to_string();
+    let subnets: Vec<Subnet> = (0..200)
+        .map(|i| Subnet {
+            id: format!("subnet-{i}"),
+            vpc_id: vpc.clone(),
+            cidr: Some(net(&format!("10.0.{i}.0/24"))),
+            ipv6_cidrs: Vec::new(),
+            availability_zone: Some(format!("us-east-1{}", ["a", "b", "c"][i % 3])),
+            name: None,
+        })
+        .collect();
+    // 50 route tables of 4 subnets each; the last serves the public subnet.
+    let route_tables: Vec<RouteTable> = (0..50)
+        .map(|t| {
+            let mut routes = vec![Route {
+                destination: RouteDestination::Cidr(net("10.0.0.0/16")),
+                target: RouteTarget::Local,
+                state: Some("active".into()),
+            }];
+            routes.extend((0..20).map(|r| Route {
+                destination: RouteDestination::Cidr(net(&format!("172.{}.{r}.0/24", 16 + t % 16))),
+                target: RouteTarget::VpcPeering(format!("pcx-{t}-{r}")),
+                state: Some("active".into()),
+            }));
+            routes.push(Route {
+                destination: RouteDestination::Cidr(net("0.0.0.0/0")),
+                target: if t == 49 {
+                    RouteTarget::InternetGateway("igw-big".into())
+                } else {
+                    RouteTarget::NatGateway("nat-big".into())
+                },
+                state: Some("active".into()),
+            });
+            RouteTable {
+                id: format!("rtb-{t}"),
+                vpc_id: vpc.clone(),
+                main: t == 0,
+                subnet_ids: (t * 4..t * 4 + 4).map(|i| format!("subnet-{i}")).collect(),
+                routes,
+            }
+        })
+        .collect();
+    // 5 ACLs of 40 entries per direction; the allows come last.
+    let network_acls: Vec<NetworkAcl> = (0..5)
+        .map(|a| {
+            let mut entries = Vec::new();
+            for egress in [false, true] {
+                for n in 0..39 {
+                    entries.push(AclEntry {
+                        rule_number: n + 1,
+                        egress,
+                        protocol: "6".into(),
+                        allow: false,
+                        cidr: Some(net(&format!("192.168.{n}.0/24"))),
+                        port_range: Some(PortRange { from: 22, to: 22 }),
+                    });
+                }
+                entries.push(AclEntry {
+                    rule_number: 100,
+                    egress,
+                    protocol: "-1".into(),
+                    allow: true,
+                    cidr: Some(net("0.0.0.0/0")),
+                    port_range: None,
+                });
+            }
+            NetworkAcl {
+                id: format!("acl-{a}"),
+                vpc_id: vpc.clone(),
+                is_default: a == 0,
+                subnet_ids: (a * 40..a * 40 + 40)
+                    .map(|i| format!("subnet-{i}"))
+                    .collect(),
+                entries,
+            }
+        })
+        .collect();
+    // 500 groups × 50 rules; the one that admits the Lambda comes last.
+    let security_groups: Vec<SecurityGroup> = (0..500)
+        .map(|g| {
+            let mut ingress: Vec<SgRule> = (0..49)
+                .map(|r| rule(3306, SgPeer::Group(format!("sg-other-{g}-{r}"))))
+                .collect();
+            ingress.push(rule(3306, SgPeer::Group("sg-5".into())));
+            let egress = (0..50)
+                .map(|r| {
+                    rule(
+                        if r == 49 { 443 } else { 3306 },
+                        SgPeer::Cidr(net("0.0.0.0/0")),
+                    )
+                })
+                .collect();
+            SecurityGroup {
+                id: format!("sg-{g}"),
+                name: None,
+                vpc_id: Some(vpc.clone()),
+                ingress,
+                egress,
+            }
+        })
+        .collect();
+    Facts {
+        schema_version: SNAPSHOT_SCHEMA_VERSION,
+        tool_version: "bench".into(),
+        collected_at: Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap(),
+        region: "us-east-1".into(),
+        secret_id: "bench".into(),
+        log_window_hours: 24,
+        secret: Fact::Present(Secret {
+            arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench".into(),
+            name: "bench".into(),
+            rotation_lambda_arn: Some(
+                "arn:aws:lambda:us-east-1:123456789012:function:bench".into(),
+            ),
+            versions: BTreeMap::new(),
+            ..Secret::default()
+        }),
+        connection: Fact::Present(Connection {
+            engine: Some("mysql".into()),
+            port: Some(3306),
+            ..Connection::default()
+        }),
+        lambda: Fact::Present(Lambda {
+            arn: "arn:aws:lambda:us-east-1:123456789012:function:bench".into(),
+            name: "bench".into(),
+            vpc: Some(LambdaVpc {
+                subnet_ids: vec!["subnet-100".into(), "subnet-101".into()],
+                security_group_ids: (1..6).map(|g| format!("sg-{g}")).collect(),
+            }),
+            ..Lambda::default()
+        }),
+        lambda_policy: Fact::Present(None),
+        database: Fact::Present(Database {
+            kind: DatabaseKind::Instance,
+            identifier: "bench-db".into(),
+            arn: None,
+            engine: Some("mysql".into()),
+            status: Some("available".into()),
+            endpoint: None,
+            port: Some(3306),
+            vpc_id: Some(vpc.clone()),
+            subnet_ids: vec!["subnet-10".into(), "subnet-11".into()],
+            security_group_ids: (400..405).map(|g| format!("sg-{g}")).collect(),
+            publicly_accessible: Some(false),
+        }),
+        network: Network {
+            vpcs: Fact::Present(vec![Vpc {
+                id: vpc.clone(),
+                cidrs: vec![net("10.0.0.0/16")],
+                dns_support: Some(true),
+                dns_hostnames: Some(true),
+            }]),
+            subnets: Fact::Present(subnets),
+            route_tables: Fact::Present(route_tables),
+            network_acls: Fact::Present(network_acls),
+            security_groups: Fact::Present(security_groups),
+            vpc_endpoints: Fact::Present(Vec::new()),
+            nat_gateways: Fact::Present(vec![NatGateway {
+                id: "nat-big".into(),
+                vpc_id: Some(vpc.clone()),
+                subnet_id: Some("subnet-199".into()),
+                state: Some("available".into()),
+                connectivity: None,
+            }]),
+            internet_gateways: Fact::Present(vec![InternetGateway {
+                id: "igw-big".into(),
+                attached_vpc_ids: vec![vpc],
+            }]),
+        },
+        logs: Fact::NotApplicable("bench".into()),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let facts = synthetic();
+    let db = database_paths(&facts).expect("paths");
+    let sm = secretsmanager_paths(&facts).expect("paths");
+    assert_eq!(db.len() + sm.len(), 4);
+    assert!(db
+        .iter()
+        .chain(&sm)
+        .all(|p| p.verdict == net::Verdict::Reachable));
+    c.bench_function(
+        "all 4 paths of one target (2 subnets × database, secretsmanager)",
+        |b| {
+            b.iter(|| {
+                let db = database_paths(std::hint::black_box(&facts));
+                let sm = secretsmanager_paths(std::hint::black_box(&facts));
+                (db, sm)
+            })
+        },
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
