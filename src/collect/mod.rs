@@ -1,21 +1,347 @@
-//! The collector: AWS SDK calls in, `Facts` out.
-//! (Placeholder signatures; the collector work fills this in.)
+//! The collector: AWS SDK calls in, `Facts` out. No SDK type leaves this
+//! module (and `aws.rs`).
+//!
+//! The calls run in dependent rounds, concurrent within each round:
+//! 1. DescribeSecret + GetSecretValue(AWSCURRENT)
+//! 2. the rotation Lambda (configuration, then its log events and subnets'
+//!    VPCs), its resource policy, and the database (instance or cluster, then
+//!    a cluster's subnet group), side by side
+//! 3. every VPC piece of the VPCs found, all kinds at once
+//!
+//! so about four round trips sit on the critical path. Only a DescribeSecret
+//! failure that makes the run pointless is an error; every other failed call
+//! becomes a `Fact::Unavailable` with its reason.
 
+mod database;
+mod errors;
+mod lambda;
+mod logs;
+mod network;
+mod secret;
+
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use rotation_doctor_checks::Facts;
+use chrono::{TimeDelta, Utc};
+use rotation_doctor_checks::{
+    Connection, ErrorKind, Fact, Facts, Network, Unavailable, SNAPSHOT_SCHEMA_VERSION,
+};
 
 use crate::error::UserError;
+use database::DatabaseHint;
 
 pub struct CollectOptions {
     /// How far back to read the rotation Lambda's log events.
     pub since: Duration,
 }
 
+/// Where the Lambda's network lookup ended.
+enum LambdaNetwork {
+    /// No Lambda configuration to look at, and why.
+    NoLambda(String),
+    NotInVpc,
+    /// The VPCs of its subnets (empty when none of them exists).
+    Vpcs {
+        subnet_ids: Vec<String>,
+        vpc_ids: Vec<String>,
+    },
+    Failed {
+        subnet_ids: Vec<String>,
+        why: Unavailable,
+    },
+}
+
 pub async fn collect(
-    _config: &aws_config::SdkConfig,
-    _secret_id: &str,
-    _options: &CollectOptions,
+    config: &aws_config::SdkConfig,
+    secret_id: &str,
+    options: &CollectOptions,
 ) -> Result<Facts, UserError> {
-    Err(UserError::new("live AWS collection is not built yet"))
+    let region = config
+        .region()
+        .map(|region| region.to_string())
+        .ok_or_else(|| UserError::new("no AWS region is set: pass --region or set AWS_REGION"))?;
+    let endpoint = config
+        .endpoint_url()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("https://secretsmanager.{region}.amazonaws.com"));
+    let collected_at = Utc::now();
+    let window = TimeDelta::from_std(options.since).unwrap_or(TimeDelta::MAX);
+    let log_start = collected_at
+        .checked_sub_signed(window)
+        .unwrap_or(chrono::DateTime::UNIX_EPOCH);
+
+    let secrets_client = aws_sdk_secretsmanager::Client::new(config);
+    let lambda_client = aws_sdk_lambda::Client::new(config);
+    let logs_client = aws_sdk_cloudwatchlogs::Client::new(config);
+    let rds_client = aws_sdk_rds::Client::new(config);
+    let ec2_client = aws_sdk_ec2::Client::new(config);
+
+    // Round 1.
+    let target = secret::Target {
+        secret_id,
+        region: &region,
+        endpoint: &endpoint,
+    };
+    let secret::SecretRound {
+        secret,
+        connection,
+        password,
+    } = secret::collect_secret(&secrets_client, &target).await?;
+
+    // What the secret points at: a Lambda (or why not) and a database hint.
+    let rotation_lambda: Result<String, Fact<()>> = match &secret {
+        Fact::Present(s) => s
+            .rotation_lambda_arn
+            .clone()
+            .ok_or_else(|| Fact::NotApplicable("the secret names no rotation Lambda".to_string())),
+        Fact::Unavailable(why) => Err(Fact::Unavailable(why.clone())),
+        Fact::NotApplicable(why) => Err(Fact::NotApplicable(why.clone())),
+    };
+    let database_hint: Result<DatabaseHint, Unavailable> = match &connection {
+        Fact::Present(c) => Ok(hint_from(c)),
+        Fact::Unavailable(why) => Err(why.clone()),
+        Fact::NotApplicable(_) => Ok(DatabaseHint::default()),
+    };
+
+    // Round 2 (and the Lambda's subnet lookup, which only needs its config).
+    let lambda_branch = async {
+        let arn = match &rotation_lambda {
+            Ok(arn) => arn,
+            Err(why) => {
+                let reason = match why {
+                    Fact::NotApplicable(reason) => reason.clone(),
+                    _ => "the secret's rotation Lambda is unknown".to_string(),
+                };
+                return (
+                    recast(why),
+                    recast(why),
+                    recast(why),
+                    LambdaNetwork::NoLambda(reason),
+                );
+            }
+        };
+        let config = lambda::get_configuration(&lambda_client, arn).await;
+        let name = match &config.lambda {
+            Fact::Present(l) => l.name.clone(),
+            _ => lambda::function_name(arn),
+        };
+        let log_group = config
+            .custom_log_group
+            .clone()
+            .unwrap_or_else(|| logs::default_log_group(&name));
+        let lambda_subnets = match &config.lambda {
+            Fact::Present(l) => Ok(l.vpc.as_ref().map(|vpc| vpc.subnet_ids.clone())),
+            Fact::Unavailable(why) if why.kind == ErrorKind::NotFound => {
+                Err("the rotation Lambda does not exist".to_string())
+            }
+            _ => Err("the rotation Lambda's configuration could not be read".to_string()),
+        };
+        let logs_read = logs::read_logs(
+            &logs_client,
+            &log_group,
+            log_start,
+            collected_at,
+            password.as_deref().map(String::as_str),
+        );
+        let network_lookup = async {
+            match lambda_subnets {
+                Err(reason) => LambdaNetwork::NoLambda(reason),
+                Ok(None) => LambdaNetwork::NotInVpc,
+                Ok(Some(subnet_ids)) if subnet_ids.is_empty() => LambdaNetwork::NotInVpc,
+                Ok(Some(subnet_ids)) => {
+                    match network::vpcs_of_subnets(&ec2_client, &subnet_ids).await {
+                        Ok(vpc_ids) => LambdaNetwork::Vpcs {
+                            subnet_ids,
+                            vpc_ids,
+                        },
+                        Err(why) => LambdaNetwork::Failed { subnet_ids, why },
+                    }
+                }
+            }
+        };
+        // GetPolicy answers ResourceNotFound both for "no policy" and for
+        // "no function": for a missing function, say the latter.
+        let policy = async {
+            match &config.lambda {
+                Fact::Unavailable(why) if why.kind == ErrorKind::NotFound => {
+                    Fact::Unavailable(why.clone())
+                }
+                _ => lambda::get_policy(&lambda_client, arn).await,
+            }
+        };
+        let (logs_fact, network_lookup, policy) = tokio::join!(logs_read, network_lookup, policy);
+        (config.lambda, policy, logs_fact, network_lookup)
+    };
+    let database_branch = async {
+        match &database_hint {
+            Err(why) => Fact::Unavailable(why.clone()),
+            Ok(hint) if hint.is_empty() => {
+                Fact::NotApplicable("the secret names no database host".to_string())
+            }
+            Ok(hint) => database::find_database(&rds_client, hint, &region).await,
+        }
+    };
+    let ((lambda_fact, lambda_policy, logs_fact, lambda_network), database_fact) =
+        tokio::join!(lambda_branch, database_branch);
+    // The password was only needed to scrub the log lines; wipe it now.
+    drop(password);
+
+    // Round 3: the VPCs of the Lambda and of the database.
+    let mut vpc_ids: BTreeSet<String> = BTreeSet::new();
+    let mut referenced_groups: Vec<String> = Vec::new();
+    if let LambdaNetwork::Vpcs { vpc_ids: ids, .. } = &lambda_network {
+        vpc_ids.extend(ids.iter().cloned());
+    }
+    if let Some(vpc) = lambda_fact.present().and_then(|l| l.vpc.as_ref()) {
+        referenced_groups.extend(vpc.security_group_ids.iter().cloned());
+    }
+    if let Some(db) = database_fact.present() {
+        vpc_ids.extend(db.vpc_id.iter().cloned());
+        referenced_groups.extend(db.security_group_ids.iter().cloned());
+    }
+    let network = if vpc_ids.is_empty() {
+        // No VPC because a call failed is unknown, not "not applicable".
+        let failed =
+            |why: Option<&Unavailable>| why.filter(|why| why.kind != ErrorKind::NotFound).cloned();
+        let upstream_failure = match &lambda_network {
+            LambdaNetwork::Failed { why, .. } => Some(why.clone()),
+            _ => None,
+        }
+        .or_else(|| failed(unavailable_of(&lambda_fact)))
+        .or_else(|| failed(unavailable_of(&database_fact)));
+        match upstream_failure {
+            Some(why) => network_unavailable(&why),
+            None => Network::not_applicable(&no_vpc_reason(&lambda_network, &database_fact)),
+        }
+    } else {
+        let vpc_ids: Vec<String> = vpc_ids.into_iter().collect();
+        let mut network = network::collect_network(&ec2_client, &vpc_ids, &referenced_groups).await;
+        // The Lambda's VPC could not be read, so the list may lack its
+        // subnets: say so rather than let them look deleted.
+        if let LambdaNetwork::Failed { subnet_ids, why } = &lambda_network {
+            let complete = network.subnets.present().is_some_and(|subnets| {
+                subnet_ids
+                    .iter()
+                    .all(|id| subnets.iter().any(|subnet| &subnet.id == id))
+            });
+            if !complete {
+                network.subnets = Fact::Unavailable(why.clone());
+            }
+        }
+        network
+    };
+
+    Ok(Facts {
+        schema_version: SNAPSHOT_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        collected_at,
+        region,
+        secret_id: secret_id.to_string(),
+        log_window_hours: window_hours(options.since),
+        secret,
+        connection,
+        lambda: lambda_fact,
+        lambda_policy,
+        database: database_fact,
+        network,
+        logs: logs_fact,
+    })
+}
+
+fn hint_from(connection: &Connection) -> DatabaseHint {
+    let non_empty = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    DatabaseHint {
+        instance_id: non_empty(&connection.db_instance_identifier),
+        cluster_id: non_empty(&connection.db_cluster_identifier),
+        host: non_empty(&connection.host),
+    }
+}
+
+fn unavailable_of<T>(fact: &Fact<T>) -> Option<&Unavailable> {
+    match fact {
+        Fact::Unavailable(why) => Some(why),
+        _ => None,
+    }
+}
+
+/// The same missing-reason for a fact of another type.
+fn recast<T>(why: &Fact<()>) -> Fact<T> {
+    match why {
+        Fact::Unavailable(u) => Fact::Unavailable(u.clone()),
+        Fact::NotApplicable(reason) => Fact::NotApplicable(reason.clone()),
+        Fact::Present(()) => Fact::NotApplicable("nothing to collect".to_string()),
+    }
+}
+
+fn network_unavailable(why: &Unavailable) -> Network {
+    fn u<T>(why: &Unavailable) -> Fact<T> {
+        Fact::Unavailable(why.clone())
+    }
+    Network {
+        vpcs: u(why),
+        subnets: u(why),
+        route_tables: u(why),
+        network_acls: u(why),
+        security_groups: u(why),
+        vpc_endpoints: u(why),
+        nat_gateways: u(why),
+        internet_gateways: u(why),
+    }
+}
+
+fn no_vpc_reason(
+    lambda: &LambdaNetwork,
+    database: &Fact<rotation_doctor_checks::Database>,
+) -> String {
+    let lambda_part = match lambda {
+        LambdaNetwork::NoLambda(reason) => reason.clone(),
+        LambdaNetwork::NotInVpc => "the rotation Lambda is not attached to a VPC".to_string(),
+        LambdaNetwork::Vpcs { subnet_ids, .. } | LambdaNetwork::Failed { subnet_ids, .. } => {
+            format!(
+                "none of the rotation Lambda's subnets ({}) exists",
+                subnet_ids.join(", ")
+            )
+        }
+    };
+    let database_part = match database {
+        Fact::Present(db) => format!("the database {} reports no VPC", db.identifier),
+        Fact::NotApplicable(reason) => reason.clone(),
+        Fact::Unavailable(_) => "the database's VPC is unknown".to_string(),
+    };
+    format!("{lambda_part}, and {database_part}")
+}
+
+/// Whole hours of the log window, rounded up.
+fn window_hours(since: Duration) -> u32 {
+    let hours = since.as_secs().div_ceil(3600);
+    u32::try_from(hours).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_hours_round_up() {
+        assert_eq!(window_hours(Duration::from_secs(24 * 3600)), 24);
+        assert_eq!(window_hours(Duration::from_secs(90 * 60)), 2);
+        assert_eq!(window_hours(Duration::ZERO), 0);
+    }
+
+    #[test]
+    fn blank_hints_are_ignored() {
+        let hint = hint_from(&Connection {
+            host: Some("  ".into()),
+            db_instance_identifier: Some("db-1".into()),
+            ..Connection::default()
+        });
+        assert_eq!(hint.instance_id.as_deref(), Some("db-1"));
+        assert!(hint.host.is_none());
+    }
 }

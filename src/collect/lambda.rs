@@ -1,0 +1,152 @@
+//! Round 2: the rotation Lambda's configuration and resource policy.
+
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
+use aws_sdk_lambda::Client;
+use rotation_doctor_checks::{ErrorKind, Fact, Lambda, LambdaVpc, Unavailable};
+
+use super::errors::unavailable;
+
+const GET_FUNCTION_CONFIGURATION: &str = "lambda:GetFunctionConfiguration";
+const GET_POLICY: &str = "lambda:GetPolicy";
+
+/// The one environment variable whose value we keep: it redirects the
+/// function's Secrets Manager calls (to a VPC endpoint, for example).
+const ENDPOINT_VARIABLE: &str = "SECRETS_MANAGER_ENDPOINT";
+
+/// The configuration, plus the log group the function writes to when it names
+/// one of its own (LoggingConfig); the default is `/aws/lambda/<name>`.
+pub(crate) struct LambdaConfig {
+    pub lambda: Fact<Lambda>,
+    pub custom_log_group: Option<String>,
+}
+
+pub(crate) async fn get_configuration(client: &Client, arn: &str) -> LambdaConfig {
+    match client
+        .get_function_configuration()
+        .function_name(arn)
+        .send()
+        .await
+    {
+        Ok(output) => LambdaConfig {
+            custom_log_group: output
+                .logging_config()
+                .and_then(|logging| logging.log_group())
+                .filter(|group| !group.is_empty())
+                .map(str::to_string),
+            lambda: Fact::Present(lambda_from(arn, &output)),
+        },
+        // ResourceNotFound stays an Unavailable of kind NotFound: the checks
+        // report a deleted function from it.
+        Err(err) => LambdaConfig {
+            lambda: Fact::Unavailable(unavailable(GET_FUNCTION_CONFIGURATION, &err)),
+            custom_log_group: None,
+        },
+    }
+}
+
+fn lambda_from(arn: &str, output: &GetFunctionConfigurationOutput) -> Lambda {
+    // VpcConfig.VpcId is never read: moto answers a fixed "vpc-123abc"
+    // (moto-coverage.md §1 item 6); the VPC comes from the subnets.
+    let vpc = output.vpc_config().and_then(|config| {
+        let subnet_ids = config.subnet_ids().to_vec();
+        let security_group_ids = config.security_group_ids().to_vec();
+        if subnet_ids.is_empty() && security_group_ids.is_empty() {
+            None
+        } else {
+            Some(LambdaVpc {
+                subnet_ids,
+                security_group_ids,
+            })
+        }
+    });
+
+    // Other variables may hold secrets: keep their names only.
+    let mut secrets_manager_endpoint = None;
+    let mut environment_keys = Vec::new();
+    if let Some(variables) = output.environment().and_then(|env| env.variables()) {
+        for (name, value) in variables {
+            if name == ENDPOINT_VARIABLE {
+                secrets_manager_endpoint = Some(value.clone());
+            } else {
+                environment_keys.push(name.clone());
+            }
+        }
+    }
+    environment_keys.sort();
+
+    Lambda {
+        arn: output.function_arn().unwrap_or(arn).to_string(),
+        name: output
+            .function_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| function_name(arn)),
+        role: output.role().map(str::to_string),
+        runtime: output.runtime().map(|runtime| runtime.as_str().to_string()),
+        timeout_seconds: output.timeout(),
+        state: output.state().map(|state| state.as_str().to_string()),
+        state_reason: output.state_reason().map(str::to_string),
+        last_update_status: output
+            .last_update_status()
+            .map(|status| status.as_str().to_string()),
+        vpc,
+        secrets_manager_endpoint,
+        environment_keys,
+    }
+}
+
+/// The resource policy; a function without one answers ResourceNotFound.
+pub(crate) async fn get_policy(client: &Client, arn: &str) -> Fact<Option<serde_json::Value>> {
+    match client.get_policy().function_name(arn).send().await {
+        Ok(output) => match output.policy() {
+            None => Fact::Present(None),
+            Some(text) => match serde_json::from_str(text) {
+                Ok(document) => Fact::Present(Some(document)),
+                Err(err) => Fact::Unavailable(Unavailable {
+                    call: GET_POLICY.to_string(),
+                    kind: ErrorKind::Other,
+                    message: format!("the policy document is not valid JSON: {err}"),
+                }),
+            },
+        },
+        Err(err) => {
+            let failure = unavailable(GET_POLICY, &err);
+            if failure.kind == ErrorKind::NotFound {
+                Fact::Present(None)
+            } else {
+                Fact::Unavailable(failure)
+            }
+        }
+    }
+}
+
+/// The function name in a Lambda ARN (`arn:aws:lambda:r:a:function:NAME[:qualifier]`),
+/// or the input itself when it is already a name.
+pub(crate) fn function_name(arn: &str) -> String {
+    let parts: Vec<&str> = arn.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "lambda", _, _, "function", name, ..] => (*name).to_string(),
+        // The short forms Lambda also accepts: `ACCOUNT:function:NAME`, `NAME:qualifier`.
+        [_, "function", name, ..] => (*name).to_string(),
+        [name, ..] => (*name).to_string(),
+        [] => arn.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::function_name;
+
+    #[test]
+    fn names_from_arns() {
+        assert_eq!(
+            function_name("arn:aws:lambda:eu-west-1:123456789012:function:rotate-db"),
+            "rotate-db"
+        );
+        assert_eq!(
+            function_name("arn:aws-cn:lambda:cn-north-1:123456789012:function:rot:live"),
+            "rot"
+        );
+        assert_eq!(function_name("123456789012:function:rot"), "rot");
+        assert_eq!(function_name("rot"), "rot");
+    }
+}
