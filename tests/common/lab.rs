@@ -1,0 +1,719 @@
+//! "The lab case" of issue 2, seeded through the AWS SDK, plus the moves that
+//! turn it into its variants.
+//!
+//! VPC 10.0.0.0/16 with DB, Lambda and public subnets in us-east-1a/b; one
+//! private route table (DB + Lambda subnets) with 0.0.0.0/0 → NAT gateway in
+//! a public subnet; a public route table with 0.0.0.0/0 → internet gateway;
+//! a DB security group admitting tcp/3306 only from a separate Lambda
+//! security group; an RDS MySQL instance in the DB subnets; a rotation
+//! Lambda wrongly placed in the DB subnets with the DB security group; a
+//! secret with the instance's connection JSON whose rotation left a
+//! value-less AWSPENDING on a second version; and the setSecret error in the
+//! function's log group.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, DomainType, IpPermission, IpRange, Tag, UserIdGroupPair, VpcEndpointType,
+};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime, VpcConfig};
+use aws_sdk_secretsmanager::types::RotationRulesType;
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use super::{zip, Clients, REGION};
+
+/// The database password stored in the secret. It must never show up in
+/// anything rotation-doctor prints or writes.
+pub const CANARY: &str = "CANARY-pw-7f3a9c1e-MUST-NOT-LEAK";
+
+pub const DB_PORT: i32 = 3306;
+pub const SECRETS_MANAGER_SERVICE: &str = "com.amazonaws.us-east-1.secretsmanager";
+pub const SET_SECRET_ERROR: &str =
+    "setSecret: Unable to log into database with previous, current, or pending secret of secret arn";
+
+/// Knobs for variants of the lab.
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    pub secret_name: String,
+    pub function_name: String,
+    pub db_instance_id: String,
+    pub role_name: String,
+    /// Call RotateSecret (leaves the value-less AWSPENDING behind).
+    pub rotate: bool,
+    /// Seed the setSecret error (and START/END/REPORT lines) in the logs.
+    pub seed_logs: bool,
+    /// How long ago the seeded invocations started (PutLogEvents takes up
+    /// to 14 days back).
+    pub log_age: Duration,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        LabOptions {
+            secret_name: "lab/mysql/admin".into(),
+            function_name: "lab-mysql-rotation".into(),
+            db_instance_id: "lab-mysql".into(),
+            role_name: "lab-mysql-rotation-role".into(),
+            rotate: true,
+            seed_logs: true,
+            log_age: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// Everything the lab created, by role.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub vpc_id: String,
+    pub azs: [String; 2],
+    pub db_subnets: Vec<String>,
+    pub lambda_subnets: Vec<String>,
+    pub public_subnets: Vec<String>,
+    pub private_route_table: String,
+    pub public_route_table: String,
+    pub igw_id: String,
+    pub nat_id: String,
+    pub db_sg: String,
+    pub lambda_sg: String,
+    pub db_subnet_group: String,
+    pub db_instance_id: String,
+    pub db_address: String,
+    pub role_arn: String,
+    pub function_name: String,
+    pub function_arn: String,
+    pub secret_name: String,
+    pub secret_arn: String,
+    pub log_group: String,
+    pub log_stream: String,
+    /// The messages written with PutLogEvents, in order.
+    pub log_lines: Vec<String>,
+}
+
+/// Unwraps an SDK result, or fails the test with the full error chain.
+pub trait OrPanic<T> {
+    fn or_panic(self, what: &str) -> T;
+}
+
+impl<T, E: std::error::Error> OrPanic<T> for Result<T, E> {
+    fn or_panic(self, what: &str) -> T {
+        self.unwrap_or_else(|e| panic!("{what} failed: {}", DisplayErrorContext(&e)))
+    }
+}
+
+fn s(v: Option<&str>, what: &str) -> String {
+    v.unwrap_or_else(|| panic!("{what} missing from the response"))
+        .to_string()
+}
+
+async fn name_tag(c: &Clients, id: &str, name: &str) {
+    c.ec2
+        .create_tags()
+        .resources(id)
+        .tags(Tag::builder().key("Name").value(name).build())
+        .send()
+        .await
+        .or_panic("CreateTags");
+}
+
+impl Lab {
+    /// The lab exactly as issue 2 describes it.
+    pub async fn build(c: &Clients) -> Lab {
+        Lab::build_with(c, LabOptions::default()).await
+    }
+
+    pub async fn build_with(c: &Clients, opts: LabOptions) -> Lab {
+        // IAM role first: CreateFunction needs it to exist.
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let role = c
+            .iam
+            .create_role()
+            .role_name(&opts.role_name)
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .or_panic("CreateRole");
+        let role_arn = role.role().expect("role").arn().to_string();
+
+        // --- network ---
+        let vpc = c
+            .ec2
+            .create_vpc()
+            .cidr_block("10.0.0.0/16")
+            .send()
+            .await
+            .or_panic("CreateVpc");
+        let vpc_id = s(vpc.vpc().and_then(|v| v.vpc_id()), "VpcId");
+        name_tag(c, &vpc_id, "lab-vpc").await;
+
+        let azs = [format!("{REGION}a"), format!("{REGION}b")];
+        let mut db_subnets = Vec::new();
+        let mut lambda_subnets = Vec::new();
+        let mut public_subnets = Vec::new();
+        for (i, az) in azs.iter().enumerate() {
+            for (tier, base, list) in [
+                ("db", 1, &mut db_subnets),
+                ("lambda", 11, &mut lambda_subnets),
+                ("public", 101, &mut public_subnets),
+            ] {
+                let cidr = format!("10.0.{}.0/24", base + i);
+                let sub = c
+                    .ec2
+                    .create_subnet()
+                    .vpc_id(&vpc_id)
+                    .cidr_block(&cidr)
+                    .availability_zone(az)
+                    .send()
+                    .await
+                    .or_panic("CreateSubnet");
+                let id = s(sub.subnet().and_then(|s| s.subnet_id()), "SubnetId");
+                name_tag(c, &id, &format!("lab-{tier}-{az}")).await;
+                list.push(id);
+            }
+        }
+
+        let igw = c
+            .ec2
+            .create_internet_gateway()
+            .send()
+            .await
+            .or_panic("CreateInternetGateway");
+        let igw_id = s(
+            igw.internet_gateway().and_then(|g| g.internet_gateway_id()),
+            "InternetGatewayId",
+        );
+        c.ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(&igw_id)
+            .vpc_id(&vpc_id)
+            .send()
+            .await
+            .or_panic("AttachInternetGateway");
+
+        let eip = c
+            .ec2
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .send()
+            .await
+            .or_panic("AllocateAddress");
+        let nat = c
+            .ec2
+            .create_nat_gateway()
+            .subnet_id(&public_subnets[0])
+            .allocation_id(s(eip.allocation_id(), "AllocationId"))
+            .send()
+            .await
+            .or_panic("CreateNatGateway");
+        let nat_id = s(
+            nat.nat_gateway().and_then(|n| n.nat_gateway_id()),
+            "NatGatewayId",
+        );
+
+        let public_route_table = create_route_table(c, &vpc_id, "lab-public").await;
+        c.ec2
+            .create_route()
+            .route_table_id(&public_route_table)
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(&igw_id)
+            .send()
+            .await
+            .or_panic("CreateRoute igw");
+        for sub in &public_subnets {
+            associate(c, &public_route_table, sub).await;
+        }
+
+        let private_route_table = create_route_table(c, &vpc_id, "lab-private").await;
+        c.ec2
+            .create_route()
+            .route_table_id(&private_route_table)
+            .destination_cidr_block("0.0.0.0/0")
+            .nat_gateway_id(&nat_id)
+            .send()
+            .await
+            .or_panic("CreateRoute nat");
+        for sub in db_subnets.iter().chain(&lambda_subnets) {
+            associate(c, &private_route_table, sub).await;
+        }
+
+        let lambda_sg = create_sg(c, &vpc_id, "lab-lambda-sg", "rotation Lambda").await;
+        let db_sg = create_sg(c, &vpc_id, "lab-db-sg", "MySQL, from the Lambda SG only").await;
+        c.ec2
+            .authorize_security_group_ingress()
+            .group_id(&db_sg)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(DB_PORT)
+                    .to_port(DB_PORT)
+                    .user_id_group_pairs(
+                        UserIdGroupPair::builder()
+                            .group_id(&lambda_sg)
+                            .description("MySQL from the Lambda security group")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .or_panic("AuthorizeSecurityGroupIngress db");
+
+        // --- database ---
+        let db_subnet_group = "lab-db-subnets".to_string();
+        c.rds
+            .create_db_subnet_group()
+            .db_subnet_group_name(&db_subnet_group)
+            .db_subnet_group_description("lab DB subnets")
+            .set_subnet_ids(Some(db_subnets.clone()))
+            .send()
+            .await
+            .or_panic("CreateDBSubnetGroup");
+        let db = c
+            .rds
+            .create_db_instance()
+            .db_instance_identifier(&opts.db_instance_id)
+            .db_instance_class("db.t3.micro")
+            .engine("mysql")
+            .allocated_storage(20)
+            .master_username("admin")
+            .master_user_password(CANARY)
+            .db_name("app")
+            .port(DB_PORT)
+            .db_subnet_group_name(&db_subnet_group)
+            .vpc_security_group_ids(&db_sg)
+            .publicly_accessible(false)
+            .send()
+            .await
+            .or_panic("CreateDBInstance");
+        let db_address = s(
+            db.db_instance()
+                .and_then(|d| d.endpoint())
+                .and_then(|e| e.address()),
+            "Endpoint.Address",
+        );
+
+        // --- rotation Lambda, in the DB subnets with the DB SG (the bug) ---
+        let func = c
+            .lambda
+            .create_function()
+            .function_name(&opts.function_name)
+            .runtime(Runtime::Python312)
+            .role(&role_arn)
+            .handler("lambda_function.lambda_handler")
+            .timeout(30)
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(zip::rotation_function_zip()))
+                    .build(),
+            )
+            .vpc_config(vpc_config(&db_subnets, std::slice::from_ref(&db_sg)))
+            .environment(
+                Environment::builder()
+                    .variables(
+                        "SECRETS_MANAGER_ENDPOINT",
+                        format!("https://secretsmanager.{REGION}.amazonaws.com"),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .or_panic("CreateFunction");
+        let function_arn = s(func.function_arn(), "FunctionArn");
+        c.lambda
+            .add_permission()
+            .function_name(&opts.function_name)
+            .statement_id("SecretsManagerAccess")
+            .action("lambda:InvokeFunction")
+            .principal("secretsmanager.amazonaws.com")
+            .send()
+            .await
+            .or_panic("AddPermission");
+
+        // --- the secret and its failed rotation ---
+        let secret_value = serde_json::json!({
+            "engine": "mysql",
+            "host": db_address,
+            "port": DB_PORT,
+            "username": "admin",
+            "password": CANARY,
+            "dbname": "app",
+            "dbInstanceIdentifier": opts.db_instance_id,
+        })
+        .to_string();
+        let secret =
+            c.sm.create_secret()
+                .name(&opts.secret_name)
+                .description("lab MySQL admin credentials")
+                .secret_string(secret_value)
+                .send()
+                .await
+                .or_panic("CreateSecret");
+        let secret_arn = s(secret.arn(), "ARN");
+        let current_version = s(secret.version_id(), "VersionId");
+        if opts.rotate {
+            c.sm.rotate_secret()
+                .secret_id(&secret_arn)
+                .rotation_lambda_arn(&function_arn)
+                .rotation_rules(
+                    RotationRulesType::builder()
+                        .automatically_after_days(30)
+                        .build(),
+                )
+                .send()
+                .await
+                .or_panic("RotateSecret");
+        }
+        let pending_version = if opts.rotate {
+            pending_version(c, &secret_arn).await
+        } else {
+            None
+        };
+
+        // --- the function's logs ---
+        let log_group = format!("/aws/lambda/{}", opts.function_name);
+        let log_stream = "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef".to_string();
+        let mut lab = Lab {
+            vpc_id,
+            azs,
+            db_subnets,
+            lambda_subnets,
+            public_subnets,
+            private_route_table,
+            public_route_table,
+            igw_id,
+            nat_id,
+            db_sg,
+            lambda_sg,
+            db_subnet_group,
+            db_instance_id: opts.db_instance_id.clone(),
+            db_address,
+            role_arn,
+            function_name: opts.function_name.clone(),
+            function_arn,
+            secret_name: opts.secret_name.clone(),
+            secret_arn,
+            log_group,
+            log_stream,
+            log_lines: Vec::new(),
+        };
+        if opts.seed_logs {
+            let version = pending_version.unwrap_or(current_version);
+            lab.seed_logs(c, &version, opts.log_age).await;
+        }
+        lab
+    }
+
+    /// Writes two invocations' worth of lines into `/aws/lambda/<fn>`:
+    /// a successful createSecret, then the setSecret failure.
+    async fn seed_logs(&mut self, c: &Clients, version: &str, age: Duration) {
+        c.logs
+            .create_log_group()
+            .log_group_name(&self.log_group)
+            .send()
+            .await
+            .or_panic("CreateLogGroup");
+        c.logs
+            .create_log_stream()
+            .log_group_name(&self.log_group)
+            .log_stream_name(&self.log_stream)
+            .send()
+            .await
+            .or_panic("CreateLogStream");
+
+        let arn = &self.secret_arn;
+        let r1 = "8c2f1e5a-1b7d-4c3e-9f0a-5d6e7f8a9b01";
+        let r2 = "3e9d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c02";
+        let start = now_millis() - i64::try_from(age.as_millis()).expect("age fits in i64");
+        let lines: Vec<(i64, String)> = vec![
+            (0, format!("START RequestId: {r1} Version: $LATEST")),
+            (
+                150,
+                format!("[INFO]\t{}\t{r1}\tFound credentials in environment variables.", iso(start + 150)),
+            ),
+            (
+                900,
+                format!(
+                    "[INFO]\t{}\t{r1}\tcreateSecret: Successfully put secret for ARN {arn} and version {version}.",
+                    iso(start + 900)
+                ),
+            ),
+            (950, format!("END RequestId: {r1}")),
+            (
+                960,
+                format!(
+                    "REPORT RequestId: {r1}\tDuration: 812.34 ms\tBilled Duration: 813 ms\tMemory Size: 128 MB\tMax Memory Used: 71 MB\tInit Duration: 402.11 ms"
+                ),
+            ),
+            (2_000, format!("START RequestId: {r2} Version: $LATEST")),
+            (
+                17_000,
+                format!(
+                    "[ERROR]\t{}\t{r2}\t{SET_SECRET_ERROR} {arn}",
+                    iso(start + 17_000)
+                ),
+            ),
+            (
+                17_010,
+                format!(
+                    "[ERROR] ValueError: {SET_SECRET_ERROR} {arn}\nTraceback (most recent call last):\n  File \"/var/task/lambda_function.py\", line 140, in lambda_handler\n    set_secret(service_client, arn, token)"
+                ),
+            ),
+            (17_050, format!("END RequestId: {r2}")),
+            (
+                17_060,
+                format!(
+                    "REPORT RequestId: {r2}\tDuration: 15023.45 ms\tBilled Duration: 15024 ms\tMemory Size: 128 MB\tMax Memory Used: 74 MB"
+                ),
+            ),
+        ];
+        let events: Vec<InputLogEvent> = lines
+            .iter()
+            .map(|(offset, msg)| {
+                InputLogEvent::builder()
+                    .timestamp(start + offset)
+                    .message(msg)
+                    .build()
+                    .expect("InputLogEvent")
+            })
+            .collect();
+        let put = c
+            .logs
+            .put_log_events()
+            .log_group_name(&self.log_group)
+            .log_stream_name(&self.log_stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .or_panic("PutLogEvents");
+        assert!(
+            put.rejected_log_events_info().is_none(),
+            "moto rejected seeded log events: {:?}",
+            put.rejected_log_events_info()
+        );
+        self.log_lines = lines.into_iter().map(|(_, m)| m).collect();
+    }
+
+    /// UpdateFunctionConfiguration with BOTH lists (moto corrupts the
+    /// function when SecurityGroupIds is missing).
+    pub async fn move_lambda(&self, c: &Clients, subnets: &[String], sgs: &[String]) {
+        c.lambda
+            .update_function_configuration()
+            .function_name(&self.function_name)
+            .vpc_config(vpc_config(subnets, sgs))
+            .send()
+            .await
+            .or_panic("UpdateFunctionConfiguration");
+    }
+
+    /// The fix of issue 2: the Lambda subnets and the Lambda security group.
+    pub async fn move_lambda_to_lambda_tier(&self, c: &Clients) {
+        let subnets = self.lambda_subnets.clone();
+        self.move_lambda(c, &subnets, std::slice::from_ref(&self.lambda_sg))
+            .await;
+    }
+
+    /// Takes the function out of every VPC (both lists empty).
+    pub async fn remove_lambda_from_vpc(&self, c: &Clients) {
+        self.move_lambda(c, &[], &[]).await;
+    }
+
+    /// Deletes the private table's 0.0.0.0/0 → NAT route.
+    pub async fn remove_nat_route(&self, c: &Clients) {
+        c.ec2
+            .delete_route()
+            .route_table_id(&self.private_route_table)
+            .destination_cidr_block("0.0.0.0/0")
+            .send()
+            .await
+            .or_panic("DeleteRoute");
+    }
+
+    /// Points the private table's default route at the internet gateway
+    /// (a Lambda ENI has no public IP, so this does not reach the endpoint).
+    pub async fn route_private_to_igw(&self, c: &Clients) {
+        c.ec2
+            .replace_route()
+            .route_table_id(&self.private_route_table)
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(&self.igw_id)
+            .send()
+            .await
+            .or_panic("ReplaceRoute");
+    }
+
+    /// An interface endpoint for Secrets Manager in the Lambda subnets, with
+    /// private DNS, whose security group admits 443 from the Lambda SG; and
+    /// DNS hostnames on in the VPC. Returns (endpoint id, endpoint SG id).
+    pub async fn add_secretsmanager_endpoint(&self, c: &Clients) -> (String, String) {
+        c.ec2
+            .modify_vpc_attribute()
+            .vpc_id(&self.vpc_id)
+            .enable_dns_support(AttributeBooleanValue::builder().value(true).build())
+            .send()
+            .await
+            .or_panic("ModifyVpcAttribute dns support");
+        c.ec2
+            .modify_vpc_attribute()
+            .vpc_id(&self.vpc_id)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
+            .send()
+            .await
+            .or_panic("ModifyVpcAttribute dns hostnames");
+        let sg = create_sg(c, &self.vpc_id, "lab-vpce-sg", "Secrets Manager endpoint").await;
+        c.ec2
+            .authorize_security_group_ingress()
+            .group_id(&sg)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(443)
+                    .to_port(443)
+                    .user_id_group_pairs(
+                        UserIdGroupPair::builder().group_id(&self.lambda_sg).build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .or_panic("AuthorizeSecurityGroupIngress vpce");
+        let vpce = c
+            .ec2
+            .create_vpc_endpoint()
+            .vpc_id(&self.vpc_id)
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .service_name(SECRETS_MANAGER_SERVICE)
+            .set_subnet_ids(Some(self.lambda_subnets.clone()))
+            .security_group_ids(&sg)
+            .private_dns_enabled(true)
+            .send()
+            .await
+            .or_panic("CreateVpcEndpoint");
+        let id = s(
+            vpce.vpc_endpoint().and_then(|v| v.vpc_endpoint_id()),
+            "VpcEndpointId",
+        );
+        (id, sg)
+    }
+
+    /// Admits tcp/`port` into `group` from `cidr`.
+    pub async fn allow_cidr(&self, c: &Clients, group: &str, port: i32, cidr: &str) {
+        c.ec2
+            .authorize_security_group_ingress()
+            .group_id(group)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(port)
+                    .to_port(port)
+                    .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+                    .build(),
+            )
+            .send()
+            .await
+            .or_panic("AuthorizeSecurityGroupIngress cidr");
+    }
+
+    /// Removes the stuck AWSPENDING label (what an operator does after the
+    /// network is fixed), leaving only AWSCURRENT.
+    pub async fn clear_pending(&self, c: &Clients) {
+        if let Some(version) = pending_version(c, &self.secret_arn).await {
+            c.sm.update_secret_version_stage()
+                .secret_id(&self.secret_arn)
+                .version_stage("AWSPENDING")
+                .remove_from_version_id(version)
+                .send()
+                .await
+                .or_panic("UpdateSecretVersionStage");
+        }
+    }
+
+    /// Deletes the rotation function; the secret keeps pointing at it.
+    pub async fn delete_function(&self, c: &Clients) {
+        c.lambda
+            .delete_function()
+            .function_name(&self.function_name)
+            .send()
+            .await
+            .or_panic("DeleteFunction");
+    }
+}
+
+fn vpc_config(subnets: &[String], sgs: &[String]) -> VpcConfig {
+    VpcConfig::builder()
+        .set_subnet_ids(Some(subnets.to_vec()))
+        .set_security_group_ids(Some(sgs.to_vec()))
+        .build()
+}
+
+async fn create_route_table(c: &Clients, vpc_id: &str, name: &str) -> String {
+    let rt = c
+        .ec2
+        .create_route_table()
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .or_panic("CreateRouteTable");
+    let id = s(
+        rt.route_table().and_then(|r| r.route_table_id()),
+        "RouteTableId",
+    );
+    name_tag(c, &id, name).await;
+    id
+}
+
+async fn associate(c: &Clients, route_table: &str, subnet: &str) {
+    c.ec2
+        .associate_route_table()
+        .route_table_id(route_table)
+        .subnet_id(subnet)
+        .send()
+        .await
+        .or_panic("AssociateRouteTable");
+}
+
+async fn create_sg(c: &Clients, vpc_id: &str, name: &str, description: &str) -> String {
+    let sg = c
+        .ec2
+        .create_security_group()
+        .vpc_id(vpc_id)
+        .group_name(name)
+        .description(description)
+        .send()
+        .await
+        .or_panic("CreateSecurityGroup");
+    let id = s(sg.group_id(), "GroupId");
+    name_tag(c, &id, name).await;
+    id
+}
+
+/// The version carrying AWSPENDING but not AWSCURRENT, if any.
+async fn pending_version(c: &Clients, secret: &str) -> Option<String> {
+    let d =
+        c.sm.describe_secret()
+            .secret_id(secret)
+            .send()
+            .await
+            .or_panic("DescribeSecret");
+    d.version_ids_to_stages().and_then(|m| {
+        m.iter()
+            .find(|(_, st)| {
+                st.iter().any(|x| x == "AWSPENDING") && !st.iter().any(|x| x == "AWSCURRENT")
+            })
+            .map(|(v, _)| v.clone())
+    })
+}
+
+pub fn now_millis() -> i64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    i64::try_from(d.as_millis()).expect("time fits in i64")
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .expect("valid timestamp")
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
