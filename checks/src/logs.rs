@@ -262,8 +262,11 @@ fn classify_line<'a>(message: &str, earlier: &[&LogEvent]) -> Option<&'a Signatu
     Some(signature)
 }
 
+/// The first line of a message (a traceback follows it), tabs as spaces,
+/// at most 300 characters.
 fn shorten(message: &str) -> String {
-    let line = message.trim().replace('\t', " ");
+    let first = message.trim().lines().next().unwrap_or_default();
+    let line = first.replace('\t', " ");
     match line.char_indices().nth(300) {
         Some((cut, _)) => format!("{}…", &line[..cut]),
         None => line,
@@ -425,6 +428,21 @@ mod tests {
             event(31, "a", "Task timed out after 30.03 seconds"),
         ];
         assert_eq!(classify(&events)[0].id, "timeout");
+    }
+
+    #[test]
+    fn the_example_is_the_first_line_of_a_traceback() {
+        let events = vec![event(
+            1,
+            "a",
+            "[ERROR] ValueError: setSecret: Unable to log into database with previous, current, or pending secret of secret arn x\nTraceback (most recent call last):\n  File \"/var/task/lambda_function.py\"",
+        )];
+        let causes = classify(&events);
+        assert!(
+            causes[0].example.ends_with("secret arn x"),
+            "{}",
+            causes[0].example
+        );
     }
 
     #[test]

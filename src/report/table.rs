@@ -19,6 +19,16 @@ fn status_text(status: Status) -> String {
     }
 }
 
+/// An ARN's resource part (`function:name`, `secret:name-AbCdEf`): the
+/// table has little room, and the JSON keeps the whole ARN.
+fn short_resource(resource: &str) -> &str {
+    if resource.starts_with("arn:") {
+        resource.splitn(6, ':').nth(5).unwrap_or(resource)
+    } else {
+        resource
+    }
+}
+
 fn needs_action(finding: &Finding) -> bool {
     matches!(
         finding.status,
@@ -54,7 +64,7 @@ pub fn render_table(targets: &[Target], width: Option<u16>) -> String {
                 status_text(finding.status),
                 finding.severity.as_str().to_string(),
                 finding.check.clone(),
-                finding.resource.clone(),
+                short_resource(&finding.resource).to_string(),
                 finding.message.clone(),
             ]);
         }

@@ -301,7 +301,11 @@ pub fn render_path(path: &NetPath) -> String {
             HopVerdict::Unknown => "?",
             HopVerdict::Info => continue,
         };
-        hops.push(format!("{} {mark}", hop.resource));
+        let step = format!("{} {mark}", hop.resource);
+        // The same ACL checked in several directions reads as one step.
+        if hops.last() != Some(&step) {
+            hops.push(step);
+        }
         if hop.verdict == HopVerdict::Block {
             break;
         }
