@@ -45,6 +45,7 @@ impl CheckMeta {
             message: message.into(),
             evidence: Vec::new(),
             remediation: String::new(),
+            fixes: Vec::new(),
         }
     }
 }
@@ -57,6 +58,11 @@ impl Finding {
 
     pub fn with_remediation(mut self, remediation: impl Into<String>) -> Finding {
         self.remediation = remediation.into();
+        self
+    }
+
+    pub fn with_fix(mut self, plan: crate::fix::FixPlan) -> Finding {
+        self.fixes.push(plan);
         self
     }
 

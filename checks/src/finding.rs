@@ -71,7 +71,7 @@ impl Severity {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// The stable check id, e.g. `NET002`.
     pub check: String,
@@ -86,4 +86,7 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// What to change, in words; empty when there is nothing to do.
     pub remediation: String,
+    /// Plans `--fix` can apply, the preferred one first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<crate::fix::FixPlan>,
 }

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod facts;
 pub mod finding;
+pub mod fix;
 #[cfg(test)]
 pub mod fixtures;
 pub mod logs;
