@@ -546,6 +546,16 @@ impl Lab {
     /// private DNS, whose security group admits 443 from the Lambda SG; and
     /// DNS hostnames on in the VPC. Returns (endpoint id, endpoint SG id).
     pub async fn add_secretsmanager_endpoint(&self, c: &Clients) -> (String, String) {
+        self.add_secretsmanager_endpoint_with(c, true).await
+    }
+
+    /// As `add_secretsmanager_endpoint`, with private DNS on or off (moto's
+    /// ModifyVpcEndpoint ignores PrivateDnsEnabled, so it is set at creation).
+    pub async fn add_secretsmanager_endpoint_with(
+        &self,
+        c: &Clients,
+        private_dns: bool,
+    ) -> (String, String) {
         c.ec2
             .modify_vpc_attribute()
             .vpc_id(&self.vpc_id)
@@ -585,7 +595,7 @@ impl Lab {
             .service_name(SECRETS_MANAGER_SERVICE)
             .set_subnet_ids(Some(self.lambda_subnets.clone()))
             .security_group_ids(&sg)
-            .private_dns_enabled(true)
+            .private_dns_enabled(private_dns)
             .send()
             .await
             .or_panic("CreateVpcEndpoint");
