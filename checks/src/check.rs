@@ -66,6 +66,11 @@ impl Finding {
         self
     }
 
+    pub fn with_fixes(mut self, plans: Vec<crate::fix::FixPlan>) -> Finding {
+        self.fixes.extend(plans);
+        self
+    }
+
     pub fn with_severity(mut self, severity: Severity) -> Finding {
         self.severity = severity;
         self

@@ -73,6 +73,13 @@ pub(crate) fn rotation_lambda<'a>(
     }
 }
 
+/// What a reachability check says about its first blocked path.
+pub(crate) struct Blocked {
+    pub message: String,
+    pub remediation: String,
+    pub fixes: Vec<crate::fix::FixPlan>,
+}
+
 /// The finding of a reachability check from its paths: `fail` when any path
 /// is blocked (the first blocked one speaks), `unknown` when any is
 /// undecided, else `pass`. Every path is one line of evidence.
@@ -80,7 +87,7 @@ pub(crate) fn path_finding(
     meta: &'static CheckMeta,
     facts: &Facts,
     paths: Result<Vec<crate::net::NetPath>, String>,
-    blocked: impl Fn(&crate::net::NetPath, &crate::net::Hop) -> (String, String),
+    blocked: impl Fn(&crate::net::NetPath, &crate::net::Hop) -> Blocked,
     reachable: &str,
 ) -> Finding {
     use crate::net::{render_path, HopVerdict, Verdict};
@@ -108,7 +115,11 @@ pub(crate) fn path_finding(
             .map(|hop| (path, hop))
     });
     if let Some((path, hop)) = first_block {
-        let (message, remediation) = blocked(path, hop);
+        let Blocked {
+            message,
+            remediation,
+            fixes,
+        } = blocked(path, hop);
         let mut evidence = evidence;
         evidence.push(format!("{}: {}", hop.kind.as_str(), hop.detail));
         evidence.extend(
@@ -120,7 +131,8 @@ pub(crate) fn path_finding(
         return meta
             .finding(Status::Fail, hop.resource.clone(), message)
             .with_evidence(evidence)
-            .with_remediation(remediation);
+            .with_remediation(remediation)
+            .with_fixes(fixes);
     }
     if let Some(path) = paths.iter().find(|p| p.verdict == Verdict::Unknown) {
         let reasons: Vec<String> = path

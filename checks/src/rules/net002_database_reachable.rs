@@ -1,8 +1,10 @@
 //! NET002: the rotation Lambda reaches its database on the engine port.
 
+use super::Blocked;
 use crate::check::{Check, CheckMeta};
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity};
+use crate::fix::{EgressDestination, FixAction, FixPlan};
 use crate::net::{database_paths, suggest_placement, Hop, HopKind, NetPath};
 
 pub struct DatabaseReachable;
@@ -69,8 +71,9 @@ impl Check for DatabaseReachable {
                     hop.detail
                 ),
             };
+            let placement = suggest_placement(facts);
             let mut remediation = Vec::new();
-            if let Some(placement) = suggest_placement(facts) {
+            if let Some(placement) = &placement {
                 remediation.push(format!(
                     "Put the Lambda in security group {} and subnets {}: the database admits that group on tcp/{port} and Secrets Manager is reachable from those subnets. \
                      aws lambda update-function-configuration --function-name {} --vpc-config SubnetIds={},SecurityGroupIds={}",
@@ -81,6 +84,8 @@ impl Check for DatabaseReachable {
                     placement.security_group_id
                 ));
             }
+            let db_group = database.and_then(|d| d.security_group_ids.first());
+            let mut fixes = Vec::new();
             match hop.kind {
                 HopKind::SecurityGroupIngress => {
                     for group in &path.from.security_groups {
@@ -90,11 +95,44 @@ impl Check for DatabaseReachable {
                             hop.resource
                         ));
                     }
+                    if let Some(db_group) = db_group {
+                        fixes.push(FixPlan {
+                            summary: format!("admit the Lambda's security group on {db_group} for tcp/{port}"),
+                            rationale: format!(
+                                "Additive: one inbound rule on {db_group}; nothing that works now changes. It lets every member of {groups} connect to {name} on tcp/{port}."
+                            ),
+                            actions: path
+                                .from
+                                .security_groups
+                                .iter()
+                                .map(|source| FixAction::AuthorizeIngressFromGroup {
+                                    group_id: db_group.clone(),
+                                    port,
+                                    source_group_id: source.clone(),
+                                    description: "rotation-doctor: rotation Lambda to database".to_string(),
+                                })
+                                .collect(),
+                        });
+                    }
                 }
-                HopKind::SecurityGroupEgress => remediation.push(format!(
-                    "Allow outbound tcp/{port} from {} to the database's security group: aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port {port} --source-group DB_SG",
-                    hop.resource, hop.resource
-                )),
+                HopKind::SecurityGroupEgress => {
+                    remediation.push(format!(
+                        "Allow outbound tcp/{port} from {} to the database's security group: aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port {port} --source-group DB_SG",
+                        hop.resource, hop.resource
+                    ));
+                    if let (Some(db_group), Some(lambda_group)) = (db_group, path.from.security_groups.first()) {
+                        fixes.push(FixPlan {
+                            summary: format!("allow tcp/{port} out of {lambda_group} to {db_group}"),
+                            rationale: format!("Additive: one outbound rule on {lambda_group}, to the database's group only."),
+                            actions: vec![FixAction::AuthorizeEgress {
+                                group_id: lambda_group.clone(),
+                                port,
+                                destination: EgressDestination::Group(db_group.clone()),
+                                description: "rotation-doctor: rotation Lambda to database".to_string(),
+                            }],
+                        });
+                    }
+                }
                 HopKind::NetworkAclInbound | HopKind::NetworkAclOutbound => remediation.push(format!(
                     "Add allow rules to {} for tcp/{port} and the return ports 1024-65535 between the Lambda's and the database's subnets, numbered before the rule that denies",
                     hop.resource
@@ -104,7 +142,32 @@ impl Check for DatabaseReachable {
                 ),
                 _ => remediation.push(format!("Repair {}: {}", hop.resource, hop.detail)),
             }
-            (message, remediation.join("\n"))
+            if let (Some(placement), Some(vpc)) = (placement, &lambda.vpc) {
+                fixes.push(FixPlan {
+                    summary: format!(
+                        "move the Lambda to subnets {} and security group {}",
+                        placement.subnet_ids.join(", "),
+                        placement.security_group_id
+                    ),
+                    rationale: format!(
+                        "Puts the Lambda where the VPC was built to have it: {name} admits {} on tcp/{port}, and Secrets Manager is reachable from those subnets, so no rule is widened. \
+                         It changes the function's network configuration (unsafe); its current subnets and groups are kept in the journal for undo.",
+                        placement.security_group_id
+                    ),
+                    actions: vec![FixAction::UpdateLambdaVpc {
+                        function_name: lambda.name.clone(),
+                        subnet_ids: placement.subnet_ids.clone(),
+                        security_group_ids: vec![placement.security_group_id.clone()],
+                        previous_subnet_ids: vpc.subnet_ids.clone(),
+                        previous_security_group_ids: vpc.security_group_ids.clone(),
+                    }],
+                });
+            }
+            Blocked {
+                message,
+                remediation: remediation.join("\n"),
+                fixes,
+            }
         };
         vec![super::path_finding(
             &META,
@@ -146,6 +209,37 @@ mod tests {
             .evidence
             .iter()
             .any(|e| e.contains("sg-db ✗ BLOCKED")));
+    }
+
+    #[test]
+    fn lab_offers_admitting_the_group_then_moving_the_lambda() {
+        use crate::fix::{FixAction, Safety};
+        let finding = DatabaseReachable.evaluate(&lab()).remove(0);
+        assert_eq!(finding.fixes.len(), 2);
+        assert_eq!(finding.fixes[0].safety(), Safety::Safe);
+        assert_eq!(
+            finding.fixes[0].actions,
+            vec![FixAction::AuthorizeIngressFromGroup {
+                group_id: "sg-db".into(),
+                port: 3306,
+                source_group_id: "sg-db".into(),
+                description: "rotation-doctor: rotation Lambda to database".into(),
+            }]
+        );
+        assert_eq!(finding.fixes[1].safety(), Safety::Unsafe);
+        match &finding.fixes[1].actions[0] {
+            FixAction::UpdateLambdaVpc {
+                subnet_ids,
+                security_group_ids,
+                previous_security_group_ids,
+                ..
+            } => {
+                assert_eq!(subnet_ids, &["subnet-lambda-a", "subnet-lambda-b"]);
+                assert_eq!(security_group_ids, &["sg-lambda"]);
+                assert_eq!(previous_security_group_ids, &["sg-db"]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! NET003: the rotation Lambda reaches the Secrets Manager endpoint.
 
+use super::Blocked;
 use crate::check::{Check, CheckMeta};
 use crate::facts::Facts;
+use crate::facts::{Lambda, VpcEndpoint};
 use crate::finding::{Finding, Severity};
+use crate::fix::{EgressDestination, FixAction, FixPlan};
 use crate::net::{secretsmanager_paths, suggest_placement, Hop, HopKind, NetPath};
 
 pub struct SecretsmanagerReachable;
@@ -63,17 +66,53 @@ impl Check for SecretsmanagerReachable {
                 hop.detail
             );
             let groups = path.from.security_groups.join(",");
+            let lambda_group = path.from.security_groups.first();
             let mut remediation = Vec::new();
+            let mut fixes = Vec::new();
             match hop.kind {
-                HopKind::SecurityGroupIngress => remediation.push(format!(
-                    "Admit HTTPS from the Lambda's group on the endpoint's group: aws ec2 authorize-security-group-ingress --group-id {} --protocol tcp --port 443 --source-group {}",
-                    hop.resource,
-                    path.from.security_groups.first().map_or("LAMBDA_SG", String::as_str)
-                )),
-                HopKind::SecurityGroupEgress => remediation.push(format!(
-                    "Allow outbound tcp/443 from {}: aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port 443 --cidr 0.0.0.0/0",
-                    hop.resource, hop.resource
-                )),
+                HopKind::SecurityGroupIngress => {
+                    let endpoint_group = hop.resource.split(", ").next().unwrap_or(&hop.resource);
+                    remediation.push(format!(
+                        "Admit HTTPS from the Lambda's group on the endpoint's group: aws ec2 authorize-security-group-ingress --group-id {endpoint_group} --protocol tcp --port 443 --source-group {}",
+                        lambda_group.map_or("LAMBDA_SG", String::as_str)
+                    ));
+                    if let Some(lambda_group) = lambda_group {
+                        fixes.push(FixPlan {
+                            summary: format!("admit tcp/443 from {lambda_group} on the endpoint's group {endpoint_group}"),
+                            rationale: format!("Additive: one inbound rule on {endpoint_group}, from the Lambda's group only."),
+                            actions: vec![FixAction::AuthorizeIngressFromGroup {
+                                group_id: endpoint_group.to_string(),
+                                port: 443,
+                                source_group_id: lambda_group.clone(),
+                                description: "rotation-doctor: rotation Lambda to Secrets Manager".to_string(),
+                            }],
+                        });
+                    }
+                }
+                HopKind::SecurityGroupEgress => {
+                    remediation.push(format!(
+                        "Allow outbound tcp/443 from {}: aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port 443 --cidr 0.0.0.0/0",
+                        hop.resource, hop.resource
+                    ));
+                    if let Some(lambda_group) = lambda_group {
+                        // Through an endpoint the flow needs only its group;
+                        // to the public endpoint, any address.
+                        let destination = used_endpoint(facts, path)
+                            .and_then(|e| e.security_group_ids.first().cloned())
+                            .map(EgressDestination::Group)
+                            .unwrap_or_else(|| EgressDestination::Cidr("0.0.0.0/0".to_string()));
+                        fixes.push(FixPlan {
+                            summary: format!("allow tcp/443 out of {lambda_group}"),
+                            rationale: format!("Additive: one outbound HTTPS rule on {lambda_group}."),
+                            actions: vec![FixAction::AuthorizeEgress {
+                                group_id: lambda_group.clone(),
+                                port: 443,
+                                destination,
+                                description: "rotation-doctor: rotation Lambda to Secrets Manager".to_string(),
+                            }],
+                        });
+                    }
+                }
                 HopKind::NetworkAclInbound | HopKind::NetworkAclOutbound => remediation.push(format!(
                     "Add allow rules to {} for tcp/443 and the return ports 1024-65535, numbered before the rule that denies",
                     hop.resource
@@ -83,7 +122,8 @@ impl Check for SecretsmanagerReachable {
                     hop.resource
                 )),
                 _ => {
-                    if let Some(placement) = suggest_placement(facts) {
+                    let placement = suggest_placement(facts);
+                    if let Some(placement) = &placement {
                         remediation.push(format!(
                             "Move the Lambda to subnets {} (with security group {}), from which Secrets Manager and the database are reachable: aws lambda update-function-configuration --function-name {} --vpc-config SubnetIds={},SecurityGroupIds={}",
                             placement.subnet_ids.join(", "),
@@ -96,6 +136,26 @@ impl Check for SecretsmanagerReachable {
                     remediation.push(format!(
                         "Or give {subnet} a default route to a NAT gateway in a public subnet, or create an interface endpoint with private DNS (billed hourly): aws ec2 create-vpc-endpoint --vpc-endpoint-type Interface --vpc-id VPC --service-name com.amazonaws.{region}.secretsmanager --subnet-ids {subnet} --security-group-ids ENDPOINT_SG --private-dns-enabled, with ENDPOINT_SG admitting tcp/443 from {groups}"
                     ));
+                    fixes.extend(new_endpoint_plan(facts, lambda));
+                    if let (Some(placement), Some(vpc)) = (placement, &lambda.vpc) {
+                        fixes.push(FixPlan {
+                            summary: format!(
+                                "move the Lambda to subnets {} and security group {}",
+                                placement.subnet_ids.join(", "),
+                                placement.security_group_id
+                            ),
+                            rationale: "Those subnets already reach Secrets Manager and the database admits that group, so nothing new is built or paid for. \
+                                        It changes the function's network configuration (unsafe); the current one is kept in the journal for undo."
+                                .to_string(),
+                            actions: vec![FixAction::UpdateLambdaVpc {
+                                function_name: lambda.name.clone(),
+                                subnet_ids: placement.subnet_ids.clone(),
+                                security_group_ids: vec![placement.security_group_id.clone()],
+                                previous_subnet_ids: vpc.subnet_ids.clone(),
+                                previous_security_group_ids: vpc.security_group_ids.clone(),
+                            }],
+                        });
+                    }
                 }
             }
             for note in path
@@ -108,7 +168,11 @@ impl Check for SecretsmanagerReachable {
                     note.resource, note.resource
                 ));
             }
-            (message, remediation.join("\n"))
+            Blocked {
+                message,
+                remediation: remediation.join("\n"),
+                fixes,
+            }
         };
         vec![super::path_finding(
             &META,
@@ -118,6 +182,73 @@ impl Check for SecretsmanagerReachable {
             "the rotation Lambda reaches Secrets Manager from each of its subnets",
         )]
     }
+}
+
+/// The interface endpoint a path went through, if any.
+fn used_endpoint<'a>(facts: &'a Facts, path: &NetPath) -> Option<&'a VpcEndpoint> {
+    let id = path
+        .hops
+        .iter()
+        .find(|h| h.kind == HopKind::Dns && h.verdict == crate::net::HopVerdict::Pass)?
+        .resource
+        .as_str();
+    facts
+        .network
+        .vpc_endpoints
+        .present()?
+        .iter()
+        .find(|e| e.id == id)
+}
+
+/// A new interface endpoint in the Lambda's subnets (one per zone, as AWS
+/// allows), guarded by the Lambda's own group, which is opened to itself on
+/// 443. Offered only where the VPC has no Secrets Manager endpoint yet.
+fn new_endpoint_plan(facts: &Facts, lambda: &Lambda) -> Option<FixPlan> {
+    let vpc = lambda.vpc.as_ref()?;
+    let group = vpc.security_group_ids.first()?;
+    let index = crate::net::NetIndex::new(&facts.network);
+    let service = format!("com.amazonaws.{}.secretsmanager", facts.region);
+    let mut zones = Vec::new();
+    let mut subnets = Vec::new();
+    let mut vpc_id = None;
+    for id in &vpc.subnet_ids {
+        let subnet = index.subnet(id).ok()?;
+        vpc_id.get_or_insert_with(|| subnet.vpc_id.clone());
+        if !zones.contains(&subnet.availability_zone) {
+            zones.push(subnet.availability_zone.clone());
+            subnets.push(subnet.id.clone());
+        }
+    }
+    let vpc_id = vpc_id?;
+    let exists = index
+        .vpc_endpoints()
+        .ok()?
+        .iter()
+        .any(|e| e.vpc_id == vpc_id && e.service_name == service);
+    if exists {
+        return None;
+    }
+    Some(FixPlan {
+        summary: format!("create an interface endpoint for Secrets Manager in {vpc_id}"),
+        rationale: format!(
+            "Gives the Lambda a private path to Secrets Manager without touching routes or the function. \
+             The endpoint is billed by the hour per zone. Its security group is the Lambda's own {group}, opened to itself on tcp/443."
+        ),
+        actions: vec![
+            FixAction::AuthorizeIngressFromGroup {
+                group_id: group.clone(),
+                port: 443,
+                source_group_id: group.clone(),
+                description: "rotation-doctor: Secrets Manager endpoint".to_string(),
+            },
+            FixAction::CreateInterfaceEndpoint {
+                vpc_id,
+                service_name: service,
+                subnet_ids: subnets,
+                security_group_ids: vec![group.clone()],
+            },
+        ],
+    })
 }
 
 #[cfg(test)]
@@ -149,5 +280,11 @@ mod tests {
             finding.message
         );
         assert!(finding.remediation.contains("create-vpc-endpoint"));
+        // A new endpoint in one subnet per zone, guarded by the Lambda's group.
+        let plan = &finding.fixes[0];
+        assert!(
+            matches!(&plan.actions[1], crate::fix::FixAction::CreateInterfaceEndpoint { subnet_ids, security_group_ids, .. }
+            if subnet_ids == &["subnet-lambda-a", "subnet-lambda-b"] && security_group_ids == &["sg-lambda"])
+        );
     }
 }
