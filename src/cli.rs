@@ -31,6 +31,54 @@ pub enum Command {
         /// A check id, e.g. NET002.
         id: String,
     },
+    /// Start a rotation; with --wait, watch it and diagnose a failure.
+    Rotate(RotateArgs),
+    /// Reverse the changes a `--fix` journal recorded, newest first.
+    Undo(UndoArgs),
+    /// Apply a plan saved with `diagnose --dry-run --output json`.
+    Apply(ApplyArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ApplyArgs {
+    /// The saved plan.
+    pub plan: PathBuf,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Where to write the journal (default: a file in the working directory).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RotateArgs {
+    /// The secret's name or ARN.
+    pub secret: String,
+    /// Wait until the new version is AWSCURRENT, or the rotation fails.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long to wait, e.g. 5m.
+    #[arg(long, default_value = "5m", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+    /// Output format of the diagnosis shown when the rotation fails.
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UndoArgs {
+    /// The journal `--fix` wrote.
+    pub journal: PathBuf,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -54,6 +102,31 @@ pub struct DiagnoseArgs {
     /// How far back to read the rotation Lambda's logs, e.g. 24h, 3d.
     #[arg(long, default_value = "24h", value_parser = parse_since)]
     pub since: std::time::Duration,
+
+    /// Apply the fixes the findings propose (asks first; see --yes).
+    #[arg(long, conflicts_with = "snapshot")]
+    pub fix: bool,
+
+    /// Show the fix plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Apply without asking (needed when not on a terminal).
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Also apply fixes that change existing configuration (moving the
+    /// Lambda, setting its environment, clearing a stuck AWSPENDING).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+
+    /// Where --fix writes its journal (default: a file in the working directory).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+
+    /// After --fix, rotate the secret and wait for the result.
+    #[arg(long, requires = "fix")]
+    pub rotate: bool,
 
     /// Exit 1 only for a failing finding at or above this severity.
     #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = parse_severity)]
@@ -93,6 +166,15 @@ fn parse_since(text: &str) -> Result<std::time::Duration, String> {
             "the log window can be at most {}d",
             MAX_SINCE_HOURS / 24
         ));
+    }
+    Ok(duration)
+}
+
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|e| format!("{e} (use a duration such as 90s or 5m)"))?;
+    if duration.as_secs() == 0 || duration.as_secs() > 3600 {
+        return Err("the timeout must be between 1s and 1h".to_string());
     }
     Ok(duration)
 }

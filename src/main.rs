@@ -2,16 +2,20 @@ mod aws;
 mod cli;
 mod collect;
 mod error;
+mod fix;
 mod report;
+mod rotate;
 mod snapshot;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
 use rotation_doctor_checks::{rules, Facts};
 
-use crate::cli::{Cli, Command, DiagnoseArgs, ListFormat, OutputFormat};
+use crate::cli::{
+    ApplyArgs, Cli, Command, DiagnoseArgs, ListFormat, OutputFormat, RotateArgs, UndoArgs,
+};
 use crate::error::UserError;
 
 fn main() -> ExitCode {
@@ -39,6 +43,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8, UserError> {
     match cli.command {
         Command::Diagnose(args) => diagnose(args),
+        Command::Rotate(args) => rotate_command(args),
+        Command::Undo(args) => undo_command(args),
+        Command::Apply(args) => apply_command(args),
         Command::Checks { output } => {
             print!("{}", list_checks(output));
             Ok(0)
@@ -56,11 +63,64 @@ fn run(cli: Cli) -> Result<u8, UserError> {
     }
 }
 
+/// A connection to a live account: one runtime and one SDK configuration
+/// for every call a command makes.
+struct Live {
+    runtime: tokio::runtime::Runtime,
+    config: aws_config::SdkConfig,
+}
+
+impl Live {
+    fn connect(aws: &aws::AwsArgs) -> Result<Live, UserError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| UserError::new(format!("cannot start the async runtime: {e}")))?;
+        let config = runtime.block_on(aws::load_config(aws))?;
+        Ok(Live { runtime, config })
+    }
+
+    fn collect(&self, secret: &str, since: std::time::Duration) -> Result<Facts, UserError> {
+        if secret.trim().is_empty() {
+            return Err(UserError::new("the secret id is empty"));
+        }
+        let options = collect::CollectOptions { since };
+        self.runtime
+            .block_on(collect::collect(&self.config, secret, &options))
+    }
+}
+
+fn output_format(requested: Option<OutputFormat>) -> OutputFormat {
+    requested.unwrap_or(if std::io::stdout().is_terminal() {
+        OutputFormat::Table
+    } else {
+        OutputFormat::Json
+    })
+}
+
+fn print_report(targets: &[report::Target], output: OutputFormat) {
+    match output {
+        OutputFormat::Json => println!("{}", report::render_json(targets)),
+        OutputFormat::Table => {
+            let width = std::io::stdout()
+                .is_terminal()
+                .then(|| comfy_table::Table::new().width())
+                .flatten();
+            print!("{}", report::render_table(targets, width));
+        }
+    }
+}
+
 fn diagnose(args: DiagnoseArgs) -> Result<u8, UserError> {
-    let facts = match (&args.snapshot, &args.secret) {
-        (Some(path), _) => snapshot::load(path)?,
-        (None, Some(secret)) => collect_live(&args, secret)?,
-        (None, None) => return Err(UserError::new("name a secret, or pass --snapshot FILE")),
+    let live = match (&args.snapshot, &args.secret) {
+        (None, Some(_)) => Some(Live::connect(&args.aws)?),
+        _ => None,
+    };
+    let facts = match (&args.snapshot, &args.secret, &live) {
+        (Some(path), _, _) => snapshot::load(path)?,
+        (None, Some(secret), Some(live)) => live.collect(secret, args.since)?,
+        _ => return Err(UserError::new("name a secret, or pass --snapshot FILE")),
     };
     if let Some(path) = &args.save_snapshot {
         snapshot::save(path, &facts)?;
@@ -68,39 +128,239 @@ fn diagnose(args: DiagnoseArgs) -> Result<u8, UserError> {
     }
     refuse_unrotated(&facts)?;
 
+    let output = output_format(args.output);
     let targets = vec![report::Target::from_facts(&facts)];
-    let terminal = std::io::stdout().is_terminal();
-    let output = args.output.unwrap_or(if terminal {
-        OutputFormat::Table
-    } else {
-        OutputFormat::Json
-    });
-    match output {
-        OutputFormat::Json => println!("{}", report::render_json(&targets)),
-        OutputFormat::Table => {
-            let width = terminal
-                .then(|| comfy_table::Table::new().width())
-                .flatten();
-            print!("{}", report::render_table(&targets, width));
-        }
+    if args.dry_run || args.fix {
+        return fix_flow(&args, live.as_ref(), &facts, targets, output);
     }
+    print_report(&targets, output);
     Ok(report::exit_code(&targets, args.fail_on) as u8)
 }
 
-fn collect_live(args: &DiagnoseArgs, secret: &str) -> Result<Facts, UserError> {
-    if secret.trim().is_empty() {
-        return Err(UserError::new("the secret id is empty"));
+/// `--dry-run` shows the plan; `--fix` applies it, then diagnoses again.
+fn fix_flow(
+    args: &DiagnoseArgs,
+    live: Option<&Live>,
+    facts: &Facts,
+    before: Vec<report::Target>,
+    output: OutputFormat,
+) -> Result<u8, UserError> {
+    let plan = fix::choose(&before[0].findings, args.unsafe_fixes);
+    let secret = before[0].secret.name.clone();
+    // People read the plan; with --output json it goes to stderr so that
+    // stdout stays one JSON document.
+    let mut human: Box<dyn Write> = match output {
+        OutputFormat::Table => Box::new(std::io::stdout()),
+        OutputFormat::Json => Box::new(std::io::stderr()),
+    };
+    let before_code = report::exit_code(&before, args.fail_on) as u8;
+    if args.dry_run {
+        match output {
+            OutputFormat::Json => {
+                let file = fix::PlanFile {
+                    schema_version: report::REPORT_SCHEMA_VERSION,
+                    secret_id: facts.secret_id.clone(),
+                    region: facts.region.clone(),
+                    plan,
+                };
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&file).unwrap_or_default()
+                );
+            }
+            OutputFormat::Table => {
+                print_report(&before, output);
+                print!("\n{}", fix::render_plan(&plan, &secret));
+            }
+        }
+        return Ok(before_code);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| UserError::new(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        let config = aws::load_config(&args.aws).await?;
-        let options = collect::CollectOptions { since: args.since };
-        collect::collect(&config, secret, &options).await
-    })
+    let Some(live) = live else {
+        return Err(UserError::new(
+            "--fix changes a live account: name a secret instead of --snapshot",
+        ));
+    };
+    if output == OutputFormat::Table {
+        print_report(&before, output);
+    }
+    let _ = writeln!(human, "\n{}", fix::render_plan(&plan, &secret));
+    let mut after = before;
+    if !plan.steps.is_empty() {
+        if !fix::consent(args.yes, plan.steps.len())? {
+            let _ = writeln!(human, "Nothing was changed.");
+            return Ok(before_code);
+        }
+        let mut journal = fix::journal::Journal::new(&facts.secret_id, &facts.region);
+        let path = args
+            .journal
+            .clone()
+            .unwrap_or_else(|| journal.default_path());
+        let clients = fix::apply::Clients::new(&live.config);
+        let _ = writeln!(human, "Applying (journal: {}):", path.display());
+        live.runtime.block_on(fix::apply_plan(
+            &clients,
+            &plan,
+            &mut journal,
+            &path,
+            &mut human,
+        ))?;
+        let _ = writeln!(human, "Undo with: rotation-doctor undo {}", path.display());
+        let facts_after = live.collect(&facts.secret_id, args.since)?;
+        after = vec![report::Target::from_facts(&facts_after)];
+        let _ = write!(
+            human,
+            "\n{}",
+            fix::render_changes(&rules::evaluate(facts), &after[0].findings)
+        );
+    }
+    if output == OutputFormat::Json {
+        print_report(&after, output);
+    }
+    let mut code = report::exit_code(&after, args.fail_on) as u8;
+    if args.rotate {
+        let rotated = live.runtime.block_on(rotate::rotate_and_wait(
+            &live.config,
+            &facts.secret_id,
+            std::time::Duration::from_secs(300),
+            std::io::stderr().is_terminal(),
+        ))?;
+        if !report_rotation(&rotated, &mut human) {
+            code = 1;
+        }
+    }
+    Ok(code)
+}
+
+/// Says how a rotation ended; true when it succeeded.
+fn report_rotation(rotation: &rotate::Rotation, out: &mut dyn Write) -> bool {
+    match rotation {
+        rotate::Rotation::Succeeded { version_id } => {
+            let _ = writeln!(
+                out,
+                "Rotation succeeded: version {version_id} is AWSCURRENT."
+            );
+            true
+        }
+        rotate::Rotation::Failed(reason) => {
+            let _ = writeln!(out, "Rotation failed: {reason}");
+            false
+        }
+        rotate::Rotation::TimedOut { version_id } => {
+            let _ = writeln!(
+                out,
+                "Rotation did not finish in time: version {version_id} is still not AWSCURRENT."
+            );
+            false
+        }
+    }
+}
+
+fn rotate_command(args: RotateArgs) -> Result<u8, UserError> {
+    let live = Live::connect(&args.aws)?;
+    if !args.wait {
+        let client = aws_sdk_secretsmanager::Client::new(&live.config);
+        let started = live
+            .runtime
+            .block_on(
+                client
+                    .rotate_secret()
+                    .secret_id(&args.secret)
+                    .rotate_immediately(true)
+                    .send(),
+            )
+            .map_err(|e| {
+                UserError::new(format!(
+                    "the rotation did not start: {}",
+                    collect::errors::unavailable("secretsmanager:RotateSecret", &e)
+                ))
+            })?;
+        println!(
+            "Rotation started: version {}",
+            started.version_id().unwrap_or_default()
+        );
+        return Ok(0);
+    }
+    let rotation = live.runtime.block_on(rotate::rotate_and_wait(
+        &live.config,
+        &args.secret,
+        args.timeout,
+        std::io::stderr().is_terminal(),
+    ))?;
+    if report_rotation(&rotation, &mut std::io::stderr()) {
+        return Ok(0);
+    }
+    eprintln!("Diagnosing {}:", args.secret);
+    let facts = live.collect(&args.secret, std::time::Duration::from_secs(3600))?;
+    print_report(
+        &[report::Target::from_facts(&facts)],
+        output_format(args.output),
+    );
+    Ok(1)
+}
+
+fn apply_command(args: ApplyArgs) -> Result<u8, UserError> {
+    let file = fix::PlanFile::load(&args.plan)?;
+    let mut aws = args.aws.clone();
+    aws.region.get_or_insert_with(|| file.region.clone());
+    let live = Live::connect(&aws)?;
+    print!("{}", fix::render_plan(&file.plan, &file.secret_id));
+    if file.plan.steps.is_empty() || !fix::consent(args.yes, file.plan.steps.len())? {
+        println!("Nothing was changed.");
+        return Ok(0);
+    }
+    let mut journal = fix::journal::Journal::new(&file.secret_id, &file.region);
+    let path = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| journal.default_path());
+    println!("Applying (journal: {}):", path.display());
+    let clients = fix::apply::Clients::new(&live.config);
+    live.runtime.block_on(fix::apply_plan(
+        &clients,
+        &file.plan,
+        &mut journal,
+        &path,
+        &mut std::io::stdout(),
+    ))?;
+    let complete = journal.entries.iter().all(|e| {
+        matches!(
+            e.outcome,
+            fix::journal::Outcome::Applied | fix::journal::Outcome::AlreadyDone
+        )
+    });
+    Ok(if complete { 0 } else { 1 })
+}
+
+fn undo_command(args: UndoArgs) -> Result<u8, UserError> {
+    let mut journal = fix::journal::Journal::load(&args.journal)?;
+    let pending = journal
+        .entries
+        .iter()
+        .filter(|e| e.undo.is_some() && !e.undone && e.outcome == fix::journal::Outcome::Applied)
+        .count();
+    if pending == 0 {
+        println!("Nothing to undo in {}.", args.journal.display());
+        return Ok(0);
+    }
+    let mut aws = args.aws.clone();
+    aws.region.get_or_insert_with(|| journal.region.clone());
+    let live = Live::connect(&aws)?;
+    println!(
+        "Undoing {pending} change(s) from {}:",
+        args.journal.display()
+    );
+    if !fix::consent(args.yes, pending)? {
+        println!("Nothing was changed.");
+        return Ok(0);
+    }
+    let clients = fix::apply::Clients::new(&live.config);
+    let clean = live.runtime.block_on(fix::undo_journal(
+        &clients,
+        &mut journal,
+        &args.journal,
+        &mut std::io::stdout(),
+    ))?;
+    Ok(if clean { 0 } else { 1 })
 }
 
 /// A secret that never had rotation configured has nothing to diagnose:

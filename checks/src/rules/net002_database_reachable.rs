@@ -142,8 +142,11 @@ impl Check for DatabaseReachable {
                 ),
                 _ => remediation.push(format!("Repair {}: {}", hop.resource, hop.detail)),
             }
+            // Moving the Lambda where the VPC was built to have it widens no
+            // rule, so it comes first; without --unsafe-fixes the safe plan
+            // after it is applied instead.
             if let (Some(placement), Some(vpc)) = (placement, &lambda.vpc) {
-                fixes.push(FixPlan {
+                fixes.insert(0, FixPlan {
                     summary: format!(
                         "move the Lambda to subnets {} and security group {}",
                         placement.subnet_ids.join(", "),
@@ -212,13 +215,13 @@ mod tests {
     }
 
     #[test]
-    fn lab_offers_admitting_the_group_then_moving_the_lambda() {
+    fn lab_offers_moving_the_lambda_then_admitting_the_group() {
         use crate::fix::{FixAction, Safety};
         let finding = DatabaseReachable.evaluate(&lab()).remove(0);
         assert_eq!(finding.fixes.len(), 2);
-        assert_eq!(finding.fixes[0].safety(), Safety::Safe);
+        assert_eq!(finding.fixes[1].safety(), Safety::Safe);
         assert_eq!(
-            finding.fixes[0].actions,
+            finding.fixes[1].actions,
             vec![FixAction::AuthorizeIngressFromGroup {
                 group_id: "sg-db".into(),
                 port: 3306,
@@ -226,8 +229,8 @@ mod tests {
                 description: "rotation-doctor: rotation Lambda to database".into(),
             }]
         );
-        assert_eq!(finding.fixes[1].safety(), Safety::Unsafe);
-        match &finding.fixes[1].actions[0] {
+        assert_eq!(finding.fixes[0].safety(), Safety::Unsafe);
+        match &finding.fixes[0].actions[0] {
             FixAction::UpdateLambdaVpc {
                 subnet_ids,
                 security_group_ids,

@@ -1,0 +1,85 @@
+//! `rotate --wait`: start a rotation and watch the version stages until the
+//! new version becomes AWSCURRENT, the rotation gives up, or time runs out.
+
+use std::time::{Duration, Instant};
+
+use crate::collect::errors::unavailable;
+use crate::error::UserError;
+
+pub enum Rotation {
+    Succeeded { version_id: String },
+    Failed(String),
+    TimedOut { version_id: String },
+}
+
+/// How often the stages are read: rotations take seconds to minutes.
+const POLL_EVERY: Duration = Duration::from_secs(2);
+
+pub async fn rotate_and_wait(
+    config: &aws_config::SdkConfig,
+    secret_id: &str,
+    timeout: Duration,
+    show_progress: bool,
+) -> Result<Rotation, UserError> {
+    let client = aws_sdk_secretsmanager::Client::new(config);
+    let started = match client
+        .rotate_secret()
+        .secret_id(secret_id)
+        .rotate_immediately(true)
+        .send()
+        .await
+    {
+        Ok(output) => output,
+        // "A previous rotation isn't complete", a missing Lambda, a denied
+        // invoke: the rotation failed to start; the diagnosis says why.
+        Err(error) => {
+            return Ok(Rotation::Failed(
+                unavailable("secretsmanager:RotateSecret", &error).to_string(),
+            ))
+        }
+    };
+    let version_id = started.version_id().unwrap_or_default().to_string();
+    let spinner = show_progress.then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message(format!(
+            "rotating {secret_id}: waiting for version {version_id}"
+        ));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let deadline = Instant::now() + timeout;
+    let outcome = loop {
+        let described = client.describe_secret().secret_id(secret_id).send().await;
+        match described {
+            Ok(secret) => {
+                let stages = secret.version_ids_to_stages().cloned().unwrap_or_default();
+                let labels = stages.get(&version_id).cloned().unwrap_or_default();
+                if labels.iter().any(|l| l == "AWSCURRENT") {
+                    break Rotation::Succeeded { version_id };
+                }
+                let pending_elsewhere = stages
+                    .iter()
+                    .any(|(v, l)| *v != version_id && l.iter().any(|l| l == "AWSPENDING"));
+                if !labels.iter().any(|l| l == "AWSPENDING") && !pending_elsewhere {
+                    break Rotation::Failed(format!(
+                        "version {version_id} lost its AWSPENDING label without becoming AWSCURRENT: the rotation was abandoned"
+                    ));
+                }
+            }
+            Err(error) => {
+                break Rotation::Failed(
+                    unavailable("secretsmanager:DescribeSecret", &error).to_string(),
+                )
+            }
+        }
+        if Instant::now() >= deadline {
+            break Rotation::TimedOut { version_id };
+        }
+        tokio::time::sleep(POLL_EVERY.min(deadline.saturating_duration_since(Instant::now())))
+            .await;
+    };
+    if let Some(bar) = spinner {
+        bar.finish_and_clear();
+    }
+    Ok(outcome)
+}
