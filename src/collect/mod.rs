@@ -13,7 +13,7 @@
 //! becomes a `Fact::Unavailable` with its reason.
 
 mod database;
-mod errors;
+pub(crate) mod errors;
 mod lambda;
 mod logs;
 mod network;
