@@ -1,0 +1,361 @@
+//! `--fix`, `apply`, `undo` and `rotate --wait` against moto (issue 5): each
+//! fix clears its finding, a second run changes nothing, nothing changes
+//! without consent, a plan whose resource moved stops, undo restores.
+
+mod common;
+
+use common::lab::{Lab, OrPanic};
+use common::{describe, exit_code, parse_report, stdout_of, Clients, MotoServer};
+use serde_json::Value;
+
+/// What the fixes can touch, in a comparable form.
+async fn account_state(c: &Clients, lab: &Lab) -> String {
+    let groups = c
+        .ec2
+        .describe_security_groups()
+        .group_ids(&lab.db_sg)
+        .group_ids(&lab.lambda_sg)
+        .send()
+        .await
+        .or_panic("DescribeSecurityGroups");
+    let mut rules: Vec<String> = Vec::new();
+    for group in groups.security_groups() {
+        for (direction, permissions) in [
+            ("in", group.ip_permissions()),
+            ("out", group.ip_permissions_egress()),
+        ] {
+            for p in permissions {
+                let peers: Vec<String> = p
+                    .user_id_group_pairs()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_string))
+                    .chain(
+                        p.ip_ranges()
+                            .iter()
+                            .filter_map(|r| r.cidr_ip().map(str::to_string)),
+                    )
+                    .collect();
+                rules.push(format!(
+                    "{} {direction} {} {:?}-{:?} {peers:?}",
+                    group.group_id().unwrap_or_default(),
+                    p.ip_protocol().unwrap_or_default(),
+                    p.from_port(),
+                    p.to_port()
+                ));
+            }
+        }
+    }
+    rules.sort();
+    let function = c
+        .lambda
+        .get_function_configuration()
+        .function_name(&lab.function_name)
+        .send()
+        .await
+        .or_panic("GetFunctionConfiguration");
+    let vpc = function.vpc_config();
+    let endpoints = c
+        .ec2
+        .describe_vpc_endpoints()
+        .send()
+        .await
+        .or_panic("DescribeVpcEndpoints");
+    format!(
+        "{rules:#?}\nsubnets {:?} groups {:?}\nendpoints {}",
+        vpc.map(|v| v.subnet_ids().to_vec()),
+        vpc.map(|v| v.security_group_ids().to_vec()),
+        endpoints.vpc_endpoints().len()
+    )
+}
+
+fn status_of(report: &Value, check: &str) -> String {
+    common::statuses_of(report, check).join(",")
+}
+
+#[tokio::test]
+async fn safe_fix_admits_the_lambda_group_and_a_second_run_changes_nothing() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("journal.json");
+    let journal_arg = journal.to_str().unwrap();
+
+    let out = server.doctor(&[
+        "diagnose",
+        &lab.secret_name,
+        "--fix",
+        "--yes",
+        "--output",
+        "json",
+        "--journal",
+        journal_arg,
+    ]);
+    let (_, after) = parse_report(&out, "diagnose --fix --yes");
+    assert_eq!(status_of(&after, "NET002"), "pass", "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("[safe] add an inbound rule to"), "{stderr}");
+    assert!(
+        stderr.contains("preferred, but unsafe"),
+        "the move should be explained: {stderr}"
+    );
+    assert!(stderr.contains("NET002 fail → pass"), "{stderr}");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&journal).unwrap()).unwrap();
+    assert_eq!(written["entries"][0]["outcome"], "applied");
+    assert_eq!(
+        written["entries"][0]["action"]["action"],
+        "authorize_ingress_from_group"
+    );
+
+    let state = account_state(&c, &lab).await;
+    let again = server.doctor(&[
+        "diagnose",
+        &lab.secret_name,
+        "--fix",
+        "--yes",
+        "--output",
+        "json",
+        "--journal",
+        journal_arg,
+    ]);
+    assert_ne!(exit_code(&again), 2, "{}", describe(&again));
+    assert_eq!(
+        account_state(&c, &lab).await,
+        state,
+        "a second --fix changed the account"
+    );
+}
+
+#[tokio::test]
+async fn unsafe_fix_moves_the_lambda_and_undo_puts_it_back() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    let original = account_state(&c, &lab).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("journal.json");
+    let journal_arg = journal.to_str().unwrap();
+
+    let out = server.doctor(&[
+        "diagnose",
+        &lab.secret_name,
+        "--fix",
+        "--yes",
+        "--unsafe-fixes",
+        "--output",
+        "json",
+        "--journal",
+        journal_arg,
+    ]);
+    let (_, after) = parse_report(&out, "diagnose --fix --unsafe-fixes");
+    assert_eq!(status_of(&after, "NET002"), "pass", "{}", describe(&out));
+    assert_eq!(status_of(&after, "NET003"), "pass");
+    let moved = account_state(&c, &lab).await;
+    assert!(
+        moved.contains(&lab.lambda_subnets[0]) && moved.contains(&lab.lambda_sg),
+        "{moved}"
+    );
+
+    let undo = server.doctor(&["undo", journal_arg, "--yes"]);
+    assert_eq!(exit_code(&undo), 0, "{}", describe(&undo));
+    let restored = account_state(&c, &lab).await;
+    // moto does not undo AWSPENDING moves; what the network fixes touched is back.
+    assert_eq!(restored, original, "undo did not restore the account");
+    let (_, report) = server.diagnose_json(&lab.secret_name, &[]);
+    assert_eq!(status_of(&report, "NET002"), "fail");
+    // Undoing twice has nothing left to do.
+    let twice = server.doctor(&["undo", journal_arg, "--yes"]);
+    assert!(
+        stdout_of(&twice).contains("Nothing to undo"),
+        "{}",
+        describe(&twice)
+    );
+}
+
+#[tokio::test]
+async fn without_yes_and_without_a_terminal_nothing_changes() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    let before = account_state(&c, &lab).await;
+    let out = server.doctor(&["diagnose", &lab.secret_name, "--fix", "--output", "json"]);
+    assert_eq!(exit_code(&out), 2, "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
+    assert_eq!(account_state(&c, &lab).await, before);
+}
+
+#[tokio::test]
+async fn dry_run_prints_the_plan_and_changes_nothing() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    let before = account_state(&c, &lab).await;
+    let out = server.doctor(&[
+        "diagnose",
+        &lab.secret_name,
+        "--dry-run",
+        "--output",
+        "json",
+    ]);
+    let plan: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(&out)));
+    let steps = plan["plan"]["steps"].as_array().expect("steps");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["check"] == "NET002" && s["safety"] == "safe"),
+        "{plan:#}"
+    );
+    assert!(steps
+        .iter()
+        .all(|s| !s["iam_actions"].as_array().unwrap().is_empty()));
+    assert_eq!(account_state(&c, &lab).await, before);
+}
+
+#[tokio::test]
+async fn a_plan_whose_resource_changed_stops_that_action() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = dir.path().join("plan.json");
+    let out = server.doctor(&[
+        "diagnose",
+        &lab.secret_name,
+        "--dry-run",
+        "--unsafe-fixes",
+        "--output",
+        "json",
+    ]);
+    std::fs::write(&plan, &out.stdout).unwrap();
+
+    // Someone moves the Lambda elsewhere between plan and apply.
+    let public = lab.public_subnets.clone();
+    lab.move_lambda(&c, &public, std::slice::from_ref(&lab.lambda_sg))
+        .await;
+    let moved = account_state(&c, &lab).await;
+
+    let journal = dir.path().join("journal.json");
+    let applied = server.doctor(&[
+        "apply",
+        plan.to_str().unwrap(),
+        "--yes",
+        "--journal",
+        journal.to_str().unwrap(),
+    ]);
+    assert_eq!(exit_code(&applied), 1, "{}", describe(&applied));
+    assert!(
+        stdout_of(&applied).contains("changed since the plan"),
+        "{}",
+        describe(&applied)
+    );
+    assert_eq!(
+        account_state(&c, &lab).await,
+        moved,
+        "a stopped action must change nothing"
+    );
+}
+
+#[tokio::test]
+async fn nothing_to_fix_changes_nothing() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    lab.move_lambda_to_lambda_tier(&c).await;
+    let before = account_state(&c, &lab).await;
+    let out = server.doctor(&[
+        "diagnose",
+        &lab.secret_name,
+        "--fix",
+        "--yes",
+        "--output",
+        "json",
+    ]);
+    assert_ne!(exit_code(&out), 2, "{}", describe(&out));
+    assert_eq!(account_state(&c, &lab).await, before);
+}
+
+#[tokio::test]
+async fn rotate_wait_reports_the_new_version_becoming_current() {
+    // moto's Docker-less Lambda backend promotes the new version to
+    // AWSCURRENT by itself (moto-coverage §2, RotateSecret), which is what a
+    // working rotation function's finishSecret does.
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    lab.clear_pending(&c).await;
+    let out = server.doctor(&["rotate", &lab.secret_name, "--wait", "--timeout", "60s"]);
+    assert_eq!(exit_code(&out), 0, "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Rotation succeeded"));
+    let described =
+        c.sm.describe_secret()
+            .secret_id(&lab.secret_arn)
+            .send()
+            .await
+            .or_panic("DescribeSecret");
+    let current = described
+        .version_ids_to_stages()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, labels)| labels.iter().any(|l| l == "AWSCURRENT"))
+        .count();
+    assert!(current >= 1);
+}
+
+#[tokio::test]
+async fn rotate_wait_that_fails_to_start_shows_the_diagnosis() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    // moto refuses RotateSecret while AWSPENDING sits on the AWSCURRENT
+    // version (its check is inverted from AWS's: moto-coverage §1 item 3),
+    // which gives a rotation that fails to start.
+    let described =
+        c.sm.describe_secret()
+            .secret_id(&lab.secret_arn)
+            .send()
+            .await
+            .or_panic("DescribeSecret");
+    let stages = described
+        .version_ids_to_stages()
+        .cloned()
+        .unwrap_or_default();
+    let find = |label: &str| {
+        stages
+            .iter()
+            .find(|(_, l)| l.iter().any(|l| l == label))
+            .map(|(v, _)| v.clone())
+            .unwrap_or_default()
+    };
+    c.sm.update_secret_version_stage()
+        .secret_id(&lab.secret_arn)
+        .version_stage("AWSPENDING")
+        .move_to_version_id(find("AWSCURRENT"))
+        .remove_from_version_id(find("AWSPENDING"))
+        .send()
+        .await
+        .or_panic("UpdateSecretVersionStage");
+    let out = server.doctor(&[
+        "rotate",
+        &lab.secret_name,
+        "--wait",
+        "--timeout",
+        "10s",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(exit_code(&out), 1, "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Rotation failed") && stderr.contains("secretsmanager:RotateSecret"),
+        "{}",
+        describe(&out)
+    );
+    let (_, report) = parse_report(&out, "rotate --wait diagnosis");
+    let failing = common::findings(&report)
+        .into_iter()
+        .filter(|f| f["status"] == "fail")
+        .count();
+    assert!(failing > 0, "{report:#}");
+}
