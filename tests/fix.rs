@@ -359,3 +359,62 @@ async fn rotate_wait_that_fails_to_start_shows_the_diagnosis() {
         .count();
     assert!(failing > 0, "{report:#}");
 }
+
+#[tokio::test]
+async fn a_new_interface_endpoint_fixes_an_internet_gateway_only_route_and_undo_deletes_it() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    lab.move_lambda_to_lambda_tier(&c).await;
+    lab.route_private_to_igw(&c).await;
+    c.ec2
+        .modify_vpc_attribute()
+        .vpc_id(&lab.vpc_id)
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .or_panic("ModifyVpcAttribute");
+    let (_, before) = server.diagnose_json(&lab.secret_name, &[]);
+    assert_eq!(status_of(&before, "NET003"), "fail");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("journal.json");
+    let journal_arg = journal.to_str().unwrap();
+    let out = server.doctor(&[
+        "diagnose",
+        &lab.secret_name,
+        "--fix",
+        "--yes",
+        "--output",
+        "json",
+        "--journal",
+        journal_arg,
+    ]);
+    let (_, after) = parse_report(&out, "diagnose --fix");
+    assert_eq!(status_of(&after, "NET003"), "pass", "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("billed by the hour"));
+    let endpoints = c
+        .ec2
+        .describe_vpc_endpoints()
+        .send()
+        .await
+        .or_panic("DescribeVpcEndpoints");
+    assert_eq!(endpoints.vpc_endpoints().len(), 1);
+
+    let undo = server.doctor(&["undo", journal_arg, "--yes"]);
+    assert_eq!(exit_code(&undo), 0, "{}", describe(&undo));
+    let endpoints = c
+        .ec2
+        .describe_vpc_endpoints()
+        .send()
+        .await
+        .or_panic("DescribeVpcEndpoints");
+    assert!(endpoints
+        .vpc_endpoints()
+        .iter()
+        .all(|e| e.state().map(|s| s.as_str()) != Some("available")));
+}

@@ -220,6 +220,14 @@ fn new_endpoint_plan(facts: &Facts, lambda: &Lambda) -> Option<FixPlan> {
         }
     }
     let vpc_id = vpc_id?;
+    // Private DNS needs the VPC's DNS support and host names: without them
+    // AWS refuses the endpoint, and turning them on is not ours to decide.
+    let dns_on = index
+        .vpc(&vpc_id)
+        .is_some_and(|v| v.dns_support != Some(false) && v.dns_hostnames != Some(false));
+    if !dns_on {
+        return None;
+    }
     let exists = index
         .vpc_endpoints()
         .ok()?
