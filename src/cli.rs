@@ -140,6 +140,10 @@ pub struct DiagnoseArgs {
 pub enum OutputFormat {
     Table,
     Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

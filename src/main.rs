@@ -102,6 +102,8 @@ fn output_format(requested: Option<OutputFormat>) -> OutputFormat {
 fn print_report(targets: &[report::Target], output: OutputFormat) {
     match output {
         OutputFormat::Json => println!("{}", report::render_json(targets)),
+        OutputFormat::Sarif => println!("{}", report::render_sarif(targets)),
+        OutputFormat::Junit => print!("{}", report::render_junit(targets)),
         OutputFormat::Table => {
             let width = std::io::stdout()
                 .is_terminal()
@@ -147,16 +149,16 @@ fn fix_flow(
 ) -> Result<u8, UserError> {
     let plan = fix::choose(&before[0].findings, args.unsafe_fixes);
     let secret = before[0].secret.name.clone();
-    // People read the plan; with --output json it goes to stderr so that
-    // stdout stays one JSON document.
+    // People read the plan; with a machine format it goes to stderr so
+    // that stdout stays one document.
     let mut human: Box<dyn Write> = match output {
         OutputFormat::Table => Box::new(std::io::stdout()),
-        OutputFormat::Json => Box::new(std::io::stderr()),
+        _ => Box::new(std::io::stderr()),
     };
     let before_code = report::exit_code(&before, args.fail_on) as u8;
     if args.dry_run {
         match output {
-            OutputFormat::Json => {
+            OutputFormat::Json | OutputFormat::Sarif | OutputFormat::Junit => {
                 let file = fix::PlanFile {
                     schema_version: report::REPORT_SCHEMA_VERSION,
                     secret_id: facts.secret_id.clone(),
@@ -213,7 +215,7 @@ fn fix_flow(
             fix::render_changes(&rules::evaluate(facts), &after[0].findings)
         );
     }
-    if output == OutputFormat::Json {
+    if output != OutputFormat::Table {
         print_report(&after, output);
     }
     let mut code = report::exit_code(&after, args.fail_on) as u8;

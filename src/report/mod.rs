@@ -2,6 +2,8 @@
 //! exit code a CI gate reads.
 
 mod json;
+mod junit;
+mod sarif;
 mod table;
 
 use rotation_doctor_checks::net::{database_paths, secretsmanager_paths, NetPath};
@@ -9,6 +11,8 @@ use rotation_doctor_checks::{rules, Facts, Finding, Severity, Status};
 use serde::Serialize;
 
 pub use json::render_json;
+pub use junit::render_junit;
+pub use sarif::render_sarif;
 pub use table::render_table;
 
 /// Version of the JSON report's shape (documented in README.md).

@@ -1,0 +1,97 @@
+//! JUnit XML for CI systems that read test reports: one test suite per
+//! secret, one test case per finding. `fail` is a failure, `unknown` an
+//! error (the check could not run), `skipped` skipped; `warn` passes with
+//! its message in system-out.
+
+use rotation_doctor_checks::Status;
+
+use super::Target;
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 forbids most control characters even when escaped.
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn render_junit(targets: &[Target]) -> String {
+    let count = |status: Status| -> usize { targets.iter().map(|t| t.count(status)).sum() };
+    let total: usize = targets.iter().map(|t| t.findings.len()).sum();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"rotation-doctor\" tests=\"{total}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n",
+        count(Status::Fail),
+        count(Status::Unknown),
+        count(Status::Skipped)
+    ));
+    for target in targets {
+        out.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" timestamp=\"{}\">\n",
+            escape(&target.secret.name),
+            target.findings.len(),
+            target.count(Status::Fail),
+            target.count(Status::Unknown),
+            target.count(Status::Skipped),
+            target.collected_at.format("%Y-%m-%dT%H:%M:%S")
+        ));
+        for finding in &target.findings {
+            out.push_str(&format!(
+                "    <testcase classname=\"rotation-doctor.{}\" name=\"{} {}\">\n",
+                escape(&target.secret.name),
+                escape(&finding.check),
+                escape(&finding.title)
+            ));
+            let body = escape(
+                &finding
+                    .evidence
+                    .iter()
+                    .chain(std::iter::once(&finding.remediation))
+                    .filter(|l| !l.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+            let message = escape(&finding.message);
+            match finding.status {
+                Status::Fail => out.push_str(&format!(
+                    "      <failure message=\"{message}\" type=\"{}\">{body}</failure>\n",
+                    finding.severity.as_str()
+                )),
+                Status::Unknown => out.push_str(&format!(
+                    "      <error message=\"{message}\" type=\"unknown\"></error>\n"
+                )),
+                Status::Skipped => {
+                    out.push_str(&format!("      <skipped message=\"{message}\"/>\n"))
+                }
+                Status::Warn => out.push_str(&format!(
+                    "      <system-out>warning: {message}\n{body}</system-out>\n"
+                )),
+                Status::Pass => {}
+            }
+            out.push_str("    </testcase>\n");
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_markup_and_control_characters() {
+        assert_eq!(escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot; ");
+    }
+}
