@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test binary uses a different subset of the helpers
 
 pub mod lab;
+pub mod proxy;
 pub mod zip;
 
 use std::collections::VecDeque;

@@ -1,0 +1,314 @@
+//! A loopback HTTP proxy in front of moto: it counts AWS calls by service and
+//! operation, can add latency to each call, and can answer chosen calls with
+//! a fault (throttling, AccessDenied, a dropped connection) instead of
+//! forwarding them. The binary under test is pointed at the proxy with
+//! `--endpoint-url`, so it runs unchanged against a misbehaving "AWS".
+//!
+//! One request per connection (`Connection: close`), as moto itself answers.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// What to do instead of forwarding a call.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// The service's throttling error, which the SDK retries.
+    Throttle,
+    /// AccessDenied in the protocol of the service.
+    AccessDenied,
+    /// Close the connection without answering.
+    Reset,
+}
+
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// `service:Operation` (e.g. `ec2:DescribeSecurityGroups`), or `*`.
+    pub operation: String,
+    pub fault: Fault,
+    /// Fault every Nth matching call (1 = every one).
+    pub every: usize,
+}
+
+#[derive(Default)]
+struct State {
+    calls: BTreeMap<String, usize>,
+    faults: usize,
+    matched: BTreeMap<usize, usize>,
+}
+
+pub struct Proxy {
+    port: u16,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl Proxy {
+    /// Listens on a free loopback port and forwards to `upstream_port`.
+    pub fn start(upstream_port: u16, latency: Duration, rules: Vec<Rule>) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let state = Arc::new(Mutex::new(State::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let rules = Arc::new(rules);
+        {
+            let (state, stop, in_flight) = (state.clone(), stop.clone(), in_flight.clone());
+            thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let (state, rules, in_flight) =
+                        (state.clone(), rules.clone(), in_flight.clone());
+                    in_flight.fetch_add(1, Ordering::SeqCst);
+                    thread::spawn(move || {
+                        let _ = serve(stream, upstream_port, latency, &rules, &state);
+                        in_flight.fetch_sub(1, Ordering::SeqCst);
+                    });
+                }
+            });
+        }
+        Proxy {
+            port,
+            state,
+            stop,
+            in_flight,
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Calls seen, by `service:Operation` (faulted ones included).
+    pub fn calls(&self) -> BTreeMap<String, usize> {
+        self.state.lock().expect("proxy state").calls.clone()
+    }
+
+    pub fn total_calls(&self) -> usize {
+        self.calls().values().sum()
+    }
+
+    pub fn faults(&self) -> usize {
+        self.state.lock().expect("proxy state").faults
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        for _ in 0..50 {
+            if self.in_flight.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+struct Request {
+    head: String,
+    body: Vec<u8>,
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Request> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        let end = line == "\r\n";
+        head.push_str(&line);
+        if end {
+            break;
+        }
+    }
+    let length = header(&head, "content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(Request { head, body })
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+/// `service:Operation` of a signed AWS request: the service from the SigV4
+/// credential scope, the operation from X-Amz-Target (JSON protocols), the
+/// Action form field (query protocols), or the REST path (Lambda).
+pub fn operation(head: &str, body: &[u8]) -> String {
+    let service = header(head, "authorization")
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|credential| credential.split('/').nth(3))
+        .unwrap_or("unknown")
+        .to_string();
+    if let Some(target) = header(head, "x-amz-target") {
+        let op = target.rsplit('.').next().unwrap_or(target);
+        return format!("{service}:{op}");
+    }
+    let text = String::from_utf8_lossy(body);
+    if let Some(action) = text
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("Action="))
+    {
+        return format!("{service}:{action}");
+    }
+    let request_line = head.lines().next().unwrap_or_default();
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or_default();
+    let path = parts.next().unwrap_or_default();
+    let path = path.split('?').next().unwrap_or_default();
+    let op = match (method, path) {
+        (_, p) if p.ends_with("/configuration") && method == "GET" => "GetFunctionConfiguration",
+        (_, p) if p.ends_with("/configuration") => "UpdateFunctionConfiguration",
+        ("GET", p) if p.ends_with("/policy") => "GetPolicy",
+        ("POST", p) if p.ends_with("/policy") => "AddPermission",
+        ("DELETE", p) if p.contains("/policy/") => "RemovePermission",
+        ("GET", p) if p.contains("/functions/") => "GetFunction",
+        (m, p) => return format!("{service}:{m} {p}"),
+    };
+    format!("{service}:{op}")
+}
+
+fn fault_response(fault: &Fault, service: &str) -> Option<String> {
+    let json = |status: &str, code: &str, message: &str| {
+        let body = format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}");
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let xml = |status: &str, code: &str, message: &str| {
+        let body = format!(
+            "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>proxy</RequestID></Response>"
+        );
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    // awsQuery services (RDS, IAM, STS) wrap errors in ErrorResponse; EC2
+    // in Response/Errors.
+    let query_error = |status: &str, code: &str, message: &str| {
+        let body = format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
+        );
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let query = matches!(service, "ec2" | "rds" | "iam" | "sts");
+    Some(match (fault, query, service) {
+        (Fault::Reset, _, _) => return None,
+        (Fault::Throttle, true, "ec2") => xml(
+            "503 Service Unavailable",
+            "RequestLimitExceeded",
+            "Request limit exceeded.",
+        ),
+        (Fault::Throttle, true, _) => query_error("400 Bad Request", "Throttling", "Rate exceeded"),
+        (Fault::Throttle, false, "lambda") => json(
+            "429 Too Many Requests",
+            "TooManyRequestsException",
+            "Rate exceeded",
+        ),
+        (Fault::Throttle, false, _) => {
+            json("400 Bad Request", "ThrottlingException", "Rate exceeded")
+        }
+        (Fault::AccessDenied, true, "ec2") => xml(
+            "403 Forbidden",
+            "UnauthorizedOperation",
+            "You are not authorized to perform this operation.",
+        ),
+        (Fault::AccessDenied, true, _) => xml(
+            "403 Forbidden",
+            "AccessDenied",
+            "User is not authorized to perform this action",
+        ),
+        (Fault::AccessDenied, false, _) => json(
+            "403 Forbidden",
+            "AccessDeniedException",
+            "User is not authorized to perform this action",
+        ),
+    })
+}
+
+fn serve(
+    client: TcpStream,
+    upstream_port: u16,
+    latency: Duration,
+    rules: &[Rule],
+    state: &Mutex<State>,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let request = read_request(&mut reader)?;
+    if request.head.is_empty() {
+        return Ok(());
+    }
+    let op = operation(&request.head, &request.body);
+    let fault = {
+        let mut state = state.lock().expect("proxy state");
+        *state.calls.entry(op.clone()).or_default() += 1;
+        let mut chosen = None;
+        for (index, rule) in rules.iter().enumerate() {
+            if rule.operation == "*" || rule.operation == op {
+                let seen = state.matched.entry(index).or_default();
+                *seen += 1;
+                if (*seen).is_multiple_of(rule.every.max(1)) {
+                    chosen = Some(rule.fault.clone());
+                    break;
+                }
+            }
+        }
+        if chosen.is_some() {
+            state.faults += 1;
+        }
+        chosen
+    };
+    if !latency.is_zero() {
+        thread::sleep(latency);
+    }
+    let mut client = client;
+    if let Some(fault) = fault {
+        let service = op.split(':').next().unwrap_or_default();
+        match fault_response(&fault, service) {
+            Some(response) => client.write_all(response.as_bytes())?,
+            None => {
+                let _ = client.shutdown(Shutdown::Both);
+            }
+        }
+        return Ok(());
+    }
+    // Forward with Connection: close so the upstream ends the response.
+    let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port))?;
+    let head: String = request
+        .head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    upstream.write_all(head.as_bytes())?;
+    upstream.write_all(b"Connection: close\r\n\r\n")?;
+    upstream.write_all(&request.body)?;
+    let mut response = Vec::new();
+    upstream.read_to_end(&mut response)?;
+    client.write_all(&response)?;
+    let _ = client.shutdown(Shutdown::Write);
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! The doctor on an unhealthy account (issue 7): throttling, denied calls
+//! and dropped connections injected by a loopback proxy in front of moto.
+
+mod common;
+
+use std::time::Duration;
+
+use common::lab::Lab;
+use common::proxy::{Fault, Proxy, Rule};
+use common::{describe, exit_code, findings, parse_report, run_doctor, MotoServer};
+use serde_json::Value;
+
+fn verdicts(report: &Value) -> Vec<(String, String)> {
+    findings(report)
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap_or_default().to_string(),
+                f["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn diagnose_through(
+    proxy: &Proxy,
+    secret: &str,
+    max_attempts: &str,
+) -> (i32, Value, std::process::Output) {
+    let mut env = common::doctor_env();
+    env.retain(|(k, _)| k != "AWS_MAX_ATTEMPTS");
+    env.push(("AWS_MAX_ATTEMPTS".into(), max_attempts.into()));
+    let endpoint = proxy.endpoint();
+    let out = common::run_doctor_with_env(
+        &[
+            "diagnose",
+            secret,
+            "--output",
+            "json",
+            "--endpoint-url",
+            &endpoint,
+        ],
+        &env,
+    );
+    let (code, report) = parse_report(&out, "diagnose through the proxy");
+    (code, report, out)
+}
+
+#[tokio::test]
+async fn one_call_in_three_throttled_gives_the_same_findings() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    let (direct_code, direct) = server.diagnose_json(&lab.secret_name, &[]);
+
+    let proxy = Proxy::start(
+        server.port(),
+        Duration::ZERO,
+        vec![Rule {
+            operation: "*".into(),
+            fault: Fault::Throttle,
+            every: 3,
+        }],
+    );
+    let (code, report, out) = diagnose_through(&proxy, &lab.secret_name, "5");
+    assert!(proxy.faults() > 0, "the proxy injected nothing");
+    assert_eq!(code, direct_code, "{}", describe(&out));
+    assert_eq!(verdicts(&report), verdicts(&direct));
+}
+
+#[tokio::test]
+async fn a_denied_describe_security_groups_makes_the_paths_unknown_naming_the_action() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    lab.move_lambda_to_lambda_tier(&c).await;
+    let proxy = Proxy::start(
+        server.port(),
+        Duration::ZERO,
+        vec![Rule {
+            operation: "ec2:DescribeSecurityGroups".into(),
+            fault: Fault::AccessDenied,
+            every: 1,
+        }],
+    );
+    let (code, report, out) = diagnose_through(&proxy, &lab.secret_name, "1");
+    assert_ne!(code, 2, "{}", describe(&out));
+    for check in ["NET002", "NET003"] {
+        let finding = common::finding_with(&report, check, "unknown");
+        assert!(
+            finding["message"]
+                .as_str()
+                .unwrap()
+                .contains("ec2:DescribeSecurityGroups"),
+            "{finding:#}"
+        );
+    }
+    assert!(!out.stderr.is_empty() || code != 2);
+}
+
+#[test]
+fn a_dropped_connection_on_every_call_is_one_sentence_and_exit_2() {
+    let server = MotoServer::start();
+    let proxy = Proxy::start(
+        server.port(),
+        Duration::ZERO,
+        vec![Rule {
+            operation: "*".into(),
+            fault: Fault::Reset,
+            every: 1,
+        }],
+    );
+    let endpoint = proxy.endpoint();
+    let out = run_doctor(&["diagnose", "any/secret", "--endpoint-url", &endpoint]);
+    assert_eq!(exit_code(&out), 2, "{}", describe(&out));
+    common::assert_user_error(&out);
+}
