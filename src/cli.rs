@@ -37,6 +37,13 @@ pub enum Command {
     Undo(UndoArgs),
     /// Apply a plan saved with `diagnose --dry-run --output json`.
     Apply(ApplyArgs),
+    /// Print the least-privilege IAM policy rotation-doctor needs.
+    Permissions {
+        /// The policy for --fix, apply, undo and rotate instead of the
+        /// read-only one for diagnose and scan.
+        #[arg(long)]
+        fix: bool,
+    },
 }
 
 #[derive(clap::Args, Debug)]

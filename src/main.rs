@@ -3,6 +3,7 @@ mod cli;
 mod collect;
 mod error;
 mod fix;
+mod permissions;
 mod report;
 mod rotate;
 mod snapshot;
@@ -46,6 +47,15 @@ fn run(cli: Cli) -> Result<u8, UserError> {
         Command::Rotate(args) => rotate_command(args),
         Command::Undo(args) => undo_command(args),
         Command::Apply(args) => apply_command(args),
+        Command::Permissions { fix } => {
+            let text = if fix {
+                permissions::policy(&permissions::fix_actions(), "RotationDoctorFix")
+            } else {
+                permissions::policy(permissions::READ_ACTIONS, "RotationDoctorRead")
+            };
+            println!("{text}");
+            Ok(0)
+        }
         Command::Checks { output } => {
             print!("{}", list_checks(output));
             Ok(0)
