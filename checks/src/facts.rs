@@ -120,6 +120,16 @@ pub struct Secret {
     pub owning_service: Option<String>,
     /// Version id to its staging labels, as `VersionIdsToStages`.
     pub versions: BTreeMap<String, Vec<String>>,
+    /// Version id to its creation date (`ListSecretVersionIds`).
+    #[serde(default)]
+    pub version_created: BTreeMap<String, DateTime<Utc>>,
+    /// Why `version_created` could not be read; `None` when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_dates_unavailable: Option<String>,
+    /// The database an RDS-managed secret belongs to: the value of its
+    /// `aws:rds:primaryDBInstanceArn` or `aws:rds:primaryDBClusterArn` tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rds_primary_arn: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,7 +178,15 @@ pub struct Lambda {
     pub timeout_seconds: Option<i32>,
     pub state: Option<String>,
     pub state_reason: Option<String>,
+    /// `StateReasonCode`, e.g. `Idle`, `SubnetOutOfIPAddresses`.
+    #[serde(default)]
+    pub state_reason_code: Option<String>,
     pub last_update_status: Option<String>,
+    /// `LastUpdateStatusReason` and `LastUpdateStatusReasonCode`.
+    #[serde(default)]
+    pub last_update_status_reason: Option<String>,
+    #[serde(default)]
+    pub last_update_status_reason_code: Option<String>,
     /// `None` when the function is not attached to a VPC.
     pub vpc: Option<LambdaVpc>,
     /// The value of `SECRETS_MANAGER_ENDPOINT`, the one variable whose value is

@@ -131,7 +131,10 @@ pub fn lab() -> Facts {
             timeout_seconds: Some(30),
             state: Some("Active".to_string()),
             state_reason: None,
+            state_reason_code: None,
             last_update_status: Some("Successful".to_string()),
+            last_update_status_reason: None,
+            last_update_status_reason_code: None,
             vpc: Some(LambdaVpc {
                 subnet_ids: ids(&["subnet-db-a", "subnet-db-b"]),
                 security_group_ids: ids(&["sg-db"]),

@@ -161,6 +161,23 @@ const SIGNATURES: &[Signature] = &[
         detail: None,
     },
     Signature {
+        id: "host-not-master",
+        cause: "the secret's host is neither the master's host nor a replica of it (multi-user)",
+        hint: "make host in the secret and the masterarn secret name the same database",
+        needles: &["is not the same host as"],
+        detail: None,
+    },
+    Signature {
+        id: "auth-plugin",
+        cause: "the database's authentication method needs a library the function lacks",
+        hint: "MySQL caching_sha2_password over plaintext needs the cryptography package: set \"ssl\": true in the secret; PostgreSQL scram-sha-256 needs libpq 10 or later: recreate the function from the current template",
+        needles: &[
+            "'cryptography' package is required",
+            "SCRAM authentication requires libpq version 10",
+        ],
+        detail: None,
+    },
+    Signature {
         id: "function-not-ready",
         cause: "the function's VPC connection was not ready",
         hint: "check the function's State and StateReasonCode (subnet IPs, security groups, ENI permissions)",
@@ -443,6 +460,16 @@ mod tests {
             "{}",
             causes[0].example
         );
+    }
+
+    #[test]
+    fn host_and_authentication_plugin_lines_are_classified() {
+        let events = vec![
+            event(1, "a", "[ERROR] ValueError: setSecret: Current database host h1 is not the same host as/rds replica of master h2"),
+            event(2, "a", "[ERROR] RuntimeError: 'cryptography' package is required for sha256_password or caching_sha2_password auth methods"),
+        ];
+        let ids: Vec<String> = classify(&events).into_iter().map(|c| c.id).collect();
+        assert_eq!(ids, vec!["auth-plugin", "host-not-master"]);
     }
 
     #[test]

@@ -85,9 +85,16 @@ fn lambda_from(arn: &str, output: &GetFunctionConfigurationOutput) -> Lambda {
         timeout_seconds: output.timeout(),
         state: output.state().map(|state| state.as_str().to_string()),
         state_reason: output.state_reason().map(str::to_string),
+        state_reason_code: output
+            .state_reason_code()
+            .map(|code| code.as_str().to_string()),
         last_update_status: output
             .last_update_status()
             .map(|status| status.as_str().to_string()),
+        last_update_status_reason: output.last_update_status_reason().map(str::to_string),
+        last_update_status_reason_code: output
+            .last_update_status_reason_code()
+            .map(|code| code.as_str().to_string()),
         vpc,
         secrets_manager_endpoint,
         environment_keys,

@@ -21,6 +21,7 @@ use crate::error::UserError;
 
 pub(crate) const DESCRIBE_SECRET: &str = "secretsmanager:DescribeSecret";
 pub(crate) const GET_SECRET_VALUE: &str = "secretsmanager:GetSecretValue";
+pub(crate) const LIST_SECRET_VERSION_IDS: &str = "secretsmanager:ListSecretVersionIds";
 
 /// What round 1 yields.
 pub(crate) struct SecretRound {
@@ -52,7 +53,8 @@ pub(crate) async fn collect_secret(
         .secret_id(target.secret_id)
         .version_stage("AWSCURRENT")
         .send();
-    let (describe, value) = tokio::join!(describe, value);
+    let versions = version_dates(client, target.secret_id);
+    let (describe, value, versions) = tokio::join!(describe, value, versions);
 
     // Take the value out of the SDK's output into wiping buffers first, so it
     // is wiped whatever happens next.
@@ -73,7 +75,14 @@ pub(crate) async fn collect_secret(
     };
 
     let secret = match describe {
-        Ok(output) => Fact::Present(secret_from(&output)),
+        Ok(output) => {
+            let mut secret = secret_from(&output);
+            match versions {
+                Ok(dates) => secret.version_created = dates,
+                Err(reason) => secret.version_dates_unavailable = Some(reason),
+            }
+            Fact::Present(secret)
+        }
         Err(err) => {
             let failure = CallFailure::from_sdk(DESCRIBE_SECRET, &err);
             if let Some(fatal) = fatal_error(&failure, target) {
@@ -163,7 +172,69 @@ fn secret_from(output: &DescribeSecretOutput) -> Secret {
                     .collect::<BTreeMap<_, _>>()
             })
             .unwrap_or_default(),
+        version_created: BTreeMap::new(),
+        version_dates_unavailable: None,
+        rds_primary_arn: rds_primary_arn(output),
     }
+}
+
+/// Most pages of ListSecretVersionIds read; a secret keeps at most about a
+/// hundred versions, so this bound is only a guard against a looping token.
+const VERSION_PAGES: usize = 20;
+
+/// Version id to creation date, from ListSecretVersionIds. moto quirks
+/// (moto-coverage.md §2): `ARN` holds the name (not read here), `NextToken`
+/// is `""` on the last page, and a missing secret answers HTTP 500 (the
+/// DescribeSecret beside it reports the missing secret properly).
+async fn version_dates(
+    client: &Client,
+    secret_id: &str,
+) -> Result<BTreeMap<String, DateTime<Utc>>, String> {
+    let mut dates = BTreeMap::new();
+    let mut token: Option<String> = None;
+    for _ in 0..VERSION_PAGES {
+        let output = client
+            .list_secret_version_ids()
+            .secret_id(secret_id)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|err| {
+                CallFailure::from_sdk(LIST_SECRET_VERSION_IDS, &err)
+                    .unavailable()
+                    .to_string()
+            })?;
+        for entry in output.versions() {
+            if let (Some(id), Some(created)) =
+                (entry.version_id(), entry.created_date().and_then(to_chrono))
+            {
+                dates.insert(id.to_string(), created);
+            }
+        }
+        match output.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+            _ => return Ok(dates),
+        }
+    }
+    Ok(dates)
+}
+
+/// The database of an RDS-managed secret, from its tags (RDS writes
+/// `aws:rds:primaryDBInstanceArn` / `aws:rds:primaryDBClusterArn`; the
+/// templates lower-case the keys, so compare without case).
+fn rds_primary_arn(output: &DescribeSecretOutput) -> Option<String> {
+    output
+        .tags()
+        .iter()
+        .find(|tag| {
+            tag.key().is_some_and(|key| {
+                key.eq_ignore_ascii_case("aws:rds:primaryDBInstanceArn")
+                    || key.eq_ignore_ascii_case("aws:rds:primaryDBClusterArn")
+            })
+        })
+        .and_then(|tag| tag.value())
+        .filter(|value| !value.is_empty())
+        .map(str::to_string)
 }
 
 pub(crate) fn to_chrono(time: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {

@@ -638,6 +638,117 @@ impl Lab {
         }
     }
 
+    /// Writes `lines` as one invocation's log events (recent, a second
+    /// apart) into a new stream of the function's log group.
+    pub async fn put_log_lines(&self, c: &Clients, stream: &str, lines: &[String]) {
+        // The group exists when the lab seeded its own logs.
+        let _ = c
+            .logs
+            .create_log_group()
+            .log_group_name(&self.log_group)
+            .send()
+            .await;
+        c.logs
+            .create_log_stream()
+            .log_group_name(&self.log_group)
+            .log_stream_name(stream)
+            .send()
+            .await
+            .or_panic("CreateLogStream");
+        let start = now_millis() - 5 * 60 * 1000;
+        let events: Vec<InputLogEvent> = lines
+            .iter()
+            .zip(0i64..)
+            .map(|(line, i)| {
+                InputLogEvent::builder()
+                    .timestamp(start + i * 1000)
+                    .message(line)
+                    .build()
+                    .expect("InputLogEvent")
+            })
+            .collect();
+        c.logs
+            .put_log_events()
+            .log_group_name(&self.log_group)
+            .log_stream_name(stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .or_panic("PutLogEvents");
+    }
+
+    /// Removes the lab's invoke permission for secretsmanager.amazonaws.com.
+    pub async fn remove_invoke_permission(&self, c: &Clients) {
+        c.lambda
+            .remove_permission()
+            .function_name(&self.function_name)
+            .statement_id("SecretsManagerAccess")
+            .send()
+            .await
+            .or_panic("RemovePermission");
+    }
+
+    /// Puts `value` as the secret's new AWSCURRENT value. After a moto
+    /// RotateSecret the secret's default version is the pending one, so
+    /// moto's PutSecretValue leaves AWSCURRENT on the old version as well;
+    /// move it explicitly, leaving the labels as AWS would.
+    pub async fn put_secret_value(&self, c: &Clients, value: &serde_json::Value) {
+        let put =
+            c.sm.put_secret_value()
+                .secret_id(&self.secret_arn)
+                .secret_string(value.to_string())
+                .send()
+                .await
+                .or_panic("PutSecretValue");
+        let new_version = s(put.version_id(), "VersionId");
+        let described =
+            c.sm.describe_secret()
+                .secret_id(&self.secret_arn)
+                .send()
+                .await
+                .or_panic("DescribeSecret");
+        let stale: Vec<String> = described
+            .version_ids_to_stages()
+            .map(|m| {
+                m.iter()
+                    .filter(|(v, st)| *v != &new_version && st.iter().any(|x| x == "AWSCURRENT"))
+                    .map(|(v, _)| v.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for old in stale {
+            c.sm.update_secret_version_stage()
+                .secret_id(&self.secret_arn)
+                .version_stage("AWSCURRENT")
+                .move_to_version_id(&new_version)
+                .remove_from_version_id(old)
+                .send()
+                .await
+                .or_panic("UpdateSecretVersionStage AWSCURRENT");
+        }
+    }
+
+    /// Replaces the function's environment with `variables`.
+    pub async fn set_lambda_environment(&self, c: &Clients, variables: &[(&str, &str)]) {
+        let mut env = Environment::builder();
+        for (name, value) in variables {
+            env = env.variables(*name, *value);
+        }
+        // An empty map clears every variable.
+        let env = if variables.is_empty() {
+            env.set_variables(Some(std::collections::HashMap::new()))
+        } else {
+            env
+        };
+        c.lambda
+            .update_function_configuration()
+            .function_name(&self.function_name)
+            .environment(env.build())
+            .send()
+            .await
+            .or_panic("UpdateFunctionConfiguration environment");
+    }
+
     /// Deletes the rotation function; the secret keeps pointing at it.
     pub async fn delete_function(&self, c: &Clients) {
         c.lambda

@@ -128,6 +128,18 @@ impl Check for RotationLogErrors {
 }
 
 #[cfg(test)]
+pub(super) fn failing_facts() -> Facts {
+    crate::fixtures::lab()
+}
+
+#[cfg(test)]
+pub(super) fn passing_facts() -> Facts {
+    let mut facts = crate::fixtures::lab();
+    crate::fixtures::get(&mut facts.logs).events.clear();
+    facts
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::facts::Unavailable;

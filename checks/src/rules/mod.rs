@@ -1,10 +1,24 @@
 //! The checks, one file each, and the registry: adding a check is adding a
 //! file and a line in `ALL`.
 
+mod db001_database_status;
+mod lam001_lambda_state;
+mod lam002_lambda_timeout;
+mod lam003_lambda_runtime;
+mod lam004_secrets_manager_endpoint_variable;
+mod lam005_lambda_account_region;
+mod lam006_invoke_permission;
 mod log001_rotation_log_errors;
+mod mgd001_managed_rotation;
 mod net001_lambda_placement;
 mod net002_database_reachable;
 mod net003_secretsmanager_reachable;
+mod rot001_rotation_disabled;
+mod rot002_stuck_pending;
+mod rot003_rotation_overdue;
+mod schedule;
+mod sec001_secret_structure;
+mod support;
 
 use crate::check::{Check, CheckMeta};
 use crate::facts::{ErrorKind, Fact, Facts, Lambda};
@@ -12,9 +26,21 @@ use crate::finding::{Finding, Status};
 
 /// Every check, in report order.
 pub static ALL: &[&dyn Check] = &[
+    &rot001_rotation_disabled::RotationDisabled,
+    &rot002_stuck_pending::StuckPending,
+    &rot003_rotation_overdue::RotationOverdue,
+    &mgd001_managed_rotation::ManagedRotation,
+    &lam001_lambda_state::LambdaState,
+    &lam005_lambda_account_region::LambdaAccountRegion,
+    &lam006_invoke_permission::InvokePermission,
+    &lam004_secrets_manager_endpoint_variable::SecretsManagerEndpointVariable,
+    &lam002_lambda_timeout::LambdaTimeout,
+    &lam003_lambda_runtime::LambdaRuntime,
     &net001_lambda_placement::LambdaPlacement,
     &net002_database_reachable::DatabaseReachable,
     &net003_secretsmanager_reachable::SecretsmanagerReachable,
+    &sec001_secret_structure::SecretStructure,
+    &db001_database_status::DatabaseStatus,
     &log001_rotation_log_errors::RotationLogErrors,
 ];
 
@@ -33,7 +59,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
 /// The rotation Lambda a Lambda-based check looks at, or the finding that
 /// says why it cannot: a managed secret or one without a Lambda is
 /// `skipped`; a Lambda that could not be read is `unknown` (a deleted one
-/// is reported by NET001, which fails on it).
+/// is reported by LAM001, the canonical existence check, and NET001).
 pub(crate) fn rotation_lambda<'a>(
     meta: &'static CheckMeta,
     facts: &'a Facts,
@@ -62,7 +88,7 @@ pub(crate) fn rotation_lambda<'a>(
     match &facts.lambda {
         Fact::Present(lambda) => Ok(lambda),
         Fact::Unavailable(u) if u.kind == ErrorKind::NotFound => {
-            let message = format!("the rotation Lambda {arn} does not exist (see NET001)");
+            let message = format!("the rotation Lambda {arn} does not exist (see LAM001)");
             not_this(Status::Unknown, arn, message)
         }
         other => {
@@ -193,7 +219,148 @@ mod tests {
         let mut facts = crate::fixtures::lab();
         crate::fixtures::get(&mut facts.secret).owning_service = Some("rds".into());
         for finding in evaluate(&facts) {
+            // MGD001 is the one check that reports on managed secrets.
+            if finding.check == "MGD001" {
+                assert_eq!(finding.status, Status::Pass, "{finding:?}");
+                continue;
+            }
             assert_eq!(finding.status, Status::Skipped, "{finding:?}");
+        }
+    }
+
+    /// (id, facts on which the check fails or warns, facts on which it passes),
+    /// from the `failing_facts` / `passing_facts` each check file exposes.
+    fn fixtures() -> Vec<(&'static str, Facts, Facts)> {
+        vec![
+            (
+                "ROT001",
+                rot001_rotation_disabled::failing_facts(),
+                rot001_rotation_disabled::passing_facts(),
+            ),
+            (
+                "ROT002",
+                rot002_stuck_pending::failing_facts(),
+                rot002_stuck_pending::passing_facts(),
+            ),
+            (
+                "ROT003",
+                rot003_rotation_overdue::failing_facts(),
+                rot003_rotation_overdue::passing_facts(),
+            ),
+            (
+                "MGD001",
+                mgd001_managed_rotation::failing_facts(),
+                mgd001_managed_rotation::passing_facts(),
+            ),
+            (
+                "LAM001",
+                lam001_lambda_state::failing_facts(),
+                lam001_lambda_state::passing_facts(),
+            ),
+            (
+                "LAM002",
+                lam002_lambda_timeout::failing_facts(),
+                lam002_lambda_timeout::passing_facts(),
+            ),
+            (
+                "LAM003",
+                lam003_lambda_runtime::failing_facts(),
+                lam003_lambda_runtime::passing_facts(),
+            ),
+            (
+                "LAM004",
+                lam004_secrets_manager_endpoint_variable::failing_facts(),
+                lam004_secrets_manager_endpoint_variable::passing_facts(),
+            ),
+            (
+                "LAM005",
+                lam005_lambda_account_region::failing_facts(),
+                lam005_lambda_account_region::passing_facts(),
+            ),
+            (
+                "LAM006",
+                lam006_invoke_permission::failing_facts(),
+                lam006_invoke_permission::passing_facts(),
+            ),
+            (
+                "NET001",
+                net001_lambda_placement::failing_facts(),
+                net001_lambda_placement::passing_facts(),
+            ),
+            (
+                "NET002",
+                net002_database_reachable::failing_facts(),
+                net002_database_reachable::passing_facts(),
+            ),
+            (
+                "NET003",
+                net003_secretsmanager_reachable::failing_facts(),
+                net003_secretsmanager_reachable::passing_facts(),
+            ),
+            (
+                "SEC001",
+                sec001_secret_structure::failing_facts(),
+                sec001_secret_structure::passing_facts(),
+            ),
+            (
+                "DB001",
+                db001_database_status::failing_facts(),
+                db001_database_status::passing_facts(),
+            ),
+            (
+                "LOG001",
+                log001_rotation_log_errors::failing_facts(),
+                log001_rotation_log_errors::passing_facts(),
+            ),
+        ]
+    }
+
+    /// Checks whose "failing" fixture is a report, not a failure: the
+    /// status it must give there, and the status on the passing fixture.
+    const REPORTING: &[(&str, Status, Status)] = &[("MGD001", Status::Pass, Status::Skipped)];
+
+    #[test]
+    fn every_check_has_a_failing_and_a_passing_fixture() {
+        let table = fixtures();
+        for check in ALL {
+            let id = check.meta().id;
+            let Some((_, failing, passing)) = table.iter().find(|(tid, _, _)| *tid == id) else {
+                panic!("{id} has no entry in the fixtures table of rules/mod.rs");
+            };
+            let statuses = |facts: &Facts| -> Vec<Status> {
+                check.evaluate(facts).iter().map(|f| f.status).collect()
+            };
+            let (on_failing, on_passing) = (statuses(failing), statuses(passing));
+            match REPORTING.iter().find(|(rid, _, _)| *rid == id) {
+                Some((_, reported, passed)) => {
+                    assert!(
+                        on_failing.contains(reported),
+                        "{id} on its reported fixture: {on_failing:?}"
+                    );
+                    assert!(
+                        on_passing.iter().all(|s| s == passed),
+                        "{id} on its passing fixture: {on_passing:?}"
+                    );
+                }
+                None => {
+                    assert!(
+                        on_failing
+                            .iter()
+                            .any(|s| matches!(s, Status::Fail | Status::Warn)),
+                        "{id} gives neither fail nor warn on its failing fixture: {on_failing:?}"
+                    );
+                    assert!(
+                        !on_passing.is_empty() && on_passing.iter().all(|s| *s == Status::Pass),
+                        "{id} does not pass on its passing fixture: {on_passing:?}"
+                    );
+                }
+            }
+        }
+        for (id, _, _) in &table {
+            assert!(
+                find(id).is_some(),
+                "the fixtures table names {id}, which is not in ALL"
+            );
         }
     }
 }

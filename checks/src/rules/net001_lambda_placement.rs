@@ -227,6 +227,18 @@ impl Check for LambdaPlacement {
 }
 
 #[cfg(test)]
+pub(super) fn failing_facts() -> Facts {
+    let mut facts = crate::fixtures::lab_moved();
+    crate::fixtures::get(&mut facts.lambda).vpc = None;
+    facts
+}
+
+#[cfg(test)]
+pub(super) fn passing_facts() -> Facts {
+    crate::fixtures::lab_moved()
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::facts::Unavailable;

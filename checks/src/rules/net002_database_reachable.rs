@@ -183,6 +183,16 @@ impl Check for DatabaseReachable {
 }
 
 #[cfg(test)]
+pub(super) fn failing_facts() -> Facts {
+    crate::fixtures::lab()
+}
+
+#[cfg(test)]
+pub(super) fn passing_facts() -> Facts {
+    crate::fixtures::lab_moved()
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::finding::Status;

@@ -260,6 +260,21 @@ fn new_endpoint_plan(facts: &Facts, lambda: &Lambda) -> Option<FixPlan> {
 }
 
 #[cfg(test)]
+pub(super) fn failing_facts() -> Facts {
+    let mut facts = crate::fixtures::lab_moved();
+    crate::fixtures::get(&mut facts.network.route_tables)[1].routes[1] = crate::fixtures::route(
+        "0.0.0.0/0",
+        crate::facts::RouteTarget::InternetGateway("igw-lab".into()),
+    );
+    facts
+}
+
+#[cfg(test)]
+pub(super) fn passing_facts() -> Facts {
+    crate::fixtures::lab_moved()
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::facts::RouteTarget;

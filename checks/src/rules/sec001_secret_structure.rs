@@ -1,0 +1,419 @@
+//! SEC001: the secret's JSON has what the engine's rotation template needs,
+//! and agrees with the database. Only host, port, engine, dbname and
+//! username are ever named with their values; other keys by name only.
+
+use crate::check::{Check, CheckMeta};
+use crate::facts::{Connection, Database, Fact, Facts, SecretFormat};
+use crate::finding::{Finding, Severity, Status};
+
+pub struct SecretStructure;
+
+static META: CheckMeta = CheckMeta {
+    id: "SEC001",
+    name: "secret-structure",
+    title: "Secret JSON has the keys and engine its rotation template needs",
+    severity: Severity::High,
+    docs: r#"## What it checks
+The AWSCURRENT value of the secret, without ever showing a password or any
+field other than host, port, engine, dbname and username:
+- it is a JSON object (not plain text, not binary);
+- it has the keys AWS's rotation templates require: `engine`, `host`,
+  `username`, `password`; `dbname` for Oracle; `masterarn` for the
+  alternating-users (multi-user) templates, which are recognised by a
+  `masterarn` key or a function name containing `MultiUser`;
+- `engine` is one the templates accept: `mysql`, `aurora-mysql`,
+  `postgres`, `aurora-postgresql`, `mariadb`, `oracle`, `sqlserver`,
+  `redshift`, `mongo`, `db2`;
+- it agrees with the database found from it: the same engine family
+  (`mysql` for an `aurora-mysql` cluster is fine, `postgres` for a MySQL
+  instance is not), the same port (the template's default when the key is
+  absent), and a `host` equal to the database's endpoint (another name, such
+  as a CNAME, is a warning: TLS host name verification may reject it).
+
+## Why it breaks rotation
+The templates parse the value with `json.loads` and raise `KeyError: '<key>
+key is missing from secret JSON'`, or `Database engine must be set to
+'<engine>' in order to use this rotation lambda`, in the first step that
+reads it. A wrong port or host makes every login fail (`setSecret: Unable to
+log into database …`), which looks like a network problem.
+
+## How to fix it
+Put a corrected value, which becomes AWSCURRENT (and counts as a rotation):
+`aws secretsmanager put-secret-value --secret-id SECRET --secret-string
+file://connection.json` with `engine`, `host`, `port`, `username`,
+`password`, `dbname` (and `masterarn` for multi-user). Clear a stuck
+AWSPENDING first (ROT002). `--fix` never writes secret values.
+
+## References
+- https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_secret_json_structure.html
+- https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot_rotation.html
+- https://github.com/aws-samples/aws-secrets-manager-rotation-lambdas
+"#,
+};
+
+/// An engine value the templates accept, its family, and the template's
+/// default port.
+const ENGINES: &[(&str, &str, u16)] = &[
+    ("mysql", "mysql", 3306),
+    ("aurora-mysql", "mysql", 3306),
+    ("postgres", "postgres", 5432),
+    ("aurora-postgresql", "postgres", 5432),
+    ("mariadb", "mariadb", 3306),
+    ("oracle", "oracle", 1521),
+    ("sqlserver", "sqlserver", 1433),
+    ("redshift", "redshift", 5439),
+    ("mongo", "mongo", 27017),
+    ("db2", "db2", 50000),
+];
+
+/// The template family of an RDS engine name (`aurora-mysql`, `oracle-ee`,
+/// `sqlserver-se`, `docdb`…).
+fn database_family(engine: &str) -> Option<&'static str> {
+    let engine = engine.to_ascii_lowercase();
+    let family = match engine.as_str() {
+        "mysql" | "aurora" | "aurora-mysql" => "mysql",
+        "postgres" | "aurora-postgresql" => "postgres",
+        "mariadb" => "mariadb",
+        "docdb" => "mongo",
+        "redshift" => "redshift",
+        e if e.starts_with("oracle") || e.starts_with("custom-oracle") => "oracle",
+        e if e.starts_with("sqlserver") || e.starts_with("custom-sqlserver") => "sqlserver",
+        e if e.starts_with("db2") => "db2",
+        _ => return None,
+    };
+    Some(family)
+}
+
+fn has(connection: &Connection, key: &str) -> bool {
+    connection.keys.iter().any(|k| k == key)
+}
+
+fn looks_multi_user(facts: &Facts, connection: &Connection) -> bool {
+    has(connection, "masterarn")
+        || facts
+            .lambda
+            .present()
+            .is_some_and(|l| l.name.to_ascii_lowercase().contains("multiuser"))
+}
+
+/// Problems (fail) and doubts (warn) of the value against the database.
+fn compare_with_database(
+    connection: &Connection,
+    family: Option<&str>,
+    default_port: Option<u16>,
+    db: &Database,
+    problems: &mut Vec<String>,
+    doubts: &mut Vec<String>,
+) {
+    let name = &db.identifier;
+    if let (Some(family), Some(db_engine)) = (family, db.engine.as_deref()) {
+        match database_family(db_engine) {
+            Some(db_family) if db_family != family => problems.push(format!(
+                "engine is {} but database {name} runs {db_engine}",
+                connection.engine.as_deref().unwrap_or_default()
+            )),
+            _ => {}
+        }
+    }
+    if let Some(db_port) = db.port {
+        match (connection.port, has(connection, "port"), default_port) {
+            (Some(port), _, _) if port != db_port => problems.push(format!(
+                "port is {port} but database {name} listens on {db_port}"
+            )),
+            (None, true, _) => problems.push("port is not a number".to_string()),
+            (None, false, Some(default)) if default != db_port => problems.push(format!(
+                "the secret has no port, so the template uses {default}, but database {name} listens on {db_port}"
+            )),
+            _ => {}
+        }
+    }
+    if let (Some(host), Some(endpoint)) = (connection.host.as_deref(), db.endpoint.as_deref()) {
+        let host = host.trim().trim_end_matches('.');
+        if !host.eq_ignore_ascii_case(endpoint) {
+            let message = format!("host is {host}, not database {name}'s endpoint {endpoint}");
+            if host.to_ascii_lowercase().ends_with(".rds.amazonaws.com") {
+                problems.push(message);
+            } else {
+                doubts.push(format!(
+                    "{message} (a CNAME works only if it resolves there, and TLS host name verification may reject it)"
+                ));
+            }
+        }
+    }
+}
+
+impl Check for SecretStructure {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+        let secret = match super::support::unmanaged_secret(&META, facts) {
+            Ok(secret) => secret,
+            Err(finding) => return vec![*finding],
+        };
+        let resource = secret.arn.as_str();
+        let connection = match &facts.connection {
+            Fact::Present(connection) => connection,
+            other => {
+                return vec![META.finding(
+                    Status::Unknown,
+                    resource,
+                    format!(
+                        "the secret's value could not be read: {}",
+                        other.missing_reason().unwrap_or_default()
+                    ),
+                )]
+            }
+        };
+        let put_hint = format!(
+            "Put a corrected JSON value: aws secretsmanager put-secret-value --secret-id {resource} \
+             --secret-string file://connection.json (engine, host, port, username, password, dbname; \
+             masterarn for multi-user). It becomes AWSCURRENT; clear a stuck AWSPENDING first (ROT002)."
+        );
+        match connection.format {
+            SecretFormat::Json => {}
+            SecretFormat::NotJson => {
+                return vec![META
+                    .finding(
+                        Status::Fail,
+                        resource,
+                        "the secret's value is not a JSON object: the rotation templates fail in json.loads",
+                    )
+                    .with_remediation(put_hint)]
+            }
+            SecretFormat::Binary => {
+                return vec![META
+                    .finding(
+                        Status::Fail,
+                        resource,
+                        "the secret holds SecretBinary only: the rotation templates read SecretString as JSON",
+                    )
+                    .with_remediation(put_hint)]
+            }
+        }
+
+        let engine = connection.engine.as_deref().map(str::trim);
+        let known = engine.and_then(|e| ENGINES.iter().find(|(name, _, _)| *name == e));
+        let family = known.map(|(_, family, _)| *family);
+        let default_port = known.map(|(_, _, port)| *port);
+        let multi_user = looks_multi_user(facts, connection);
+
+        let mut required = vec!["engine", "host", "username", "password"];
+        if family == Some("oracle") {
+            required.push("dbname");
+        }
+        if multi_user {
+            required.push("masterarn");
+        }
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|k| !has(connection, k))
+            .collect();
+
+        let mut problems = Vec::new();
+        let mut doubts = Vec::new();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "missing key{} {} (the template raises KeyError: '<key> key is missing from secret JSON'{})",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", "),
+                if multi_user && missing.contains(&"masterarn") {
+                    "; masterarn is required by the multi-user templates"
+                } else {
+                    ""
+                }
+            ));
+        }
+        match (engine, known) {
+            (Some(e), None) => problems.push(format!(
+                "engine {e} is not one the rotation templates accept ({})",
+                ENGINES
+                    .iter()
+                    .map(|(n, _, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            (None, _) if has(connection, "engine") => {
+                problems.push("engine is not a string".to_string())
+            }
+            _ => {}
+        }
+        // Without a database nothing is compared; the evidence says why.
+        if let Fact::Present(db) = &facts.database {
+            compare_with_database(
+                connection,
+                family,
+                default_port,
+                db,
+                &mut problems,
+                &mut doubts,
+            );
+        }
+
+        let mut evidence = vec![format!("keys present: {}", connection.keys.join(", "))];
+        for (key, value) in [
+            ("engine", connection.engine.clone()),
+            ("host", connection.host.clone()),
+            ("port", connection.port.map(|p| p.to_string())),
+            ("dbname", connection.dbname.clone()),
+            ("username", connection.username.clone()),
+        ] {
+            if let Some(value) = value {
+                evidence.push(format!("{key}: {value}"));
+            }
+        }
+        if let Some(db) = facts.database.present() {
+            evidence.push(format!(
+                "database {}: engine {}, endpoint {}, port {}",
+                db.identifier,
+                db.engine.as_deref().unwrap_or("?"),
+                db.endpoint.as_deref().unwrap_or("?"),
+                db.port.map(|p| p.to_string()).unwrap_or_else(|| "?".into())
+            ));
+        } else if let Some(why) = facts.database.missing_reason() {
+            evidence.push(format!("database not compared: {why}"));
+        }
+        if multi_user {
+            evidence.push("multi-user (alternating users) rotation assumed".to_string());
+        }
+
+        let finding = if !problems.is_empty() {
+            let mut all = problems;
+            all.extend(doubts);
+            META.finding(
+                Status::Fail,
+                resource,
+                format!(
+                    "the secret's JSON does not fit its rotation: {}",
+                    all.join("; ")
+                ),
+            )
+            .with_remediation(put_hint)
+        } else if !doubts.is_empty() {
+            META.finding(Status::Warn, resource, doubts.join("; "))
+                .with_remediation(put_hint)
+        } else {
+            META.finding(
+                Status::Pass,
+                resource,
+                format!(
+                    "the secret's JSON has the keys the {} template needs{}",
+                    engine.unwrap_or_default(),
+                    if facts.database.present().is_some() {
+                        " and matches the database's engine, host and port"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+        };
+        vec![finding.with_evidence(evidence)]
+    }
+}
+
+#[cfg(test)]
+pub(super) fn failing_facts() -> Facts {
+    let mut facts = crate::fixtures::lab_moved();
+    crate::fixtures::get(&mut facts.connection)
+        .keys
+        .retain(|k| k != "host");
+    crate::fixtures::get(&mut facts.connection).host = None;
+    facts
+}
+
+#[cfg(test)]
+pub(super) fn passing_facts() -> Facts {
+    crate::fixtures::lab_moved()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::get;
+
+    fn first(facts: &Facts) -> Finding {
+        SecretStructure.evaluate(facts).remove(0)
+    }
+
+    #[test]
+    fn a_missing_host_fails_naming_the_key() {
+        let f = first(&failing_facts());
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains("missing key host"), "{}", f.message);
+    }
+
+    #[test]
+    fn the_lab_secret_passes() {
+        let f = first(&passing_facts());
+        assert_eq!(f.status, Status::Pass, "{}", f.message);
+    }
+
+    #[test]
+    fn engine_mismatch_and_unknown_engines_fail() {
+        let mut facts = passing_facts();
+        get(&mut facts.connection).engine = Some("postgres".into());
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            f.message
+                .contains("engine is postgres but database lab-db runs mysql"),
+            "{}",
+            f.message
+        );
+        get(&mut facts.connection).engine = Some("MySQL".into());
+        assert!(first(&facts)
+            .message
+            .contains("not one the rotation templates accept"));
+        // aurora-mysql in the secret for a MySQL-family database is fine.
+        get(&mut facts.connection).engine = Some("aurora-mysql".into());
+        get(&mut facts.database).engine = Some("aurora-mysql".into());
+        assert_eq!(first(&facts).status, Status::Pass);
+    }
+
+    #[test]
+    fn port_and_host_must_match_the_database() {
+        let mut facts = passing_facts();
+        get(&mut facts.connection).port = Some(3307);
+        assert!(first(&facts).message.contains("port is 3307"));
+        let mut facts = passing_facts();
+        let connection = get(&mut facts.connection);
+        connection.port = None;
+        connection.keys.retain(|k| k != "port");
+        get(&mut facts.database).port = Some(3307);
+        assert!(first(&facts).message.contains("template uses 3306"));
+        let mut facts = passing_facts();
+        get(&mut facts.connection).host = Some("LAB-DB.abc.us-east-1.rds.amazonaws.com".into());
+        assert_eq!(first(&facts).status, Status::Pass);
+        get(&mut facts.connection).host = Some("db.internal.example.com".into());
+        assert_eq!(first(&facts).status, Status::Warn);
+        get(&mut facts.connection).host = Some("other.abc.us-east-1.rds.amazonaws.com".into());
+        assert_eq!(first(&facts).status, Status::Fail);
+    }
+
+    #[test]
+    fn oracle_needs_dbname_and_multi_user_needs_masterarn() {
+        let mut facts = passing_facts();
+        let connection = get(&mut facts.connection);
+        connection.engine = Some("oracle".into());
+        connection.keys.retain(|k| k != "dbname");
+        facts.database = Fact::NotApplicable("none".into());
+        assert!(first(&facts).message.contains("missing key dbname"));
+        let mut facts = passing_facts();
+        get(&mut facts.lambda).name = "SecretsManagerRDSMySQLRotationMultiUser".into();
+        let f = first(&facts);
+        assert!(f.message.contains("masterarn"), "{}", f.message);
+    }
+
+    #[test]
+    fn not_json_and_binary_fail_and_managed_is_skipped() {
+        let mut facts = passing_facts();
+        get(&mut facts.connection).format = SecretFormat::NotJson;
+        assert_eq!(first(&facts).status, Status::Fail);
+        get(&mut facts.connection).format = SecretFormat::Binary;
+        assert!(first(&facts).message.contains("SecretBinary"));
+        get(&mut facts.secret).owning_service = Some("rds".into());
+        assert_eq!(first(&facts).status, Status::Skipped);
+    }
+}
