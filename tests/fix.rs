@@ -418,3 +418,104 @@ async fn a_new_interface_endpoint_fixes_an_internet_gateway_only_route_and_undo_
         .iter()
         .all(|e| e.state().map(|s| s.as_str()) != Some("available")));
 }
+
+/// `diagnose --fix --yes [extra]` with a journal; the report after, and the journal path.
+fn fix(
+    server: &MotoServer,
+    secret: &str,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> (Value, std::path::PathBuf) {
+    let journal = dir.join("journal.json");
+    let journal_arg = journal.to_str().unwrap().to_string();
+    let mut args = vec![
+        "diagnose",
+        secret,
+        "--fix",
+        "--yes",
+        "--output",
+        "json",
+        "--journal",
+        &journal_arg,
+    ];
+    args.extend_from_slice(extra);
+    let out = server.doctor(&args);
+    let (_, after) = parse_report(&out, "diagnose --fix");
+    (after, journal)
+}
+
+#[tokio::test]
+async fn invoke_permission_fix_adds_a_statement_for_this_account() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    lab.remove_invoke_permission(&c).await;
+    let (_, before) = server.diagnose_json(&lab.secret_name, &[]);
+    assert_eq!(status_of(&before, "LAM006"), "fail");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (after, journal) = fix(&server, &lab.secret_name, dir.path(), &[]);
+    assert_eq!(status_of(&after, "LAM006"), "pass", "{after:#}");
+    let undo = server.doctor(&["undo", journal.to_str().unwrap(), "--yes"]);
+    assert_eq!(exit_code(&undo), 0, "{}", describe(&undo));
+    let (_, undone) = server.diagnose_json(&lab.secret_name, &[]);
+    assert_eq!(status_of(&undone, "LAM006"), "fail");
+}
+
+#[tokio::test]
+async fn endpoint_variable_fix_sets_it_and_keeps_the_other_variables() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    lab.set_lambda_environment(&c, &[("EXCLUDE_CHARACTERS", "/@\"'\\")])
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Unsafe: without --unsafe-fixes it is only offered.
+    let (after, _) = fix(&server, &lab.secret_name, dir.path(), &[]);
+    assert_eq!(status_of(&after, "LAM004"), "fail");
+    let (after, _) = fix(&server, &lab.secret_name, dir.path(), &["--unsafe-fixes"]);
+    assert_eq!(status_of(&after, "LAM004"), "pass", "{after:#}");
+    let config = c
+        .lambda
+        .get_function_configuration()
+        .function_name(&lab.function_name)
+        .send()
+        .await
+        .or_panic("GetFunctionConfiguration");
+    let variables = config
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        variables.get("EXCLUDE_CHARACTERS").map(String::as_str),
+        Some("/@\"'\\")
+    );
+    assert_eq!(
+        variables
+            .get("SECRETS_MANAGER_ENDPOINT")
+            .map(String::as_str),
+        Some("https://secretsmanager.us-east-1.amazonaws.com")
+    );
+}
+
+#[tokio::test]
+async fn stuck_pending_fix_removes_the_label_only_with_unsafe_fixes_and_undo_restores_it() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (after, _) = fix(&server, &lab.secret_name, dir.path(), &[]);
+    assert_eq!(
+        status_of(&after, "ROT002"),
+        "fail",
+        "safe fixes never touch AWSPENDING"
+    );
+    let (after, journal) = fix(&server, &lab.secret_name, dir.path(), &["--unsafe-fixes"]);
+    assert_eq!(status_of(&after, "ROT002"), "pass", "{after:#}");
+    let undo = server.doctor(&["undo", journal.to_str().unwrap(), "--yes"]);
+    assert_eq!(exit_code(&undo), 0, "{}", describe(&undo));
+    let (_, undone) = server.diagnose_json(&lab.secret_name, &[]);
+    assert_eq!(status_of(&undone, "ROT002"), "fail");
+    // The second journal recorded only the label; the first run's rule stays.
+    assert_eq!(status_of(&undone, "NET002"), "pass");
+}
