@@ -203,10 +203,7 @@ fn fix_flow(
             return Ok(before_code);
         }
         let mut journal = fix::journal::Journal::new(&facts.secret_id, &facts.region);
-        let path = args
-            .journal
-            .clone()
-            .unwrap_or_else(|| journal.default_path());
+        let path = fix::journal::fresh_path(args.journal.clone(), &journal)?;
         let clients = fix::apply::Clients::new(&live.config);
         let _ = writeln!(human, "Applying (journal: {}):", path.display());
         live.runtime.block_on(fix::apply_plan(
@@ -321,10 +318,7 @@ fn apply_command(args: ApplyArgs) -> Result<u8, UserError> {
         return Ok(0);
     }
     let mut journal = fix::journal::Journal::new(&file.secret_id, &file.region);
-    let path = args
-        .journal
-        .clone()
-        .unwrap_or_else(|| journal.default_path());
+    let path = fix::journal::fresh_path(args.journal.clone(), &journal)?;
     println!("Applying (journal: {}):", path.display());
     let clients = fix::apply::Clients::new(&live.config);
     live.runtime.block_on(fix::apply_plan(

@@ -159,6 +159,17 @@ async fn unsafe_fix_moves_the_lambda_and_undo_puts_it_back() {
     let undo = server.doctor(&["undo", journal_arg, "--yes"]);
     assert_eq!(exit_code(&undo), 0, "{}", describe(&undo));
     let restored = account_state(&c, &lab).await;
+    // A second fix would not overwrite the journal that undo needs.
+    let refused = server.doctor(&[
+        "diagnose",
+        &lab.secret_name,
+        "--fix",
+        "--yes",
+        "--journal",
+        journal_arg,
+    ]);
+    assert_eq!(exit_code(&refused), 2, "{}", describe(&refused));
+    assert_eq!(account_state(&c, &lab).await, restored);
     // moto does not undo AWSPENDING moves; what the network fixes touched is back.
     assert_eq!(restored, original, "undo did not restore the account");
     let (_, report) = server.diagnose_json(&lab.secret_name, &[]);
@@ -426,7 +437,9 @@ fn fix(
     dir: &std::path::Path,
     extra: &[&str],
 ) -> (Value, std::path::PathBuf) {
-    let journal = dir.join("journal.json");
+    // A journal is never overwritten: one per run.
+    let runs = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+    let journal = dir.join(format!("journal-{runs}.json"));
     let journal_arg = journal.to_str().unwrap().to_string();
     let mut args = vec![
         "diagnose",

@@ -103,6 +103,19 @@ pub enum Undo {
     },
 }
 
+/// The journal's path: the one asked for, or the default; never an existing
+/// file, whose record of an earlier fix `undo` may still need.
+pub fn fresh_path(requested: Option<PathBuf>, journal: &Journal) -> Result<PathBuf, UserError> {
+    let path = requested.unwrap_or_else(|| journal.default_path());
+    if path.exists() {
+        return Err(UserError::new(format!(
+            "journal {} already exists and may be needed by `undo`: choose another --journal path",
+            path.display()
+        )));
+    }
+    Ok(path)
+}
+
 impl Journal {
     pub fn new(secret_id: &str, region: &str) -> Journal {
         Journal {
