@@ -17,6 +17,7 @@ pub(crate) mod errors;
 mod lambda;
 mod logs;
 mod network;
+mod redacted;
 mod secret;
 
 use std::collections::BTreeSet;
@@ -29,6 +30,7 @@ use rotation_doctor_checks::{
 
 use crate::error::UserError;
 use database::DatabaseHint;
+use redacted::Redacted;
 
 pub struct CollectOptions {
     /// How far back to read the rotation Lambda's log events.
@@ -141,7 +143,7 @@ pub async fn collect(
             &log_group,
             log_start,
             collected_at,
-            password.as_deref().map(String::as_str),
+            password.as_ref().map(Redacted::expose),
         );
         let network_lookup = async {
             match lambda_subnets {

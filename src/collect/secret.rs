@@ -16,6 +16,8 @@ use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use super::redacted::Redacted;
+
 use super::errors::{CallFailure, Transport};
 use crate::error::UserError;
 
@@ -28,7 +30,7 @@ pub(crate) struct SecretRound {
     pub secret: Fact<Secret>,
     pub connection: Fact<Connection>,
     /// The AWSCURRENT password, when the value had a non-empty one.
-    pub password: Option<Zeroizing<String>>,
+    pub password: Option<Redacted>,
 }
 
 /// Where calls go, for error sentences.
@@ -245,14 +247,14 @@ pub(crate) fn to_chrono(time: &aws_smithy_types::DateTime) -> Option<DateTime<Ut
 /// password for log scrubbing. `Debug` never shows the password.
 pub(crate) struct ParsedSecret {
     pub connection: Connection,
-    pub password: Option<Zeroizing<String>>,
+    pub password: Option<Redacted>,
 }
 
 impl fmt::Debug for ParsedSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ParsedSecret")
             .field("connection", &self.connection)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("password", &self.password)
             .finish()
     }
 }
@@ -325,6 +327,7 @@ pub(crate) fn parse_secret_value(
     let password = raw
         .password
         .and_then(|field| field.0)
+        .map(Redacted::new)
         .filter(|password| !password.is_empty());
     ParsedSecret {
         connection,
@@ -511,7 +514,7 @@ mod tests {
                 "masterarn"
             ]
         );
-        assert_eq!(parsed.password.as_deref().map(String::as_str), Some(CANARY));
+        assert_eq!(parsed.password.as_ref().map(Redacted::expose), Some(CANARY));
     }
 
     #[test]
