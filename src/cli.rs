@@ -139,6 +139,11 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = parse_severity)]
     pub fail_on: Severity,
 
+    /// Do not exit 1 when a check that decides whether rotation can work
+    /// is unknown (a call was denied or failed).
+    #[arg(long)]
+    pub allow_unknown: bool,
+
     #[command(flatten)]
     pub aws: AwsArgs,
 }

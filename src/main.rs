@@ -146,7 +146,7 @@ fn diagnose(args: DiagnoseArgs) -> Result<u8, UserError> {
         return fix_flow(&args, live.as_ref(), &facts, targets, output);
     }
     print_report(&targets, output);
-    Ok(report::exit_code(&targets, args.fail_on) as u8)
+    Ok(report::exit_code(&targets, args.fail_on, args.allow_unknown) as u8)
 }
 
 /// `--dry-run` shows the plan; `--fix` applies it, then diagnoses again.
@@ -165,7 +165,7 @@ fn fix_flow(
         OutputFormat::Table => Box::new(std::io::stdout()),
         _ => Box::new(std::io::stderr()),
     };
-    let before_code = report::exit_code(&before, args.fail_on) as u8;
+    let before_code = report::exit_code(&before, args.fail_on, args.allow_unknown) as u8;
     if args.dry_run {
         match output {
             OutputFormat::Json | OutputFormat::Sarif | OutputFormat::Junit => {
@@ -225,7 +225,7 @@ fn fix_flow(
     if output != OutputFormat::Table {
         print_report(&after, output);
     }
-    let mut code = report::exit_code(&after, args.fail_on) as u8;
+    let mut code = report::exit_code(&after, args.fail_on, args.allow_unknown) as u8;
     if args.rotate {
         let rotated = live.runtime.block_on(rotate::rotate_and_wait(
             &live.config,

@@ -26,6 +26,13 @@ pub struct CheckMeta {
 pub trait Check: Sync {
     fn meta(&self) -> &'static CheckMeta;
     fn evaluate(&self, facts: &Facts) -> Vec<Finding>;
+
+    /// Whether the check only adds evidence (logs, CloudTrail) rather than
+    /// deciding whether rotation can work. When such a check is `unknown`
+    /// the exit code does not change; for every other check it does.
+    fn optional_evidence(&self) -> bool {
+        false
+    }
 }
 
 impl CheckMeta {

@@ -71,11 +71,19 @@ impl Target {
     }
 }
 
-/// 1 when a `fail` finding is at or above the threshold, else 0.
-pub fn exit_code(targets: &[Target], fail_on: Severity) -> i32 {
-    let failing = targets
-        .iter()
-        .flat_map(|t| &t.findings)
-        .any(|f| f.status == Status::Fail && f.severity.at_least(fail_on));
+/// 1 when a `fail` finding is at or above the threshold, or (unless
+/// `allow_unknown`) a check that decides whether rotation can work is
+/// `unknown` at or above it; else 0. Optional evidence (logs, CloudTrail)
+/// that cannot be read never changes it.
+pub fn exit_code(targets: &[Target], fail_on: Severity, allow_unknown: bool) -> i32 {
+    let deciding = |check: &str| rules::find(check).is_some_and(|c| !c.optional_evidence());
+    let failing = targets.iter().flat_map(|t| &t.findings).any(|f| {
+        f.severity.at_least(fail_on)
+            && match f.status {
+                Status::Fail => true,
+                Status::Unknown => !allow_unknown && deciding(&f.check),
+                _ => false,
+            }
+    });
     i32::from(failing)
 }

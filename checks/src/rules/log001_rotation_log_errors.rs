@@ -44,6 +44,10 @@ impl Check for RotationLogErrors {
         &META
     }
 
+    fn optional_evidence(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
         let lambda = match super::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
