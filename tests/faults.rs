@@ -137,3 +137,87 @@ fn a_dropped_connection_on_every_call_is_one_sentence_and_exit_2() {
     assert_eq!(exit_code(&out), 2, "{}", describe(&out));
     common::assert_user_error(&out);
 }
+
+#[tokio::test]
+async fn a_fault_midway_through_a_fix_leaves_a_true_journal_and_a_rerun_completes() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    // The unsafe plan: move the Lambda (NET002), then clear AWSPENDING (ROT002).
+    let proxy = Proxy::start(
+        server.port(),
+        Duration::ZERO,
+        vec![Rule {
+            operation: "secretsmanager:UpdateSecretVersionStage".into(),
+            fault: Fault::AccessDenied,
+            every: 1,
+        }],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("first.json");
+    let endpoint = proxy.endpoint();
+    let first = run_doctor(&[
+        "diagnose",
+        &lab.secret_name,
+        "--fix",
+        "--yes",
+        "--unsafe-fixes",
+        "--output",
+        "json",
+        "--journal",
+        journal.to_str().unwrap(),
+        "--endpoint-url",
+        &endpoint,
+    ]);
+    assert_eq!(exit_code(&first), 1, "{}", describe(&first));
+    let record: Value = serde_json::from_str(&std::fs::read_to_string(&journal).unwrap()).unwrap();
+    let outcomes: Vec<(String, String)> = record["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"]["action"].as_str().unwrap().to_string(),
+                e["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("update_lambda_vpc".to_string(), "applied".to_string()),
+            ("remove_pending_label".to_string(), "failed".to_string()),
+        ],
+        "{record:#}"
+    );
+    assert!(record["entries"][1]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("secretsmanager:UpdateSecretVersionStage"));
+
+    // Without the fault, a second run does what is left and only that.
+    let second_journal = dir.path().join("second.json");
+    let second = server.doctor(&[
+        "diagnose",
+        &lab.secret_name,
+        "--fix",
+        "--yes",
+        "--unsafe-fixes",
+        "--output",
+        "json",
+        "--journal",
+        second_journal.to_str().unwrap(),
+    ]);
+    let (_, after) = parse_report(&second, "the rerun");
+    assert_eq!(common::statuses_of(&after, "ROT002"), ["pass"]);
+    assert_eq!(common::statuses_of(&after, "NET002"), ["pass"]);
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(&second_journal).unwrap()).unwrap();
+    let actions: Vec<&str> = record["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["remove_pending_label"]);
+}
