@@ -55,10 +55,16 @@ pub async fn load_config(args: &AwsArgs) -> Result<aws_config::SdkConfig, UserEr
     }
     let config = loader.load().await;
 
-    if config.region().is_none() {
+    let Some(region) = config.region() else {
         return Err(UserError::new(
             "no AWS region is set: pass --region or set AWS_REGION",
         ));
+    };
+    if !region_name_is_valid(region.as_ref()) {
+        return Err(UserError::new(format!(
+            "{:?} is not an AWS region name (such as us-east-1 or eu-west-2)",
+            region.as_ref()
+        )));
     }
     // AWS_ENDPOINT_URL (or the profile's endpoint_url) arrives through the
     // loader; a bad one would otherwise fail only at the first call, obscurely.
@@ -68,6 +74,22 @@ pub async fn load_config(args: &AwsArgs) -> Result<aws_config::SdkConfig, UserEr
         }
     }
     Ok(config)
+}
+
+/// The shape of every AWS region name: `us-east-1`, `us-gov-west-1`,
+/// `cn-northwest-1`, `us-isob-east-1`. A name of that shape that does not
+/// exist fails at the first call, as "could not reach".
+pub fn region_name_is_valid(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts.len() <= 4
+        && parts[0].len() == 2
+        && parts
+            .iter()
+            .take(parts.len() - 1)
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
 }
 
 /// Accepts `http(s)://host[:port][/path]`, the only form the SDK can use.

@@ -95,9 +95,37 @@ impl Live {
         if secret.trim().is_empty() {
             return Err(UserError::new("the secret id is empty"));
         }
+        if secret.starts_with("arn:") {
+            check_secret_arn(secret, self.config.region().map(|r| r.as_ref()))?;
+        }
         let options = collect::CollectOptions { since };
         self.runtime
             .block_on(collect::collect(&self.config, secret, &options))
+    }
+}
+
+/// A secret ARN is `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME`;
+/// one for another region would be looked up in the wrong place.
+fn check_secret_arn(arn: &str, region: Option<&str>) -> Result<(), UserError> {
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    let well_formed = parts.len() == 7
+        && parts[2] == "secretsmanager"
+        && parts[5] == "secret"
+        && aws::region_name_is_valid(parts[3])
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && !parts[6].is_empty();
+    if !well_formed {
+        return Err(UserError::new(format!(
+            "{arn} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
+        )));
+    }
+    match region {
+        Some(region) if region != parts[3] => Err(UserError::new(format!(
+            "the secret's ARN is in {} but the region is {region}: pass --region {}",
+            parts[3], parts[3]
+        ))),
+        _ => Ok(()),
     }
 }
 

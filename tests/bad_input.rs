@@ -150,3 +150,49 @@ async fn secret_without_rotation_is_one_sentence_and_exit_2() {
         describe(&out)
     );
 }
+
+#[test]
+fn malformed_arns_and_region_names_are_one_sentence_and_exit_2() {
+    let server = MotoServer::start();
+    for args in [
+        vec!["diagnose", "arn:aws:secretsmanager:us-east-1:123:secret:x"],
+        vec![
+            "diagnose",
+            "arn:aws:lambda:us-east-1:123456789012:function:f",
+        ],
+        vec![
+            "diagnose",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf",
+        ],
+        vec!["diagnose", "lab/mysql/admin", "--region", "mars"],
+        vec!["diagnose", ""],
+    ] {
+        let out = server.doctor(&args);
+        let line = assert_user_error(&out);
+        assert!(!line.is_empty(), "{args:?}");
+    }
+    let out = server.doctor(&[
+        "diagnose",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf",
+    ]);
+    assert!(
+        assert_user_error(&out).contains("--region eu-west-1"),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn unreadable_and_oversized_snapshots_are_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A directory cannot be read as a file.
+    let out = run_doctor(&["diagnose", "--snapshot", dir.path().to_str().unwrap()]);
+    assert_user_error(&out);
+    // Over the size bound: refused before it is parsed.
+    let big = dir.path().join("big.json");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(65 * 1024 * 1024).unwrap();
+    let out = run_doctor(&["diagnose", "--snapshot", big.to_str().unwrap()]);
+    let line = assert_user_error(&out);
+    assert!(line.contains("larger than"), "{}", describe(&out));
+}
