@@ -172,6 +172,31 @@ async fn lambda_vpc(
     Ok((subnets, groups))
 }
 
+/// Moves the function, sending both lists always: a VpcConfig without
+/// SecurityGroupIds corrupts the function in moto (moto-coverage §1 item 7),
+/// and AWS expects both too.
+async fn set_lambda_vpc(
+    clients: &Clients,
+    function: &str,
+    subnet_ids: &[String],
+    security_group_ids: &[String],
+) -> std::result::Result<(), String> {
+    clients
+        .lambda
+        .update_function_configuration()
+        .function_name(function)
+        .vpc_config(
+            VpcConfig::builder()
+                .set_subnet_ids(Some(subnet_ids.to_vec()))
+                .set_security_group_ids(Some(security_group_ids.to_vec()))
+                .build(),
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| unavailable("lambda:UpdateFunctionConfiguration", &e).to_string())
+}
+
 fn sorted(list: &[String]) -> Vec<String> {
     let mut list = list.to_vec();
     list.sort();
@@ -371,21 +396,11 @@ pub async fn apply(clients: &Clients, action: &FixAction) -> Result {
                     current.1.join(", ")
                 ));
             }
-            // Both lists, always: a VpcConfig without SecurityGroupIds
-            // corrupts the function in moto (moto-coverage §1 item 7).
-            send!(
-                clients
-                    .lambda
-                    .update_function_configuration()
-                    .function_name(function_name)
-                    .vpc_config(
-                        VpcConfig::builder()
-                            .set_subnet_ids(Some(subnet_ids.clone()))
-                            .set_security_group_ids(Some(security_group_ids.clone()))
-                            .build()
-                    ),
-                "lambda:UpdateFunctionConfiguration"
-            );
+            if let Err(reason) =
+                set_lambda_vpc(clients, function_name, subnet_ids, security_group_ids).await
+            {
+                return failed(reason);
+            }
             done(
                 format!(
                     "{function_name} moved to subnets {} with groups {}",
@@ -710,19 +725,11 @@ pub async fn undo(clients: &Clients, undo: &Undo) -> Result {
                 }
                 Ok(_) => {}
             }
-            send!(
-                clients
-                    .lambda
-                    .update_function_configuration()
-                    .function_name(function_name)
-                    .vpc_config(
-                        VpcConfig::builder()
-                            .set_subnet_ids(Some(subnet_ids.clone()))
-                            .set_security_group_ids(Some(security_group_ids.clone()))
-                            .build()
-                    ),
-                "lambda:UpdateFunctionConfiguration"
-            );
+            if let Err(reason) =
+                set_lambda_vpc(clients, function_name, subnet_ids, security_group_ids).await
+            {
+                return failed(reason);
+            }
             reversed(format!(
                 "{function_name} back in subnets {}",
                 subnet_ids.join(", ")
