@@ -196,6 +196,9 @@ fn synthetic() -> Facts {
             }]),
         },
         logs: Fact::NotApplicable("bench".into()),
+        execution_role: Fact::NotApplicable("bench".into()),
+        kms_key: Fact::NotApplicable("bench".into()),
+        rotation_events: Fact::NotApplicable("bench".into()),
     }
 }
 

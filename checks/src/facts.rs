@@ -101,6 +101,100 @@ pub struct Facts {
     pub database: Fact<Database>,
     pub network: Network,
     pub logs: Fact<LogExcerpt>,
+    /// The rotation Lambda's execution role and its policy documents.
+    #[serde(default = "not_collected")]
+    pub execution_role: Fact<ExecutionRole>,
+    /// The secret's customer managed KMS key; `NotApplicable` when the
+    /// secret uses the AWS managed key `aws/secretsmanager`.
+    #[serde(default = "not_collected")]
+    pub kms_key: Fact<KmsKey>,
+    /// CloudTrail's rotation events for this secret in the log window.
+    #[serde(default = "not_collected")]
+    pub rotation_events: Fact<RotationEvents>,
+}
+
+/// The default of a fact that snapshots of an older tool do not have.
+fn not_collected<T>() -> Fact<T> {
+    Fact::NotApplicable("not collected".to_string())
+}
+
+/// The rotation Lambda's execution role (`iam:GetRole` and its policies).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionRole {
+    pub arn: String,
+    pub name: String,
+    /// The trust policy (`AssumeRolePolicyDocument`), decoded and parsed.
+    pub trust_policy: Option<serde_json::Value>,
+    /// Inline policies (`ListRolePolicies` + `GetRolePolicy`).
+    pub inline_policies: Fact<Vec<RolePolicy>>,
+    /// Attached managed policies (`ListAttachedRolePolicies`, then each
+    /// default version's document).
+    pub attached_policies: Fact<Vec<RolePolicy>>,
+    /// The permissions boundary, when the role has one.
+    pub permissions_boundary: Option<RolePolicy>,
+    /// `iam:SimulatePrincipalPolicy` for the actions rotation needs.
+    pub simulation: Fact<Vec<SimulatedAction>>,
+}
+
+/// One policy of the role: its name (inline) or ARN (managed) and document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RolePolicy {
+    /// The inline policy's name, or the managed policy's name.
+    pub name: String,
+    /// The managed policy's ARN; `None` for an inline policy.
+    pub arn: Option<String>,
+    pub document: Fact<serde_json::Value>,
+}
+
+/// One answer of `iam:SimulatePrincipalPolicy`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimulatedAction {
+    pub action: String,
+    pub resource: String,
+    /// `allowed`, `explicitDeny` or `implicitDeny`.
+    pub decision: String,
+    /// Condition keys the simulation lacked values for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_context: Vec<String>,
+}
+
+/// `kms:DescribeKey` and `kms:GetKeyPolicy` of the secret's key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KmsKey {
+    /// The key id as the secret names it (an id, ARN, alias or alias ARN).
+    pub key_id: String,
+    pub arn: Option<String>,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, ...
+    pub state: Option<String>,
+    /// `CUSTOMER` or `AWS`.
+    pub manager: Option<String>,
+    pub deletion_date: Option<DateTime<Utc>>,
+    /// The `default` key policy.
+    pub policy: Fact<serde_json::Value>,
+}
+
+/// CloudTrail's `RotationFailed`, `RotationAbandoned` and
+/// `RotationSucceeded` events for the secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationEvents {
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    /// Oldest first.
+    pub events: Vec<RotationEvent>,
+    /// True when the page bound stopped the read.
+    pub truncated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationEvent {
+    pub time: DateTime<Utc>,
+    /// `RotationFailed`, `RotationAbandoned` or `RotationSucceeded`.
+    pub name: String,
+    /// The step named by the error message (`createSecret`, ...).
+    pub step: Option<String>,
+    /// The event's `errorMessage`.
+    pub message: Option<String>,
+    pub event_id: Option<String>,
 }
 
 /// DescribeSecret, without the value.

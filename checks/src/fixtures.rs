@@ -253,6 +253,101 @@ pub fn lab() -> Facts {
             }],
             truncated: false,
         }),
+        execution_role: Fact::Present(lab_role()),
+        kms_key: Fact::NotApplicable(
+            "the secret uses the AWS managed key aws/secretsmanager".to_string(),
+        ),
+        rotation_events: Fact::Present(RotationEvents {
+            start: Some(Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()),
+            end: Some(Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()),
+            events: Vec::new(),
+            truncated: false,
+        }),
+    }
+}
+
+pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/lab-rotation";
+pub const KEY_ARN: &str =
+    "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+/// The lab's execution role, healthy: Lambda may assume it, and one inline
+/// policy grants what the rotation template and a VPC function need.
+pub fn lab_role() -> ExecutionRole {
+    ExecutionRole {
+        arn: ROLE_ARN.to_string(),
+        name: "lab-rotation".to_string(),
+        trust_policy: Some(serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole"
+            }]
+        })),
+        inline_policies: Fact::Present(vec![RolePolicy {
+            name: "rotation".to_string(),
+            arn: None,
+            document: Fact::Present(serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": [
+                            "secretsmanager:DescribeSecret",
+                            "secretsmanager:GetSecretValue",
+                            "secretsmanager:PutSecretValue",
+                            "secretsmanager:UpdateSecretVersionStage"
+                        ],
+                        "Resource": SECRET_ARN
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": "secretsmanager:GetRandomPassword",
+                        "Resource": "*"
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": [
+                            "ec2:CreateNetworkInterface",
+                            "ec2:DeleteNetworkInterface",
+                            "ec2:DescribeNetworkInterfaces",
+                            "ec2:DetachNetworkInterface"
+                        ],
+                        "Resource": "*"
+                    }
+                ]
+            })),
+        }]),
+        attached_policies: Fact::Present(Vec::new()),
+        permissions_boundary: None,
+        simulation: Fact::Unavailable(Unavailable {
+            call: "iam:SimulatePrincipalPolicy".to_string(),
+            kind: ErrorKind::Other,
+            message: "HTTP 500 with an unreadable error body".to_string(),
+        }),
+    }
+}
+
+/// A customer managed key, enabled, whose policy enables IAM policies
+/// (the default key policy).
+pub fn lab_key() -> KmsKey {
+    KmsKey {
+        key_id: KEY_ARN.to_string(),
+        arn: Some(KEY_ARN.to_string()),
+        state: Some("Enabled".to_string()),
+        manager: Some("CUSTOMER".to_string()),
+        deletion_date: None,
+        policy: Fact::Present(serde_json::json!({
+            "Version": "2012-10-17",
+            "Id": "key-default-1",
+            "Statement": [{
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*",
+                "Resource": "*"
+            }]
+        })),
     }
 }
 

@@ -142,6 +142,310 @@ pub fn decide(document: &Value, principal: Option<&str>, action: &str, resource:
     }
 }
 
+/// What the evaluator knows about a request, to evaluate conditions on
+/// these keys (matched case-insensitively); a condition on any other key is
+/// reported as not evaluated.
+#[derive(Clone, Debug, Default)]
+pub struct Request<'a> {
+    pub action: &'a str,
+    pub resource: &'a str,
+    /// For resource policies (a key policy): the principals the request may
+    /// come as; a statement matches when its `Principal` names one of them
+    /// or everyone. `None` for identity policies, which have no principal.
+    pub principals: Option<&'a [&'a str]>,
+    /// Condition keys with their known value.
+    pub context: &'a [(&'a str, &'a str)],
+}
+
+/// The outcome of a statement's `Condition` block for a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConditionOutcome {
+    Met,
+    /// A condition fails for this request, with the condition as text.
+    NotMet(String),
+    /// Conditions on keys or operators this evaluator does not evaluate.
+    NotEvaluated(Vec<String>),
+}
+
+/// Evaluates the string and ARN operators (and their `IfExists` and `Not`
+/// forms) on the keys `context` knows. Anything else is not evaluated.
+pub fn evaluate_condition(condition: Option<&Value>, context: &[(&str, &str)]) -> ConditionOutcome {
+    let Some(blocks) = condition.and_then(Value::as_object) else {
+        return ConditionOutcome::Met;
+    };
+    let mut not_evaluated = Vec::new();
+    for (operator, keys) in blocks {
+        let Some(keys) = keys.as_object() else {
+            not_evaluated.push(operator.clone());
+            continue;
+        };
+        let base = operator.strip_suffix("IfExists").unwrap_or(operator);
+        let (negated, base) = match base {
+            "StringNotEquals" => (true, "StringEquals"),
+            "StringNotEqualsIgnoreCase" => (true, "StringEqualsIgnoreCase"),
+            "StringNotLike" => (true, "StringLike"),
+            "ArnNotEquals" => (true, "ArnEquals"),
+            "ArnNotLike" => (true, "ArnLike"),
+            other => (false, other),
+        };
+        let known = matches!(
+            base,
+            "StringEquals" | "StringEqualsIgnoreCase" | "StringLike" | "ArnEquals" | "ArnLike"
+        );
+        for (key, values) in keys {
+            let patterns = strings(Some(values));
+            let subject = context
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| *v);
+            let Some(subject) = subject.filter(|_| known) else {
+                not_evaluated.push(format!("{operator} {key}"));
+                continue;
+            };
+            let matched = patterns.iter().any(|p| match base {
+                "StringEquals" => *p == subject,
+                "StringEqualsIgnoreCase" => p.eq_ignore_ascii_case(subject),
+                _ => glob_matches(p, subject),
+            });
+            if matched == negated {
+                return ConditionOutcome::NotMet(format!(
+                    "{operator} {key} {}",
+                    patterns.join(", ")
+                ));
+            }
+        }
+    }
+    if not_evaluated.is_empty() {
+        ConditionOutcome::Met
+    } else {
+        ConditionOutcome::NotEvaluated(not_evaluated)
+    }
+}
+
+/// What a set of policy documents says about one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// An Allow statement applies (its label: policy and Sid).
+    Allowed { by: String },
+    /// An explicit Deny applies.
+    Denied { by: String },
+    /// No statement allows it: the implicit deny.
+    NotAllowed,
+    /// Only statements with conditions that were not evaluated decide.
+    Unknown { reason: String },
+}
+
+impl Access {
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Access::Allowed { .. })
+    }
+}
+
+/// Whether `statement`'s Principal / NotPrincipal covers one of `principals`
+/// (or everyone).
+fn covers_any_principal(statement: &Value, principals: &[&str]) -> bool {
+    let named = |value: &Value| -> Vec<String> {
+        if value.as_str() == Some("*") {
+            return vec!["*".to_string()];
+        }
+        ["AWS", "Service", "Federated", "CanonicalUser"]
+            .iter()
+            .flat_map(|key| strings(value.get(*key)))
+            .map(str::to_string)
+            .collect()
+    };
+    let listed = |names: &[String]| {
+        names
+            .iter()
+            .any(|n| n == "*" || principals.iter().any(|p| glob_matches(n, p)))
+    };
+    match (statement.get("Principal"), statement.get("NotPrincipal")) {
+        (Some(principal), _) => listed(&named(principal)),
+        (None, Some(not_principal)) => !listed(&named(not_principal)),
+        (None, None) => false,
+    }
+}
+
+/// Evaluates `request` against every statement of every `(label, document)`,
+/// the way IAM combines policies of one kind: an explicit Deny wins, else an
+/// Allow, else the implicit deny. A statement whose conditions cannot be
+/// evaluated makes the answer `Unknown` where it could change it.
+pub fn evaluate(documents: &[(&str, &Value)], request: &Request) -> Access {
+    let mut allowed: Option<String> = None;
+    let mut deny_unknown = Vec::new();
+    let mut allow_unknown = Vec::new();
+    for (label, document) in documents {
+        for statement in statements(document) {
+            let principal_ok = match request.principals {
+                Some(principals) => covers_any_principal(statement, principals),
+                None => true,
+            };
+            if !(principal_ok
+                && covers_action(statement, request.action)
+                && covers_resource(statement, request.resource))
+            {
+                continue;
+            }
+            let by = match sid(statement) {
+                Some(sid) => format!("{label}, statement {sid}"),
+                None => label.to_string(),
+            };
+            let outcome = evaluate_condition(statement.get("Condition"), request.context);
+            match (statement.get("Effect").and_then(Value::as_str), outcome) {
+                (Some("Deny"), ConditionOutcome::Met) => return Access::Denied { by },
+                (Some("Deny"), ConditionOutcome::NotEvaluated(keys)) => {
+                    deny_unknown.push(format!("{by} ({})", keys.join(", ")))
+                }
+                (Some("Allow"), ConditionOutcome::Met) => {
+                    allowed.get_or_insert(by);
+                }
+                (Some("Allow"), ConditionOutcome::NotEvaluated(keys)) => {
+                    allow_unknown.push(format!("{by} ({})", keys.join(", ")))
+                }
+                _ => {}
+            }
+        }
+    }
+    if !deny_unknown.is_empty() {
+        return Access::Unknown {
+            reason: format!(
+                "a Deny with conditions not evaluated may apply: {}",
+                deny_unknown.join("; ")
+            ),
+        };
+    }
+    match allowed {
+        Some(by) => Access::Allowed { by },
+        None if !allow_unknown.is_empty() => Access::Unknown {
+            reason: format!(
+                "allowed only under conditions not evaluated: {}",
+                allow_unknown.join("; ")
+            ),
+        },
+        None => Access::NotAllowed,
+    }
+}
+
+/// Decodes an IAM policy document: the IAM API returns them URL-encoded
+/// (moto-coverage §7); a document that is already JSON is taken as is.
+pub fn parse_document(text: &str) -> Result<Value, String> {
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        return Ok(value);
+    }
+    let decoded = percent_decode(text);
+    serde_json::from_str::<Value>(&decoded)
+        .map_err(|e| format!("the policy document is not JSON: {e}"))
+}
+
+/// `%XX` escapes to bytes (invalid escapes are kept as they are).
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// One permission the rotation Lambda's execution role needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Need {
+    pub action: &'static str,
+    pub resource: String,
+    /// What fails without it, for a person.
+    pub why: &'static str,
+}
+
+/// The Secrets Manager actions the templates call on the secret itself.
+pub const SECRET_ACTIONS: [(&str, &str); 4] = [
+    (
+        "secretsmanager:DescribeSecret",
+        "every step starts with DescribeSecret",
+    ),
+    (
+        "secretsmanager:GetSecretValue",
+        "createSecret, setSecret and testSecret read the secret",
+    ),
+    (
+        "secretsmanager:PutSecretValue",
+        "createSecret stores the new AWSPENDING version",
+    ),
+    (
+        "secretsmanager:UpdateSecretVersionStage",
+        "finishSecret moves AWSCURRENT",
+    ),
+];
+
+/// The network-interface actions a VPC function's role needs
+/// (the core of `AWSLambdaVPCAccessExecutionRole`).
+pub const ENI_ACTIONS: [&str; 3] = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+];
+
+/// The KMS actions a secret under a customer managed key needs.
+pub const KMS_ACTIONS: [(&str, &str); 2] = [
+    (
+        "kms:Decrypt",
+        "GetSecretValue fails with \"Access to KMS is not allowed\"",
+    ),
+    (
+        "kms:GenerateDataKey",
+        "PutSecretValue fails with \"Access to KMS is not allowed\"",
+    ),
+];
+
+/// What the execution role of a rotation Lambda needs, per the Secrets
+/// Manager documentation: the four secret actions on the secret, the
+/// password generator on `*`, the ENI actions on `*` for a VPC function, and
+/// Decrypt / GenerateDataKey on a customer managed key.
+pub fn rotation_role_needs(secret_arn: &str, key_arn: Option<&str>, in_vpc: bool) -> Vec<Need> {
+    let mut needs: Vec<Need> = SECRET_ACTIONS
+        .iter()
+        .map(|(action, why)| Need {
+            action,
+            resource: secret_arn.to_string(),
+            why,
+        })
+        .collect();
+    needs.push(Need {
+        action: "secretsmanager:GetRandomPassword",
+        resource: "*".to_string(),
+        why: "createSecret generates the new password",
+    });
+    if in_vpc {
+        needs.extend(ENI_ACTIONS.iter().map(|action| Need {
+            action,
+            resource: "*".to_string(),
+            why: "Lambda creates the function's network interfaces in the VPC with the role",
+        }));
+    }
+    if let Some(key) = key_arn {
+        needs.extend(KMS_ACTIONS.iter().map(|(action, why)| Need {
+            action,
+            resource: key.to_string(),
+            why,
+        }));
+    }
+    needs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +509,152 @@ mod tests {
             decide(&doc, None, "secretsmanager:GetSecretValue", "arn:x"),
             Decision::Conditional { .. }
         ));
+    }
+
+    fn request<'a>(
+        action: &'a str,
+        resource: &'a str,
+        context: &'a [(&'a str, &'a str)],
+    ) -> Request<'a> {
+        Request {
+            action,
+            resource,
+            principals: None,
+            context,
+        }
+    }
+
+    #[test]
+    fn evaluation_combines_documents_and_deny_wins() {
+        let allow = json!({"Statement": {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}});
+        let deny = json!({"Statement": [{"Sid": "NoPut", "Effect": "Deny", "Action": "secretsmanager:Put*", "Resource": "arn:aws:secretsmanager:*:*:secret:lab/*"}]});
+        let docs = [("inline a", &allow), ("managed b", &deny)];
+        assert_eq!(
+            evaluate(
+                &docs,
+                &request(
+                    "secretsmanager:PutSecretValue",
+                    "arn:aws:secretsmanager:us-east-1:1:secret:lab/x-AbC",
+                    &[]
+                )
+            ),
+            Access::Denied {
+                by: "managed b, statement NoPut".into()
+            }
+        );
+        assert_eq!(
+            evaluate(
+                &docs,
+                &request("secretsmanager:GetSecretValue", "arn:x", &[])
+            ),
+            Access::Allowed {
+                by: "inline a".into()
+            }
+        );
+        assert_eq!(
+            evaluate(&docs, &request("kms:Decrypt", "arn:x", &[])),
+            Access::NotAllowed
+        );
+    }
+
+    #[test]
+    fn not_resource_and_not_action_are_complements() {
+        let doc = json!({"Statement": [
+            {"Effect": "Allow", "NotAction": "iam:*", "NotResource": "arn:aws:secretsmanager:*:*:secret:prod/*"}
+        ]});
+        let docs = [("p", &doc)];
+        assert!(evaluate(
+            &docs,
+            &request(
+                "secretsmanager:GetSecretValue",
+                "arn:aws:secretsmanager:us-east-1:1:secret:lab/x",
+                &[]
+            )
+        )
+        .is_allowed());
+        assert_eq!(
+            evaluate(
+                &docs,
+                &request(
+                    "secretsmanager:GetSecretValue",
+                    "arn:aws:secretsmanager:us-east-1:1:secret:prod/x",
+                    &[]
+                )
+            ),
+            Access::NotAllowed
+        );
+        assert_eq!(
+            evaluate(&docs, &request("iam:GetRole", "arn:x", &[])),
+            Access::NotAllowed
+        );
+    }
+
+    #[test]
+    fn known_condition_keys_are_evaluated_and_others_are_unknown() {
+        let doc = json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"StringEquals": {"kms:EncryptionContext:SecretARN": "arn:s1"}}}]});
+        let docs = [("p", &doc)];
+        let context = [("kms:EncryptionContext:SecretARN", "arn:s1")];
+        assert!(evaluate(&docs, &request("kms:Decrypt", "arn:k", &context)).is_allowed());
+        let other = [("kms:EncryptionContext:SecretARN", "arn:s2")];
+        assert_eq!(
+            evaluate(&docs, &request("kms:Decrypt", "arn:k", &other)),
+            Access::NotAllowed
+        );
+        assert!(matches!(
+            evaluate(&docs, &request("kms:Decrypt", "arn:k", &[])),
+            Access::Unknown { .. }
+        ));
+        let deny = json!({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
+        let docs = [("p", &doc), ("d", &deny)];
+        assert!(matches!(
+            evaluate(&docs, &request("kms:Decrypt", "arn:k", &context)),
+            Access::Unknown { .. }
+        ));
+    }
+
+    #[test]
+    fn negated_and_if_exists_operators() {
+        let cond =
+            json!({"StringNotEqualsIfExists": {"kms:ViaService": "ec2.us-east-1.amazonaws.com"}});
+        assert_eq!(
+            evaluate_condition(
+                Some(&cond),
+                &[("kms:ViaService", "secretsmanager.us-east-1.amazonaws.com")]
+            ),
+            ConditionOutcome::Met
+        );
+        assert!(matches!(
+            evaluate_condition(
+                Some(&cond),
+                &[("kms:ViaService", "ec2.us-east-1.amazonaws.com")]
+            ),
+            ConditionOutcome::NotMet(_)
+        ));
+    }
+
+    #[test]
+    fn resource_policy_principals() {
+        let doc = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::1:role/a", "arn:aws:iam::1:root"]}, "Action": "kms:*", "Resource": "*"}]});
+        let docs = [("key policy", &doc)];
+        let role = ["arn:aws:iam::1:role/a"];
+        let other = ["arn:aws:iam::1:role/b"];
+        let req = |principals| Request {
+            action: "kms:Decrypt",
+            resource: "*",
+            principals: Some(principals),
+            context: &[],
+        };
+        assert!(evaluate(&docs, &req(&role)).is_allowed());
+        assert_eq!(evaluate(&docs, &req(&other)), Access::NotAllowed);
+    }
+
+    #[test]
+    fn documents_are_percent_decoded() {
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+        assert_eq!(parse_document(encoded).unwrap()["Version"], "2012-10-17");
+        assert_eq!(parse_document("{\"a\": 1}").unwrap()["a"], 1);
+        assert!(parse_document("%zz").is_err());
     }
 }

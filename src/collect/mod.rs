@@ -8,12 +8,19 @@
 //!    a cluster's subnet group), side by side
 //! 3. every VPC piece of the VPCs found, all kinds at once
 //!
-//! so about four round trips sit on the critical path. Only a DescribeSecret
+//! Beside rounds 2 and 3 run the secret's KMS key and CloudTrail's rotation
+//! events (both need only the secret) and the execution role with its
+//! policy documents (started as soon as the Lambda's configuration names it),
+//! so about four round trips sit on the critical path (five when the role has
+//! attached managed policies). Only a DescribeSecret
 //! failure that makes the run pointless is an error; every other failed call
 //! becomes a `Fact::Unavailable` with its reason.
 
+mod cloudtrail;
 mod database;
 pub(crate) mod errors;
+mod iam;
+mod kms;
 mod lambda;
 mod logs;
 mod network;
@@ -77,6 +84,9 @@ pub async fn collect(
     let logs_client = aws_sdk_cloudwatchlogs::Client::new(config);
     let rds_client = aws_sdk_rds::Client::new(config);
     let ec2_client = aws_sdk_ec2::Client::new(config);
+    let iam_client = aws_sdk_iam::Client::new(config);
+    let kms_client = aws_sdk_kms::Client::new(config);
+    let cloudtrail_client = aws_sdk_cloudtrail::Client::new(config);
 
     // Round 1.
     let target = secret::Target {
@@ -105,6 +115,10 @@ pub async fn collect(
         Fact::NotApplicable(_) => Ok(DatabaseHint::default()),
     };
 
+    // Beside rounds 2 and 3: the key and CloudTrail need only the secret.
+    let kms_lookup = kms::start(&kms_client, &secret);
+    let trail_lookup = cloudtrail::start(&cloudtrail_client, &secret, log_start, collected_at);
+
     // Round 2 (and the Lambda's subnet lookup, which only needs its config).
     let lambda_branch = async {
         let arn = match &rotation_lambda {
@@ -119,10 +133,14 @@ pub async fn collect(
                     recast(why),
                     recast(why),
                     LambdaNetwork::NoLambda(reason),
+                    iam::RoleLookup::done(recast(why)),
                 );
             }
         };
         let config = lambda::get_configuration(&lambda_client, arn).await;
+        // The role's documents take up to three IAM round trips: start now,
+        // finish beside round 3.
+        let role_lookup = iam::RoleLookup::start(&iam_client, &config.lambda, &secret, &region);
         let name = match &config.lambda {
             Fact::Present(l) => l.name.clone(),
             _ => lambda::function_name(arn),
@@ -172,7 +190,13 @@ pub async fn collect(
             }
         };
         let (logs_fact, network_lookup, policy) = tokio::join!(logs_read, network_lookup, policy);
-        (config.lambda, policy, logs_fact, network_lookup)
+        (
+            config.lambda,
+            policy,
+            logs_fact,
+            network_lookup,
+            role_lookup,
+        )
     };
     let database_branch = async {
         match &database_hint {
@@ -183,7 +207,7 @@ pub async fn collect(
             Ok(hint) => database::find_database(&rds_client, hint, &region).await,
         }
     };
-    let ((lambda_fact, lambda_policy, logs_fact, lambda_network), database_fact) =
+    let ((lambda_fact, lambda_policy, logs_fact, lambda_network, role_lookup), database_fact) =
         tokio::join!(lambda_branch, database_branch);
     // The password was only needed to scrub the log lines; wipe it now.
     drop(password);
@@ -233,6 +257,12 @@ pub async fn collect(
         network
     };
 
+    let (execution_role, kms_key, rotation_events) = tokio::join!(
+        role_lookup.finish(),
+        iam::joined_fact(kms_lookup, "kms:DescribeKey"),
+        iam::joined_fact(trail_lookup, "cloudtrail:LookupEvents"),
+    );
+
     Ok(Facts {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -247,6 +277,9 @@ pub async fn collect(
         database: database_fact,
         network,
         logs: logs_fact,
+        execution_role,
+        kms_key,
+        rotation_events,
     })
 }
 

@@ -350,6 +350,9 @@ impl Lab {
                 .await
                 .or_panic("CreateSecret");
         let secret_arn = s(secret.arn(), "ARN");
+        // A healthy execution role: what the rotation template and a VPC
+        // function need (rotation-failures.md, execution-role policy).
+        put_role_policy(c, &opts.role_name, &healthy_role_policy(&secret_arn)).await;
         let current_version = s(secret.version_id(), "VersionId");
         if opts.rotate {
             c.sm.rotate_secret()
@@ -749,6 +752,22 @@ impl Lab {
             .or_panic("UpdateFunctionConfiguration environment");
     }
 
+    /// Replaces the execution role's inline policy `ROLE_POLICY_NAME`.
+    pub async fn set_role_policy(&self, c: &Clients, document: &serde_json::Value) {
+        put_role_policy(c, role_name(&self.role_arn), document).await;
+    }
+
+    /// Replaces the execution role's trust policy.
+    pub async fn set_trust_policy(&self, c: &Clients, document: &serde_json::Value) {
+        c.iam
+            .update_assume_role_policy()
+            .role_name(role_name(&self.role_arn))
+            .policy_document(document.to_string())
+            .send()
+            .await
+            .or_panic("UpdateAssumeRolePolicy");
+    }
+
     /// Deletes the rotation function; the secret keeps pointing at it.
     pub async fn delete_function(&self, c: &Clients) {
         c.lambda
@@ -758,6 +777,58 @@ impl Lab {
             .await
             .or_panic("DeleteFunction");
     }
+}
+
+/// The name of the lab role's inline policy.
+pub const ROLE_POLICY_NAME: &str = "rotation";
+
+/// The execution-role policy AWS documents for a rotation function in a VPC.
+pub fn healthy_role_policy(secret_arn: &str) -> serde_json::Value {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage"
+                ],
+                "Resource": secret_arn
+            },
+            {
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetRandomPassword",
+                "Resource": "*"
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DetachNetworkInterface"
+                ],
+                "Resource": "*"
+            }
+        ]
+    })
+}
+
+async fn put_role_policy(c: &Clients, role: &str, document: &serde_json::Value) {
+    c.iam
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(ROLE_POLICY_NAME)
+        .policy_document(document.to_string())
+        .send()
+        .await
+        .or_panic("PutRolePolicy");
+}
+
+fn role_name(role_arn: &str) -> &str {
+    role_arn.rsplit('/').next().unwrap_or(role_arn)
 }
 
 fn vpc_config(subnets: &[String], sgs: &[String]) -> VpcConfig {

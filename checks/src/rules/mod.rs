@@ -2,6 +2,9 @@
 //! file and a line in `ALL`.
 
 mod db001_database_status;
+mod iam001_role_trust;
+mod iam002_role_permissions;
+mod kms001_kms_key;
 mod lam001_lambda_state;
 mod lam002_lambda_timeout;
 mod lam003_lambda_runtime;
@@ -19,6 +22,7 @@ mod rot003_rotation_overdue;
 mod schedule;
 mod sec001_secret_structure;
 mod support;
+mod trl001_rotation_events;
 
 use crate::check::{Check, CheckMeta};
 use crate::facts::{ErrorKind, Fact, Facts, Lambda};
@@ -36,12 +40,16 @@ pub static ALL: &[&dyn Check] = &[
     &lam004_secrets_manager_endpoint_variable::SecretsManagerEndpointVariable,
     &lam002_lambda_timeout::LambdaTimeout,
     &lam003_lambda_runtime::LambdaRuntime,
+    &iam001_role_trust::RoleTrust,
+    &iam002_role_permissions::RolePermissions,
+    &kms001_kms_key::KmsKeyUsable,
     &net001_lambda_placement::LambdaPlacement,
     &net002_database_reachable::DatabaseReachable,
     &net003_secretsmanager_reachable::SecretsmanagerReachable,
     &sec001_secret_structure::SecretStructure,
     &db001_database_status::DatabaseStatus,
     &log001_rotation_log_errors::RotationLogErrors,
+    &trl001_rotation_events::RotationEvents,
 ];
 
 /// The check with this id (case-insensitive).
@@ -311,6 +319,26 @@ mod tests {
                 "LOG001",
                 log001_rotation_log_errors::failing_facts(),
                 log001_rotation_log_errors::passing_facts(),
+            ),
+            (
+                "IAM001",
+                iam001_role_trust::failing_facts(),
+                iam001_role_trust::passing_facts(),
+            ),
+            (
+                "IAM002",
+                iam002_role_permissions::failing_facts(),
+                iam002_role_permissions::passing_facts(),
+            ),
+            (
+                "KMS001",
+                kms001_kms_key::failing_facts(),
+                kms001_kms_key::passing_facts(),
+            ),
+            (
+                "TRL001",
+                trl001_rotation_events::failing_facts(),
+                trl001_rotation_events::passing_facts(),
             ),
         ]
     }

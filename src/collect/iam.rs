@@ -1,0 +1,453 @@
+//! Round 2 (after the Lambda's configuration): the execution role, its trust
+//! policy, inline and attached policy documents and permissions boundary, and
+//! a `SimulatePrincipalPolicy` for what rotation needs.
+//!
+//! IAM hands policy documents over URL-encoded (moto-coverage §7); they are
+//! decoded by `policy::parse_document`. One unreadable document makes only
+//! that document unavailable, never the whole role.
+
+use aws_sdk_iam::config::retry::RetryConfig;
+use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum};
+use aws_sdk_iam::Client;
+use rotation_doctor_checks::policy::{parse_document, rotation_role_needs, Need};
+use rotation_doctor_checks::{
+    ErrorKind, ExecutionRole, Fact, Lambda, RolePolicy, Secret, SimulatedAction, Unavailable,
+};
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::errors::unavailable;
+
+const GET_ROLE: &str = "iam:GetRole";
+const LIST_ROLE_POLICIES: &str = "iam:ListRolePolicies";
+const GET_ROLE_POLICY: &str = "iam:GetRolePolicy";
+const LIST_ATTACHED_ROLE_POLICIES: &str = "iam:ListAttachedRolePolicies";
+const GET_POLICY: &str = "iam:GetPolicy";
+const GET_POLICY_VERSION: &str = "iam:GetPolicyVersion";
+const SIMULATE: &str = "iam:SimulatePrincipalPolicy";
+
+/// Listing stops after this many pages of 100 (a role has at most 10
+/// managed policies attached by default, and inline ones are few).
+const MAX_PAGES: usize = 5;
+
+/// What the simulation needs besides the role.
+pub(crate) struct SimulationInput {
+    pub needs: Vec<Need>,
+    /// Condition keys and values to pass (`kms:EncryptionContext:SecretARN`...).
+    pub context: Vec<(String, String)>,
+}
+
+/// The role's name: the last path segment of its ARN
+/// (`arn:aws:iam::123456789012:role/service-role/name`).
+pub(crate) fn role_name(role_arn: &str) -> &str {
+    role_arn
+        .rsplit_once(":role/")
+        .map(|(_, path)| path)
+        .unwrap_or(role_arn)
+        .rsplit('/')
+        .next()
+        .unwrap_or(role_arn)
+}
+
+fn other(call: &str, message: impl Into<String>) -> Unavailable {
+    Unavailable {
+        call: call.to_string(),
+        kind: ErrorKind::Other,
+        message: message.into(),
+    }
+}
+
+pub(crate) async fn collect_role(
+    client: Client,
+    role_arn: String,
+    simulation: SimulationInput,
+) -> Fact<ExecutionRole> {
+    let name = role_name(&role_arn).to_string();
+    let (role, inline_names, attached, simulated) = tokio::join!(
+        client.get_role().role_name(&name).send(),
+        list_inline(&client, &name),
+        list_attached(&client, &name),
+        simulate(&client, &role_arn, simulation),
+    );
+    let role = match role {
+        Ok(output) => match output.role() {
+            Some(role) => role.clone(),
+            None => return Fact::Unavailable(other(GET_ROLE, "the answer has no role")),
+        },
+        Err(err) => return Fact::Unavailable(unavailable(GET_ROLE, &err)),
+    };
+    let trust_policy = role
+        .assume_role_policy_document()
+        .and_then(|text| parse_document(text).ok());
+    let boundary_arn = role
+        .permissions_boundary()
+        .and_then(|b| b.permissions_boundary_arn())
+        .map(str::to_string);
+
+    // The documents, all at once.
+    let inline = async {
+        match inline_names {
+            Ok(names) => Fact::Present(inline_documents(&client, &name, names).await),
+            Err(why) => Fact::Unavailable(why),
+        }
+    };
+    let attached = async {
+        match attached {
+            Ok(list) => Fact::Present(managed_documents(&client, list).await),
+            Err(why) => Fact::Unavailable(why),
+        }
+    };
+    let boundary = async {
+        match boundary_arn {
+            Some(arn) => {
+                let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
+                managed_documents(&client, vec![(name, arn)]).await.pop()
+            }
+            None => None,
+        }
+    };
+    let (inline_policies, attached_policies, permissions_boundary) =
+        tokio::join!(inline, attached, boundary);
+
+    Fact::Present(ExecutionRole {
+        arn: role.arn().to_string(),
+        name: role.role_name().to_string(),
+        trust_policy,
+        inline_policies,
+        attached_policies,
+        permissions_boundary,
+        simulation: simulated,
+    })
+}
+
+async fn list_inline(client: &Client, role: &str) -> Result<Vec<String>, Unavailable> {
+    let mut names = Vec::new();
+    let mut marker: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let output = client
+            .list_role_policies()
+            .role_name(role)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|err| unavailable(LIST_ROLE_POLICIES, &err))?;
+        names.extend(output.policy_names().iter().cloned());
+        match output.marker() {
+            Some(next) if output.is_truncated() => marker = Some(next.to_string()),
+            _ => break,
+        }
+    }
+    Ok(names)
+}
+
+/// (name, ARN) of each attached managed policy.
+async fn list_attached(client: &Client, role: &str) -> Result<Vec<(String, String)>, Unavailable> {
+    let mut list = Vec::new();
+    let mut marker: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let output = client
+            .list_attached_role_policies()
+            .role_name(role)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|err| unavailable(LIST_ATTACHED_ROLE_POLICIES, &err))?;
+        list.extend(output.attached_policies().iter().filter_map(|p| {
+            let arn = p.policy_arn()?.to_string();
+            let name = p
+                .policy_name()
+                .map(str::to_string)
+                .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or(&arn).to_string());
+            Some((name, arn))
+        }));
+        match output.marker() {
+            Some(next) if output.is_truncated() => marker = Some(next.to_string()),
+            _ => break,
+        }
+    }
+    Ok(list)
+}
+
+async fn inline_documents(client: &Client, role: &str, names: Vec<String>) -> Vec<RolePolicy> {
+    let mut tasks = JoinSet::new();
+    for (index, name) in names.into_iter().enumerate() {
+        let client = client.clone();
+        let role = role.to_string();
+        tasks.spawn(async move {
+            let document = match client
+                .get_role_policy()
+                .role_name(&role)
+                .policy_name(&name)
+                .send()
+                .await
+            {
+                Ok(output) => match parse_document(output.policy_document()) {
+                    Ok(document) => Fact::Present(document),
+                    Err(why) => Fact::Unavailable(other(GET_ROLE_POLICY, why)),
+                },
+                Err(err) => Fact::Unavailable(unavailable(GET_ROLE_POLICY, &err)),
+            };
+            (
+                index,
+                RolePolicy {
+                    name,
+                    arn: None,
+                    document,
+                },
+            )
+        });
+    }
+    joined(tasks, GET_ROLE_POLICY).await
+}
+
+/// GetPolicy (for the default version) then GetPolicyVersion, per policy,
+/// concurrently. An AWS managed policy moto does not know (it loads them
+/// only with MOTO_IAM_LOAD_MANAGED_POLICIES) is unavailable on its own.
+async fn managed_documents(client: &Client, list: Vec<(String, String)>) -> Vec<RolePolicy> {
+    let mut tasks = JoinSet::new();
+    for (index, (name, arn)) in list.into_iter().enumerate() {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let document = managed_document(&client, &arn).await;
+            (
+                index,
+                RolePolicy {
+                    name,
+                    arn: Some(arn),
+                    document,
+                },
+            )
+        });
+    }
+    joined(tasks, GET_POLICY).await
+}
+
+async fn managed_document(client: &Client, arn: &str) -> Fact<serde_json::Value> {
+    let policy = match client.get_policy().policy_arn(arn).send().await {
+        Ok(output) => output,
+        Err(err) => return Fact::Unavailable(unavailable(GET_POLICY, &err)),
+    };
+    let Some(version) = policy.policy().and_then(|p| p.default_version_id()) else {
+        return Fact::Unavailable(other(GET_POLICY, "the policy names no default version"));
+    };
+    match client
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+    {
+        Ok(output) => match output.policy_version().and_then(|v| v.document()) {
+            Some(text) => match parse_document(text) {
+                Ok(document) => Fact::Present(document),
+                Err(why) => Fact::Unavailable(other(GET_POLICY_VERSION, why)),
+            },
+            None => Fact::Unavailable(other(GET_POLICY_VERSION, "the version has no document")),
+        },
+        Err(err) => Fact::Unavailable(unavailable(GET_POLICY_VERSION, &err)),
+    }
+}
+
+/// The tasks' results in their original order; a task that panicked is
+/// dropped (it cannot happen short of a bug, and must not take the run down).
+async fn joined(mut tasks: JoinSet<(usize, RolePolicy)>, call: &str) -> Vec<RolePolicy> {
+    let mut results = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        match result {
+            Ok(pair) => results.push(pair),
+            Err(err) => results.push((
+                usize::MAX,
+                RolePolicy {
+                    name: "?".to_string(),
+                    arn: None,
+                    document: Fact::Unavailable(other(call, err.to_string())),
+                },
+            )),
+        }
+    }
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, policy)| policy).collect()
+}
+
+/// `iam:SimulatePrincipalPolicy`, one call per resource. moto does not
+/// implement it and answers HTTP 500, which the SDK would retry: one attempt
+/// only, so an emulator (or a transient error) costs one round trip and the
+/// check falls back to our own evaluation.
+async fn simulate(
+    client: &Client,
+    role_arn: &str,
+    input: SimulationInput,
+) -> Fact<Vec<SimulatedAction>> {
+    let mut resources: Vec<&str> = Vec::new();
+    for need in &input.needs {
+        if !resources.contains(&need.resource.as_str()) {
+            resources.push(&need.resource);
+        }
+    }
+    let context: Vec<ContextEntry> = input
+        .context
+        .iter()
+        .map(|(key, value)| {
+            ContextEntry::builder()
+                .context_key_name(key)
+                .context_key_values(value)
+                .context_key_type(ContextKeyTypeEnum::String)
+                .build()
+        })
+        .collect();
+    let mut results = Vec::new();
+    for resource in resources {
+        let actions: Vec<String> = input
+            .needs
+            .iter()
+            .filter(|n| n.resource == resource)
+            .map(|n| n.action.to_string())
+            .collect();
+        let output = client
+            .simulate_principal_policy()
+            .policy_source_arn(role_arn)
+            .set_action_names(Some(actions))
+            .resource_arns(resource)
+            .set_context_entries(Some(context.clone()))
+            .customize()
+            .config_override(
+                aws_sdk_iam::config::Builder::default()
+                    .retry_config(RetryConfig::standard().with_max_attempts(1)),
+            )
+            .send()
+            .await;
+        let output = match output {
+            Ok(output) => output,
+            Err(err) => return Fact::Unavailable(unavailable(SIMULATE, &err)),
+        };
+        results.extend(output.evaluation_results().iter().map(|r| SimulatedAction {
+            action: r.eval_action_name().to_string(),
+            resource: r.eval_resource_name().unwrap_or(resource).to_string(),
+            decision: r.eval_decision().as_str().to_string(),
+            missing_context: r.missing_context_values().to_vec(),
+        }));
+    }
+    Fact::Present(results)
+}
+
+/// The role lookup of one diagnosis: started as soon as the Lambda's
+/// configuration names the role, finished beside the network round.
+pub(crate) enum RoleLookup {
+    Done(Box<Fact<ExecutionRole>>),
+    Running(JoinHandle<Fact<ExecutionRole>>),
+}
+
+impl RoleLookup {
+    pub(crate) fn done(fact: Fact<ExecutionRole>) -> RoleLookup {
+        RoleLookup::Done(Box::new(fact))
+    }
+
+    pub(crate) fn start(
+        client: &Client,
+        lambda: &Fact<Lambda>,
+        secret: &Fact<Secret>,
+        region: &str,
+    ) -> RoleLookup {
+        let lambda = match lambda {
+            Fact::Present(lambda) => lambda,
+            Fact::Unavailable(why) if why.kind == ErrorKind::NotFound => {
+                return RoleLookup::done(Fact::NotApplicable(
+                    "the rotation Lambda does not exist".to_string(),
+                ))
+            }
+            Fact::Unavailable(why) => return RoleLookup::done(Fact::Unavailable(why.clone())),
+            Fact::NotApplicable(why) => return RoleLookup::done(Fact::NotApplicable(why.clone())),
+        };
+        let Some(role_arn) = lambda.role.clone() else {
+            return RoleLookup::done(Fact::NotApplicable(
+                "Lambda reports no execution role".to_string(),
+            ));
+        };
+        let (secret_arn, key_id) = match secret {
+            Fact::Present(s) => (s.arn.clone(), s.kms_key_id.clone()),
+            _ => (String::new(), None),
+        };
+        let key_arn = key_arn(key_id.as_deref(), &secret_arn, region);
+        let in_vpc = lambda
+            .vpc
+            .as_ref()
+            .is_some_and(|v| !v.subnet_ids.is_empty());
+        let needs = rotation_role_needs(&secret_arn, key_arn.as_deref(), in_vpc);
+        let mut context = vec![(
+            "kms:ViaService".to_string(),
+            format!("secretsmanager.{region}.amazonaws.com"),
+        )];
+        if !secret_arn.is_empty() {
+            context.push((
+                "kms:EncryptionContext:SecretARN".to_string(),
+                secret_arn.clone(),
+            ));
+        }
+        RoleLookup::Running(tokio::spawn(collect_role(
+            client.clone(),
+            role_arn,
+            SimulationInput { needs, context },
+        )))
+    }
+
+    pub(crate) async fn finish(self) -> Fact<ExecutionRole> {
+        match self {
+            RoleLookup::Done(fact) => *fact,
+            RoleLookup::Running(handle) => joined_fact(handle, GET_ROLE).await,
+        }
+    }
+}
+
+/// The result of a spawned lookup; a task that died (a bug) becomes an
+/// unavailable fact rather than a crash.
+pub(crate) async fn joined_fact<T>(handle: JoinHandle<Fact<T>>, call: &str) -> Fact<T> {
+    match handle.await {
+        Ok(fact) => fact,
+        Err(err) => Fact::Unavailable(other(call, format!("the lookup stopped: {err}"))),
+    }
+}
+
+/// The customer managed key's ARN as far as the secret's `KmsKeyId` tells
+/// it: an ARN as is, a bare key id in the secret's account and region, an
+/// alias left as it is (the simulation then does not cover the KMS actions
+/// and the check evaluates the documents itself).
+fn key_arn(key_id: Option<&str>, secret_arn: &str, region: &str) -> Option<String> {
+    let key_id = key_id.filter(|id| !super::kms::is_aws_managed(Some(id)))?;
+    if key_id.starts_with("arn:") || key_id.starts_with("alias/") {
+        return Some(key_id.to_string());
+    }
+    let account = secret_arn.split(':').nth(4).unwrap_or_default();
+    Some(format!("arn:aws:kms:{region}:{account}:key/{key_id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_drop_the_path() {
+        assert_eq!(role_name("arn:aws:iam::123456789012:role/lab"), "lab");
+        assert_eq!(
+            role_name("arn:aws:iam::123456789012:role/service-role/rot-x"),
+            "rot-x"
+        );
+        assert_eq!(role_name("plain-name"), "plain-name");
+    }
+
+    #[test]
+    fn key_arns_from_the_secrets_key_id() {
+        let secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf";
+        assert_eq!(key_arn(None, secret, "us-east-1"), None);
+        assert_eq!(
+            key_arn(Some("alias/aws/secretsmanager"), secret, "us-east-1"),
+            None
+        );
+        assert_eq!(
+            key_arn(Some("1234abcd"), secret, "us-east-1").as_deref(),
+            Some("arn:aws:kms:us-east-1:123456789012:key/1234abcd")
+        );
+        assert_eq!(
+            key_arn(Some("arn:aws:kms:eu-west-1:1:key/k"), secret, "us-east-1").as_deref(),
+            Some("arn:aws:kms:eu-west-1:1:key/k")
+        );
+    }
+}
