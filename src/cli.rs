@@ -145,7 +145,23 @@ pub struct DiagnoseArgs {
     pub allow_unknown: bool,
 
     #[command(flatten)]
+    pub accept: AcceptArgs,
+
+    #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// Findings a team has accepted.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AcceptArgs {
+    /// Suppressions (default: .rotation-doctor.toml in the working directory).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Accept the failures recorded in FILE; when FILE does not exist yet,
+    /// record the current failures in it.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

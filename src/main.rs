@@ -7,6 +7,7 @@ mod permissions;
 mod report;
 mod rotate;
 mod snapshot;
+mod suppress;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -129,6 +130,22 @@ fn check_secret_arn(arn: &str, region: Option<&str>) -> Result<(), UserError> {
     }
 }
 
+/// Applies the suppressions and the baseline, saying on stderr what changed.
+fn accept(targets: &mut [report::Target], args: &cli::AcceptArgs) -> Result<(), UserError> {
+    let config = suppress::Config::load(args.config.as_deref())?;
+    let today = chrono::Utc::now().date_naive();
+    for notice in suppress::apply_config(targets, &config, today) {
+        eprintln!("rotation-doctor: {notice}");
+    }
+    if let Some(path) = &args.baseline {
+        eprintln!(
+            "rotation-doctor: {}",
+            suppress::apply_baseline(targets, path)?
+        );
+    }
+    Ok(())
+}
+
 fn output_format(requested: Option<OutputFormat>) -> OutputFormat {
     requested.unwrap_or(if std::io::stdout().is_terminal() {
         OutputFormat::Table
@@ -169,7 +186,8 @@ fn diagnose(args: DiagnoseArgs) -> Result<u8, UserError> {
     refuse_unrotated(&facts)?;
 
     let output = output_format(args.output);
-    let targets = vec![report::Target::from_facts(&facts)];
+    let mut targets = vec![report::Target::from_facts(&facts)];
+    accept(&mut targets, &args.accept)?;
     if args.dry_run || args.fix {
         return fix_flow(&args, live.as_ref(), &facts, targets, output);
     }

@@ -53,6 +53,7 @@ impl CheckMeta {
             evidence: Vec::new(),
             remediation: String::new(),
             fixes: Vec::new(),
+            suppressed: None,
         }
     }
 }

@@ -89,4 +89,8 @@ pub struct Finding {
     /// Plans `--fix` can apply, the preferred one first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fixes: Vec<crate::fix::FixPlan>,
+    /// Why this finding is accepted (a suppression or the baseline): it is
+    /// still reported, but no longer fails the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
 }

@@ -100,7 +100,11 @@ pub fn choose(findings: &[Finding], unsafe_fixes: bool) -> Plan {
         not_chosen: Vec::new(),
         manual: Vec::new(),
     };
-    for finding in findings.iter().filter(|f| f.status == Status::Fail) {
+    // An accepted (suppressed) failure is the team's call: not fixed.
+    for finding in findings
+        .iter()
+        .filter(|f| f.status == Status::Fail && f.suppressed.is_none())
+    {
         let Some(chosen) = finding.fixes.iter().find(|p| allowed(p)) else {
             if finding.fixes.is_empty() {
                 plan.manual.push(Manual {

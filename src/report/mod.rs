@@ -3,7 +3,7 @@
 
 mod json;
 mod junit;
-mod sarif;
+pub mod sarif;
 mod table;
 
 use rotation_doctor_checks::net::{database_paths, secretsmanager_paths, NetPath};
@@ -78,7 +78,8 @@ impl Target {
 pub fn exit_code(targets: &[Target], fail_on: Severity, allow_unknown: bool) -> i32 {
     let deciding = |check: &str| rules::find(check).is_some_and(|c| !c.optional_evidence());
     let failing = targets.iter().flat_map(|t| &t.findings).any(|f| {
-        f.severity.at_least(fail_on)
+        f.suppressed.is_none()
+            && f.severity.at_least(fail_on)
             && match f.status {
                 Status::Fail => true,
                 Status::Unknown => !allow_unknown && deciding(&f.check),

@@ -105,8 +105,13 @@ pub fn render_sarif(targets: &[Target]) -> String {
                 text.push_str("\nFix: ");
                 text.push_str(&finding.remediation);
             }
+            let suppressions = match &finding.suppressed {
+                Some(reason) => json!([{"kind": "external", "justification": reason}]),
+                None => json!([]),
+            };
             results.push(json!({
                 "ruleId": finding.check,
+                "suppressions": suppressions,
                 "ruleIndex": rule_index,
                 "level": level(finding.status),
                 "message": {"text": text},

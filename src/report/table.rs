@@ -61,7 +61,10 @@ pub fn render_table(targets: &[Target], width: Option<u16>) -> String {
             .set_header(["Status", "Severity", "Check", "Resource", "Finding"]);
         for finding in &target.findings {
             table.add_row([
-                status_text(finding.status),
+                match &finding.suppressed {
+                    Some(_) => format!("{} (accepted)", status_text(finding.status)),
+                    None => status_text(finding.status),
+                },
                 finding.severity.as_str().to_string(),
                 finding.check.clone(),
                 short_resource(&finding.resource).to_string(),
@@ -90,6 +93,9 @@ pub fn render_table(targets: &[Target], width: Option<u16>) -> String {
                 for line in &finding.evidence {
                     out.push_str(&format!("    - {line}\n"));
                 }
+            }
+            if let Some(reason) = &finding.suppressed {
+                out.push_str(&format!("  {} {reason}\n", "Accepted:".bold()));
             }
             if !finding.remediation.is_empty() {
                 out.push_str(&format!("  {}\n", "Fix:".bold()));

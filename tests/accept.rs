@@ -1,0 +1,98 @@
+//! Accepted findings on the bundled example, offline: suppressions with a
+//! reason and an expiry, and a baseline that fails only on new failures.
+
+mod common;
+
+use common::{describe, exit_code, run_doctor, stdout_of};
+use serde_json::Value;
+
+fn example() -> String {
+    common::workspace_root()
+        .join("examples/lab-failed-rotation.json")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn diagnose(snapshot: &str, extra: &[&str]) -> (i32, Value, String) {
+    let mut args = vec!["diagnose", "--snapshot", snapshot, "--output", "json"];
+    args.extend_from_slice(extra);
+    let out = run_doctor(&args);
+    let report: Value = serde_json::from_str(&stdout_of(&out))
+        .unwrap_or_else(|e| panic!("{e}: {}", describe(&out)));
+    (
+        exit_code(&out),
+        report,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn failing_unaccepted(report: &Value) -> Vec<String> {
+    common::findings(report)
+        .iter()
+        .filter(|f| f["status"] == "fail" && f.get("suppressed").is_none())
+        .map(|f| f["check"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn suppressions_accept_findings_until_they_expire() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, report, _) = diagnose(&example(), &[]);
+    assert_eq!(code, 1);
+    let failing = failing_unaccepted(&report);
+    assert!(failing.contains(&"NET002".to_string()), "{failing:?}");
+
+    let config = dir.path().join("accept.toml");
+    let mut text = String::new();
+    for check in &failing {
+        text.push_str(&format!("[[ignore]]\ncheck = \"{check}\"\nreason = \"known in the lab\"\nexpires = \"2999-12-31\"\n\n"));
+    }
+    std::fs::write(&config, &text).unwrap();
+    let (code, report, _) = diagnose(&example(), &["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(failing_unaccepted(&report).is_empty());
+    let net002 = common::finding_with(&report, "NET002", "fail");
+    assert_eq!(net002["suppressed"], "known in the lab");
+
+    std::fs::write(&config, text.replace("2999-12-31", "2001-01-01")).unwrap();
+    let (code, _, stderr) = diagnose(&example(), &["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("expired on 2001-01-01"), "{stderr}");
+
+    std::fs::write(&config, "[[ignore]]\ncheck = \"NET002\"\nreason = \"\"\n").unwrap();
+    let out = run_doctor(&[
+        "diagnose",
+        "--snapshot",
+        &example(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        exit_code(&out),
+        2,
+        "a suppression without a reason is refused: {}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn a_baseline_fails_only_on_new_failures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let baseline = dir.path().join("baseline.json");
+    let baseline_arg = baseline.to_str().unwrap();
+    let (code, _, stderr) = diagnose(&example(), &["--baseline", baseline_arg]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("written"), "{stderr}");
+    let (code, _, _) = diagnose(&example(), &["--baseline", baseline_arg]);
+    assert_eq!(code, 0);
+
+    // A new failure: the Lambda loses SECRETS_MANAGER_ENDPOINT.
+    let mut facts: Value =
+        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    facts["lambda"]["present"]["secrets_manager_endpoint"] = Value::Null;
+    let changed = dir.path().join("changed.json");
+    std::fs::write(&changed, facts.to_string()).unwrap();
+    let (code, report, _) = diagnose(changed.to_str().unwrap(), &["--baseline", baseline_arg]);
+    assert_eq!(code, 1);
+    assert_eq!(failing_unaccepted(&report), ["LAM004"]);
+}
