@@ -17,9 +17,10 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(25);
 /// credential chain and `AWS_*` variables.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct AwsArgs {
-    /// AWS region (default: the profile's or AWS_REGION).
-    #[arg(long, global = true)]
-    pub region: Option<String>,
+    /// AWS region (default: the profile's or AWS_REGION). `scan` takes it
+    /// several times; other commands take one.
+    #[arg(long = "region", global = true, value_name = "REGION", action = clap::ArgAction::Append)]
+    pub region: Vec<String>,
     /// Named profile from the shared config files.
     #[arg(long, global = true)]
     pub profile: Option<String>,
@@ -47,7 +48,7 @@ pub async fn load_config(args: &AwsArgs) -> Result<aws_config::SdkConfig, UserEr
     if let Some(profile) = &args.profile {
         loader = loader.profile_name(profile);
     }
-    if let Some(region) = &args.region {
+    if let Some(region) = args.region.last() {
         loader = loader.region(Region::new(region.clone()));
     }
     if let Some(url) = &args.endpoint_url {

@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Diagnose one secret's rotation: its Lambda, network paths, logs.
     Diagnose(DiagnoseArgs),
+    /// Diagnose every rotating secret of one or more regions (CI gates).
+    Scan(ScanArgs),
     /// List every check.
     Checks {
         /// Output format.
@@ -56,6 +58,40 @@ pub struct ApplyArgs {
     /// Where to write the journal (default: a file in the working directory).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    /// Only secrets that match: name-prefix=PREFIX or tag=KEY=VALUE
+    /// (repeatable; all must match).
+    #[arg(long = "filter", value_name = "FILTER", value_parser = crate::scan::parse_filter)]
+    pub filters: Vec<crate::scan::SecretFilter>,
+
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+
+    /// How far back to read each rotation Lambda's logs, e.g. 24h, 3d.
+    #[arg(long, default_value = "24h", value_parser = parse_since)]
+    pub since: std::time::Duration,
+
+    /// Exit 1 only for a failing finding at or above this severity.
+    #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = parse_severity)]
+    pub fail_on: Severity,
+
+    /// Do not exit 1 when a check that decides whether rotation can work is unknown.
+    #[arg(long)]
+    pub allow_unknown: bool,
+
+    /// How many secrets are collected at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    #[command(flatten)]
+    pub accept: AcceptArgs,
+
     #[command(flatten)]
     pub aws: AwsArgs,
 }

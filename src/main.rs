@@ -6,6 +6,7 @@ mod fix;
 mod permissions;
 mod report;
 mod rotate;
+mod scan;
 mod snapshot;
 mod suppress;
 
@@ -16,7 +17,7 @@ use clap::Parser;
 use rotation_doctor_checks::{rules, Facts};
 
 use crate::cli::{
-    ApplyArgs, Cli, Command, DiagnoseArgs, ListFormat, OutputFormat, RotateArgs, UndoArgs,
+    ApplyArgs, Cli, Command, DiagnoseArgs, ListFormat, OutputFormat, RotateArgs, ScanArgs, UndoArgs,
 };
 use crate::error::UserError;
 
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8, UserError> {
     match cli.command {
         Command::Diagnose(args) => diagnose(args),
+        Command::Scan(args) => scan_command(args),
         Command::Rotate(args) => rotate_command(args),
         Command::Undo(args) => undo_command(args),
         Command::Apply(args) => apply_command(args),
@@ -83,6 +85,11 @@ struct Live {
 
 impl Live {
     fn connect(aws: &aws::AwsArgs) -> Result<Live, UserError> {
+        if aws.region.len() > 1 {
+            return Err(UserError::new(
+                "this command takes one --region; `scan` takes several",
+            ));
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -310,6 +317,39 @@ fn report_rotation(rotation: &rotate::Rotation, out: &mut dyn Write) -> bool {
     }
 }
 
+fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
+    // One pass per region, each with its own configuration; the regions
+    // run one after another, the secrets of each concurrently.
+    let regions: Vec<Option<String>> = if args.aws.region.is_empty() {
+        vec![None]
+    } else {
+        args.aws.region.iter().cloned().map(Some).collect()
+    };
+    let options = scan::ScanOptions {
+        since: args.since,
+        concurrency: usize::from(args.concurrency),
+        filters: args.filters.clone(),
+        show_progress: std::io::stderr().is_terminal(),
+    };
+    let mut targets = Vec::new();
+    for region in regions {
+        let mut aws = args.aws.clone();
+        aws.region = region.into_iter().collect();
+        let live = Live::connect(&aws)?;
+        let facts = live
+            .runtime
+            .block_on(scan::scan_region(&live.config, &options))?;
+        targets.extend(facts.iter().map(report::Target::from_facts));
+    }
+    accept(&mut targets, &args.accept)?;
+    let output = output_format(args.output);
+    print_report(&targets, output);
+    if targets.is_empty() {
+        eprintln!("rotation-doctor: no rotating secret matched");
+    }
+    Ok(report::exit_code(&targets, args.fail_on, args.allow_unknown) as u8)
+}
+
 fn rotate_command(args: RotateArgs) -> Result<u8, UserError> {
     let live = Live::connect(&args.aws)?;
     if !args.wait {
@@ -356,7 +396,9 @@ fn rotate_command(args: RotateArgs) -> Result<u8, UserError> {
 fn apply_command(args: ApplyArgs) -> Result<u8, UserError> {
     let file = fix::PlanFile::load(&args.plan)?;
     let mut aws = args.aws.clone();
-    aws.region.get_or_insert_with(|| file.region.clone());
+    if aws.region.is_empty() {
+        aws.region.push(file.region.clone());
+    }
     let live = Live::connect(&aws)?;
     print!("{}", fix::render_plan(&file.plan, &file.secret_id));
     if file.plan.steps.is_empty() || !fix::consent(args.yes, file.plan.steps.len())? {
@@ -395,7 +437,9 @@ fn undo_command(args: UndoArgs) -> Result<u8, UserError> {
         return Ok(0);
     }
     let mut aws = args.aws.clone();
-    aws.region.get_or_insert_with(|| journal.region.clone());
+    if aws.region.is_empty() {
+        aws.region.push(journal.region.clone());
+    }
     let live = Live::connect(&aws)?;
     println!(
         "Undoing {pending} change(s) from {}:",
