@@ -10,8 +10,6 @@ use serde_json::{json, Value};
 
 use super::Target;
 
-const INFORMATION_URI: &str = "https://github.com/rotation-doctor/rotation-doctor";
-
 fn level(status: Status) -> &'static str {
     match status {
         Status::Fail => "error",
@@ -143,7 +141,6 @@ pub fn render_sarif(targets: &[Target]) -> String {
             "tool": {"driver": {
                 "name": "rotation-doctor",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": INFORMATION_URI,
                 "rules": rules,
             }},
             "results": results,
