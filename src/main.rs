@@ -478,6 +478,10 @@ fn refuse_unrotated(facts: &Facts) -> Result<(), UserError> {
     )))
 }
 
+fn can_fix(id: &str) -> bool {
+    rules::find(id).is_some_and(|c| c.can_fix())
+}
+
 fn list_checks(format: ListFormat) -> String {
     let metas = rules::ALL.iter().map(|c| c.meta());
     match format {
@@ -486,7 +490,7 @@ fn list_checks(format: ListFormat) -> String {
                 .map(|m| {
                     serde_json::json!({
                         "id": m.id, "name": m.name, "title": m.title,
-                        "severity": m.severity.as_str(),
+                        "severity": m.severity.as_str(), "can_fix": can_fix(m.id),
                     })
                 })
                 .collect();
@@ -497,14 +501,15 @@ fn list_checks(format: ListFormat) -> String {
         }
         ListFormat::Markdown => {
             let mut out = String::from(
-                "| id | name | severity | what it checks |\n| --- | --- | --- | --- |\n",
+                "| id | name | severity | --fix | what it checks |\n| --- | --- | --- | --- | --- |\n",
             );
             for m in metas {
                 out.push_str(&format!(
-                    "| {} | {} | {} | {} |\n",
+                    "| {} | {} | {} | {} | {} |\n",
                     m.id,
                     m.name,
                     m.severity.as_str(),
+                    if can_fix(m.id) { "yes" } else { "" },
                     m.title
                 ));
             }
@@ -514,9 +519,10 @@ fn list_checks(format: ListFormat) -> String {
             let mut table = comfy_table::Table::new();
             table
                 .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-                .set_header(["Id", "Severity", "Name", "Title"]);
+                .set_header(["Id", "Severity", "Fix", "Name", "Title"]);
             for m in metas {
-                table.add_row([m.id, m.severity.as_str(), m.name, m.title]);
+                let fix = if can_fix(m.id) { "yes" } else { "" };
+                table.add_row([m.id, m.severity.as_str(), fix, m.name, m.title]);
             }
             format!("{table}\n")
         }

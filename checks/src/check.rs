@@ -33,6 +33,11 @@ pub trait Check: Sync {
     fn optional_evidence(&self) -> bool {
         false
     }
+
+    /// Whether the check's failures can carry a fix plan for `--fix`.
+    fn can_fix(&self) -> bool {
+        false
+    }
 }
 
 impl CheckMeta {

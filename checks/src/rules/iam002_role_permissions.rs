@@ -250,6 +250,10 @@ impl Check for RolePermissions {
         &META
     }
 
+    fn can_fix(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
         let lambda = match super::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,

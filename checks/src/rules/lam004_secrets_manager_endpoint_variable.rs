@@ -123,6 +123,10 @@ impl Check for SecretsManagerEndpointVariable {
         &META
     }
 
+    fn can_fix(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
         let lambda = match super::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,

@@ -175,6 +175,10 @@ impl Check for InvokePermission {
         &META
     }
 
+    fn can_fix(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
         let lambda = match super::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,

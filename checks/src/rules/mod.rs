@@ -384,6 +384,21 @@ mod tests {
                 }
             }
         }
+        for check in ALL {
+            let (id, can_fix) = (check.meta().id, check.can_fix());
+            if let Some((_, failing, passing)) = table.iter().find(|(tid, _, _)| *tid == id) {
+                let plans_on_failing = check.evaluate(failing).iter().any(|f| !f.fixes.is_empty());
+                let plans_on_passing = check.evaluate(passing).iter().any(|f| !f.fixes.is_empty());
+                assert_eq!(
+                    can_fix, plans_on_failing,
+                    "{id}: can_fix() disagrees with its failing fixture"
+                );
+                assert!(
+                    !plans_on_passing,
+                    "{id} proposes a fix on its passing fixture"
+                );
+            }
+        }
         for (id, _, _) in &table {
             assert!(
                 find(id).is_some(),

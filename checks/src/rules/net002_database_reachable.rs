@@ -50,6 +50,10 @@ impl Check for DatabaseReachable {
         &META
     }
 
+    fn can_fix(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
         let lambda = match super::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,

@@ -70,6 +70,10 @@ impl Check for StuckPending {
         &META
     }
 
+    fn can_fix(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
         let secret = match super::support::unmanaged_secret(&META, facts) {
             Ok(secret) => secret,
