@@ -12,6 +12,7 @@ pub mod logs;
 pub mod net;
 pub mod policy;
 pub mod rules;
+pub mod secret_value;
 
 pub use check::{Check, CheckMeta};
 pub use facts::*;

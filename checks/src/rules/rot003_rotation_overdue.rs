@@ -1,6 +1,6 @@
 //! ROT003: the last rotation is older than the schedule allows.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use crate::check::{Check, CheckMeta};
 use crate::facts::Facts;
@@ -94,9 +94,13 @@ impl Check for RotationOverdue {
         }
         evidence.push(format!("diagnosed at: {}", iso(&now)));
 
+        // Whether the grace after `due` has passed (a date so late that the
+        // grace runs past the last representable one never has).
+        let past_grace =
+            |due: DateTime<Utc>| due.checked_add_signed(grace).is_some_and(|end| end < now);
         let mut overdue = Vec::new();
         if let Some(next) = secret.next_rotation {
-            if next + grace < now {
+            if past_grace(next) {
                 overdue.push(format!(
                     "NextRotationDate {} passed {} ago",
                     iso(&next),
@@ -106,7 +110,7 @@ impl Check for RotationOverdue {
         }
         if let (Some(last), Ok(Some(s))) = (secret.last_rotated, &schedule) {
             match s.next_after(last) {
-                Some(due) if due + grace < now => overdue.push(format!(
+                Some(due) if past_grace(due) => overdue.push(format!(
                     "the last rotation was {} ({} ago), and {} asked for the next by {}",
                     iso(&last),
                     age(now - last),
@@ -253,5 +257,34 @@ mod tests {
         let mut facts = failing_facts();
         get(&mut facts.secret).rotation_enabled = Some(false);
         assert_eq!(first(&facts).status, Status::Skipped);
+    }
+
+    /// A snapshot's dates and counts at the edge of what chrono holds
+    /// panicked (`DateTime + TimeDelta` overflowed, `TimeDelta::days out of
+    /// bounds`); the snapshot_load fuzz target's corpus keeps such inputs.
+    #[test]
+    fn dates_and_counts_at_the_edge_do_not_panic() {
+        let mut facts = with_dates(40, -10);
+        get(&mut facts.secret).next_rotation = Some(DateTime::<Utc>::MAX_UTC);
+        assert_eq!(
+            first(&facts).status,
+            Status::Fail,
+            "the schedule still decides"
+        );
+        get(&mut facts.secret).next_rotation = None;
+        rules(&mut facts, Some("rate(9223372036854775807 days)"), None);
+        assert_eq!(first(&facts).status, Status::Pass);
+        rules(
+            &mut facts,
+            Some("rate(4 hours)"),
+            Some("9223372036854775807h"),
+        );
+        assert_eq!(first(&facts).status, Status::Fail);
+        get(&mut facts.secret).rotation_rules = Some(RotationRules {
+            automatically_after_days: Some(i64::MAX),
+            schedule_expression: None,
+            duration: None,
+        });
+        assert_eq!(first(&facts).status, Status::Pass);
     }
 }

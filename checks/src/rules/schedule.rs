@@ -72,8 +72,10 @@ impl Schedule {
     /// The first rotation the schedule asks for after `last`.
     pub fn next_after(&self, last: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
-            Schedule::Days(n) => last.checked_add_signed(Duration::days(*n)),
-            Schedule::Hours(n) => last.checked_add_signed(Duration::hours(*n)),
+            // A count past what a TimeDelta holds (a hand-edited snapshot)
+            // has no run, rather than a panic.
+            Schedule::Days(n) => last.checked_add_signed(Duration::try_days(*n)?),
+            Schedule::Hours(n) => last.checked_add_signed(Duration::try_hours(*n)?),
             Schedule::Cron(cron) => cron.next_after(last),
         }
     }
@@ -93,8 +95,8 @@ pub(crate) fn window(duration: Option<&str>) -> Option<Duration> {
     let (number, unit) = text.split_at(text.len().checked_sub(1)?);
     let n: i64 = number.parse().ok().filter(|n| *n > 0)?;
     match unit {
-        "h" | "H" => Some(Duration::hours(n)),
-        "d" | "D" => Some(Duration::days(n)),
+        "h" | "H" => Duration::try_hours(n),
+        "d" | "D" => Duration::try_days(n),
         _ => None,
     }
 }
@@ -345,10 +347,26 @@ mod tests {
     }
 
     #[test]
+    fn counts_past_a_time_delta_have_no_run() {
+        let last = at(2026, 1, 1, 0, 0);
+        for expression in [
+            "rate(9223372036854775807 days)",
+            "rate(9223372036854775807 hours)",
+        ] {
+            let schedule = Schedule::parse(expression).expect("parses");
+            assert_eq!(schedule.next_after(last), None, "{expression}");
+        }
+        assert_eq!(Schedule::Days(106_751_991_167).next_after(last), None);
+    }
+
+    #[test]
     fn windows() {
         assert_eq!(window(Some("3h")), Some(Duration::hours(3)));
         assert_eq!(window(Some("1d")), Some(Duration::days(1)));
         assert_eq!(window(Some("soon")), None);
+        // More hours or days than a TimeDelta holds: no window, no panic.
+        assert_eq!(window(Some("9223372036854775807h")), None);
+        assert_eq!(window(Some("9223372036854775807d")), None);
         assert_eq!(window(None), None);
     }
 

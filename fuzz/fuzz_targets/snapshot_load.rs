@@ -1,0 +1,38 @@
+//! The snapshot loader and every check on what it loads: any bytes that
+//! deserialize as `Facts` (odd but valid: missing, unavailable or empty
+//! facts, dangling ids, extreme numbers and dates) go through every check,
+//! the reachability engine and the placement suggestion without a panic, and
+//! what comes out serializes.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rotation_doctor_checks::{net, rules, Facts};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(facts) = serde_json::from_slice::<Facts>(data) else {
+        return;
+    };
+    let findings = rules::evaluate(&facts);
+    for finding in &findings {
+        serde_json::to_string(finding).expect("a finding serializes");
+    }
+    for paths in [
+        net::database_paths(&facts),
+        net::secretsmanager_paths(&facts),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        for path in &paths {
+            let _ = net::render_path(path);
+            serde_json::to_string(path).expect("a path serializes");
+        }
+    }
+    let _ = net::suggest_placement(&facts);
+
+    // A snapshot written back reads back the same.
+    let text = serde_json::to_string(&facts).expect("facts serialize");
+    let again: Facts = serde_json::from_str(&text).expect("saved facts load");
+    assert_eq!(facts, again);
+});
