@@ -89,6 +89,11 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
+    /// Print the AWS calls made per service and operation, retries and wall
+    /// time on stderr (and under "stats" in the JSON).
+    #[arg(long)]
+    pub stats: bool,
+
     #[command(flatten)]
     pub accept: AcceptArgs,
 

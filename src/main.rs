@@ -90,11 +90,7 @@ impl Live {
                 "this command takes one --region; `scan` takes several",
             ));
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| UserError::new(format!("cannot start the async runtime: {e}")))?;
+        let runtime = new_runtime()?;
         let config = runtime.block_on(aws::load_config(aws))?;
         Ok(Live { runtime, config })
     }
@@ -110,6 +106,14 @@ impl Live {
         self.runtime
             .block_on(collect::collect(&self.config, secret, &options))
     }
+}
+
+fn new_runtime() -> Result<tokio::runtime::Runtime, UserError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| UserError::new(format!("cannot start the async runtime: {e}")))
 }
 
 /// A secret ARN is `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME`;
@@ -161,9 +165,13 @@ fn output_format(requested: Option<OutputFormat>) -> OutputFormat {
     })
 }
 
-fn print_report(targets: &[report::Target], output: OutputFormat) {
+fn print_report(
+    targets: &[report::Target],
+    output: OutputFormat,
+    stats: Option<&report::RunStats>,
+) {
     match output {
-        OutputFormat::Json => println!("{}", report::render_json(targets)),
+        OutputFormat::Json => println!("{}", report::render_json(targets, stats)),
         OutputFormat::Sarif => println!("{}", report::render_sarif(targets)),
         OutputFormat::Junit => print!("{}", report::render_junit(targets)),
         OutputFormat::Table => {
@@ -198,7 +206,7 @@ fn diagnose(args: DiagnoseArgs) -> Result<u8, UserError> {
     if args.dry_run || args.fix {
         return fix_flow(&args, live.as_ref(), &facts, targets, output);
     }
-    print_report(&targets, output);
+    print_report(&targets, output, None);
     Ok(report::exit_code(&targets, args.fail_on, args.allow_unknown) as u8)
 }
 
@@ -234,7 +242,7 @@ fn fix_flow(
                 );
             }
             OutputFormat::Table => {
-                print_report(&before, output);
+                print_report(&before, output, None);
                 print!("\n{}", fix::render_plan(&plan, &secret));
             }
         }
@@ -246,7 +254,7 @@ fn fix_flow(
         ));
     };
     if output == OutputFormat::Table {
-        print_report(&before, output);
+        print_report(&before, output, None);
     }
     let _ = writeln!(human, "\n{}", fix::render_plan(&plan, &secret));
     let mut after = before;
@@ -276,7 +284,7 @@ fn fix_flow(
         );
     }
     if output != OutputFormat::Table {
-        print_report(&after, output);
+        print_report(&after, output, None);
     }
     let mut code = report::exit_code(&after, args.fail_on, args.allow_unknown) as u8;
     if args.rotate {
@@ -318,32 +326,63 @@ fn report_rotation(rotation: &rotate::Rotation, out: &mut dyn Write) -> bool {
 }
 
 fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
-    // One pass per region, each with its own configuration; the regions
-    // run one after another, the secrets of each concurrently.
+    let started = std::time::Instant::now();
+    // One session per region, all regions at once, the secrets of each
+    // concurrently under the bound.
     let regions: Vec<Option<String>> = if args.aws.region.is_empty() {
         vec![None]
     } else {
         args.aws.region.iter().cloned().map(Some).collect()
     };
-    let options = scan::ScanOptions {
+    let progress = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_message("scanning");
+        bar
+    });
+    let options = std::sync::Arc::new(scan::ScanOptions {
         since: args.since,
         concurrency: usize::from(args.concurrency),
         filters: args.filters.clone(),
-        show_progress: std::io::stderr().is_terminal(),
-    };
-    let mut targets = Vec::new();
-    for region in regions {
-        let mut aws = args.aws.clone();
-        aws.region = region.into_iter().collect();
-        let live = Live::connect(&aws)?;
-        let facts = live
-            .runtime
-            .block_on(scan::scan_region(&live.config, &options))?;
-        targets.extend(facts.iter().map(report::Target::from_facts));
+        progress: progress.clone(),
+    });
+    let runtime = new_runtime()?;
+    let scans = runtime.block_on(async {
+        let mut handles = Vec::new();
+        for region in regions {
+            let mut aws = args.aws.clone();
+            aws.region = region.into_iter().collect();
+            let options = options.clone();
+            handles.push(tokio::spawn(async move {
+                let config = aws::load_config(&aws).await?;
+                scan::scan_region(&config, &options).await
+            }));
+        }
+        let mut scans = Vec::new();
+        for handle in handles {
+            let scan = handle
+                .await
+                .map_err(|e| UserError::new(format!("a region's scan stopped: {e}")))??;
+            scans.push(scan);
+        }
+        Ok::<_, UserError>(scans)
+    })?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
     }
+    let mut targets: Vec<report::Target> = scans
+        .iter()
+        .flat_map(|scan| scan.facts.iter().map(report::Target::from_facts))
+        .collect();
     accept(&mut targets, &args.accept)?;
+    let stats = args.stats.then(|| {
+        let counts: Vec<_> = scans.iter().flat_map(|scan| scan.calls.clone()).collect();
+        report::RunStats::new(started.elapsed(), &counts)
+    });
+    if let Some(stats) = &stats {
+        eprint!("{}", stats.render_table());
+    }
     let output = output_format(args.output);
-    print_report(&targets, output);
+    print_report(&targets, output, stats.as_ref());
     if targets.is_empty() {
         eprintln!("rotation-doctor: no rotating secret matched");
     }
@@ -389,6 +428,7 @@ fn rotate_command(args: RotateArgs) -> Result<u8, UserError> {
     print_report(
         &[report::Target::from_facts(&facts)],
         output_format(args.output),
+        None,
     );
     Ok(1)
 }

@@ -1,16 +1,20 @@
 //! `scan`: every rotating secret of one or more regions, diagnosed with a
-//! bounded number of concurrent collections, reported as one report with a
-//! target per secret.
+//! bounded number of concurrent collections sharing one session per region
+//! (so AWS calls grow with the distinct Lambdas, VPCs, databases and log
+//! groups, not with the secrets), reported as one report with a target per
+//! secret.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
-use rotation_doctor_checks::Facts;
+use rotation_doctor_checks::{ErrorKind, Fact, Facts, Secret, Unavailable};
 use tokio::sync::Semaphore;
 
 use crate::collect::errors::unavailable;
-use crate::collect::{self, CollectOptions};
+use crate::collect::stats::OperationCount;
+use crate::collect::{self, Session};
 use crate::error::UserError;
 
 /// A `--filter`: `name-prefix=PREFIX` or `tag=KEY=VALUE`.
@@ -36,19 +40,15 @@ pub fn parse_filter(text: &str) -> Result<SecretFilter, String> {
     }
 }
 
-/// One secret the listing found, and whether it rotates.
-struct Listed {
-    arn: String,
-    rotating: bool,
-}
-
-/// ListSecrets, every page. Name prefixes go to the service; tags are
-/// matched here, as a key and value pair (the service filters keys and
-/// values separately).
-async fn list_secrets(
+/// ListSecrets, every page: the rotating secrets (rotation on, a rotation
+/// Lambda named, or managed by a service that rotates it, such as RDS), each
+/// already as the `Secret` DescribeSecret would give. Name prefixes go to the
+/// service; tags are matched here, as a key and value pair (the service
+/// filters keys and values separately).
+async fn list_rotating(
     client: &aws_sdk_secretsmanager::Client,
     filters: &[SecretFilter],
-) -> Result<Vec<Listed>, UserError> {
+) -> Result<Vec<Secret>, UserError> {
     let mut request = client.list_secrets().max_results(100);
     for filter in filters {
         if let SecretFilter::NamePrefix(prefix) = filter {
@@ -61,7 +61,7 @@ async fn list_secrets(
         }
     }
     let mut pages = request.into_paginator().send();
-    let mut listed = Vec::new();
+    let mut rotating = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| {
             UserError::new(format!(
@@ -77,84 +77,107 @@ async fn list_secrets(
                     .iter()
                     .any(|t| t.key() == Some(key) && t.value() == Some(value)),
             });
-            if !tags_match {
-                continue;
-            }
-            // Rotating: rotation on, a rotation Lambda named, or managed by
-            // a service that rotates it (RDS).
-            let rotating = entry.rotation_enabled() == Some(true)
+            let is_rotating = entry.rotation_enabled() == Some(true)
                 || entry.rotation_lambda_arn().is_some_and(|a| !a.is_empty())
                 || entry.owning_service().is_some();
-            if let Some(arn) = entry.arn() {
-                listed.push(Listed {
-                    arn: arn.to_string(),
-                    rotating,
-                });
+            if tags_match && is_rotating && entry.arn().is_some() {
+                rotating.push(collect::secret_from_entry(entry));
             }
         }
     }
-    Ok(listed)
+    Ok(rotating)
 }
 
 pub struct ScanOptions {
     pub since: Duration,
     pub concurrency: usize,
     pub filters: Vec<SecretFilter>,
-    pub show_progress: bool,
+    /// Advanced once per secret diagnosed; its length grows by each
+    /// region's count as the listings arrive.
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
-/// The facts of every rotating secret in the region of `config`, in the
-/// order listed. A secret whose collection fails outright is skipped with
-/// a note on stderr; the scan goes on.
+/// One region's scan: the facts of every rotating secret, in listing order,
+/// and the calls it made.
+pub struct RegionScan {
+    pub facts: Vec<Facts>,
+    pub calls: Vec<(String, String, OperationCount)>,
+}
+
+/// Lists the region's rotating secrets, reads their values 20 a call, then
+/// diagnoses them all under one session, so what they share (Lambdas,
+/// roles, log groups, VPCs, databases, keys, CloudTrail events) is read once.
 pub async fn scan_region(
     config: &aws_config::SdkConfig,
     options: &ScanOptions,
-) -> Result<Vec<Facts>, UserError> {
-    let client = aws_sdk_secretsmanager::Client::new(config);
-    let listed = list_secrets(&client, &options.filters).await?;
-    let rotating: Vec<String> = listed
-        .into_iter()
-        .filter(|l| l.rotating)
-        .map(|l| l.arn)
-        .collect();
-    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
-    let progress = options.show_progress.then(|| {
-        let bar = indicatif::ProgressBar::new(rotating.len() as u64);
-        bar.set_message(format!("scanning {region}"));
-        bar
-    });
+) -> Result<RegionScan, UserError> {
+    let session = Session::new(config, options.since, true)?;
+    let client = session.secrets_client().clone();
+    let secrets = list_rotating(&client, &options.filters).await?;
+    if let Some(bar) = &options.progress {
+        bar.inc_length(secrets.len() as u64);
+    }
+
+    let mut by_lambda: HashMap<String, Vec<String>> = HashMap::new();
+    for secret in &secrets {
+        if let Some(lambda) = &secret.rotation_lambda_arn {
+            by_lambda
+                .entry(lambda.clone())
+                .or_default()
+                .push(secret.arn.clone());
+        }
+    }
+    session.set_secrets_by_lambda(by_lambda);
+
+    // Every value first: each password must be known before any log line is
+    // kept, since one Lambda's log group serves all of its secrets.
+    let arns: Vec<String> = secrets.iter().map(|s| s.arn.clone()).collect();
+    let mut values = collect::batch_values(&client, &arns, options.concurrency).await;
+    let mut connections = Vec::with_capacity(secrets.len());
+    for arn in &arns {
+        let (connection, password) = values.remove(arn).unwrap_or_else(|| {
+            (
+                Fact::Unavailable(Unavailable {
+                    call: "secretsmanager:BatchGetSecretValue".to_string(),
+                    kind: ErrorKind::Other,
+                    message: "the value was not returned".to_string(),
+                }),
+                None,
+            )
+        });
+        session.add_password(password);
+        connections.push(connection);
+    }
+
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, arn) in rotating.iter().enumerate() {
-        let (config, arn, limit) = (config.clone(), arn.clone(), limit.clone());
-        let collect_options = CollectOptions {
-            since: options.since,
-        };
+    for (index, (mut secret, connection)) in secrets.into_iter().zip(connections).enumerate() {
+        let (session, client, limit) = (session.clone(), client.clone(), limit.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            (
-                index,
-                arn.clone(),
-                collect::collect(&config, &arn, &collect_options).await,
-            )
+            collect::version_dates_of_stuck(&client, &mut secret).await;
+            let id = secret.arn.clone();
+            let facts = session
+                .diagnose_read(&id, Fact::Present(secret), connection)
+                .await;
+            (index, facts)
         });
     }
     let mut results: Vec<(usize, Facts)> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        if let Some(bar) = &progress {
+        if let Some(bar) = &options.progress {
             bar.inc(1);
         }
         match joined {
-            Ok((index, _, Ok(facts))) => results.push((index, facts)),
-            Ok((_, arn, Err(error))) => eprintln!("rotation-doctor: skipped {arn}: {error}"),
-            Err(error) => eprintln!("rotation-doctor: a collection task failed: {error}"),
+            Ok(pair) => results.push(pair),
+            Err(error) => eprintln!("rotation-doctor: a diagnosis task failed: {error}"),
         }
     }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
     results.sort_by_key(|(index, _)| *index);
-    Ok(results.into_iter().map(|(_, facts)| facts).collect())
+    Ok(RegionScan {
+        facts: results.into_iter().map(|(_, facts)| facts).collect(),
+        calls: session.stats().snapshot(),
+    })
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@ use aws_sdk_cloudtrail::Client;
 use chrono::{DateTime, Utc};
 use rotation_doctor_checks::{ErrorKind, Fact, RotationEvent, RotationEvents, Secret, Unavailable};
 use serde_json::Value;
-use tokio::task::JoinHandle;
 
 use super::errors::{truncate_chars, unavailable};
+use super::session::Session;
 
 const LOOKUP_EVENTS: &str = "cloudtrail:LookupEvents";
 
@@ -35,58 +35,70 @@ pub(crate) struct SecretRef<'a> {
     pub name: &'a str,
 }
 
-/// Starts the lookup beside rounds 2 and 3 (it needs only the secret).
-pub(crate) fn start(
-    client: &Client,
+/// The region's rotation events in the run's window, as CloudTrail hands
+/// them over (the `CloudTrailEvent` JSON and the event time): read once per
+/// run and shared by every secret, since the lookup is by event name.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TrailPage {
+    events: Vec<(String, Option<DateTime<Utc>>)>,
+    truncated: bool,
+}
+
+/// The rotation events about `secret` in the run's window.
+pub(crate) async fn rotation_events(
+    session: &Session,
     secret: &Fact<Secret>,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> JoinHandle<Fact<RotationEvents>> {
-    let client = client.clone();
-    let target: Result<(String, String), Fact<RotationEvents>> = match secret {
-        Fact::Present(s) => Ok((s.arn.clone(), s.name.clone())),
-        Fact::Unavailable(why) => Err(Fact::Unavailable(why.clone())),
-        Fact::NotApplicable(why) => Err(Fact::NotApplicable(why.clone())),
+) -> Fact<RotationEvents> {
+    let secret = match secret {
+        Fact::Present(s) => SecretRef {
+            arn: &s.arn,
+            name: &s.name,
+        },
+        Fact::Unavailable(why) => return Fact::Unavailable(why.clone()),
+        Fact::NotApplicable(why) => return Fact::NotApplicable(why.clone()),
     };
-    tokio::spawn(async move {
-        match target {
-            Ok((arn, name)) => {
-                let secret = SecretRef {
-                    arn: &arn,
-                    name: &name,
-                };
-                lookup_rotation_events(&client, secret, start, end).await
-            }
-            Err(fact) => fact,
-        }
+    let shared = &session.shared;
+    let (start, end) = (shared.log_start, shared.collected_at);
+    let page = shared
+        .trail_pages
+        .get((), || read_events(&shared.clients.cloudtrail, start, end))
+        .await;
+    let page = match page {
+        Ok(page) => page,
+        Err(why) => return Fact::Unavailable(why),
+    };
+    let mut events: Vec<RotationEvent> = page
+        .events
+        .iter()
+        .filter_map(|(json, time)| parse_event(json, &secret, *time))
+        .collect();
+    events.sort_by_key(|e| e.time);
+    Fact::Present(RotationEvents {
+        start: Some(start),
+        end: Some(end),
+        events,
+        truncated: page.truncated,
     })
 }
 
-pub(crate) async fn lookup_rotation_events(
+async fn read_events(
     client: &Client,
-    secret: SecretRef<'_>,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> Fact<RotationEvents> {
-    let mut events = Vec::new();
-    let mut truncated = false;
+) -> Result<TrailPage, Unavailable> {
+    let mut page = TrailPage::default();
     for name in EVENT_NAMES {
-        let attribute = match LookupAttribute::builder()
+        let attribute = LookupAttribute::builder()
             .attribute_key(LookupAttributeKey::EventName)
             .attribute_value(name)
             .build()
-        {
-            Ok(attribute) => attribute,
-            Err(e) => {
-                return Fact::Unavailable(Unavailable {
-                    call: LOOKUP_EVENTS.to_string(),
-                    kind: ErrorKind::Other,
-                    message: e.to_string(),
-                })
-            }
-        };
+            .map_err(|e| Unavailable {
+                call: LOOKUP_EVENTS.to_string(),
+                kind: ErrorKind::Other,
+                message: e.to_string(),
+            })?;
         let mut next_token: Option<String> = None;
-        for page in 0..MAX_PAGES {
+        for number in 0..MAX_PAGES {
             let output = client
                 .lookup_events()
                 .lookup_attributes(attribute.clone())
@@ -103,24 +115,25 @@ pub(crate) async fn lookup_rotation_events(
             let output = match output {
                 Ok(output) => output,
                 // The first failure decides: the other names would fail alike.
-                Err(err) if events.is_empty() && page == 0 => {
-                    return Fact::Unavailable(unavailable(LOOKUP_EVENTS, &err))
+                Err(err) if page.events.is_empty() && number == 0 => {
+                    return Err(unavailable(LOOKUP_EVENTS, &err))
                 }
                 Err(_) => {
-                    truncated = true;
+                    page.truncated = true;
                     break;
                 }
             };
-            events.extend(output.events().iter().filter_map(|event| {
-                let fallback = event
-                    .event_time()
-                    .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()));
-                parse_event(event.cloud_trail_event()?, &secret, fallback)
-            }));
+            page.events
+                .extend(output.events().iter().filter_map(|event| {
+                    let time = event
+                        .event_time()
+                        .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()));
+                    Some((event.cloud_trail_event()?.to_string(), time))
+                }));
             match output.next_token() {
                 Some(token) if !token.is_empty() => {
-                    if page + 1 == MAX_PAGES {
-                        truncated = true;
+                    if number + 1 == MAX_PAGES {
+                        page.truncated = true;
                     }
                     next_token = Some(token.to_string());
                 }
@@ -128,13 +141,7 @@ pub(crate) async fn lookup_rotation_events(
             }
         }
     }
-    events.sort_by_key(|e: &RotationEvent| e.time);
-    Fact::Present(RotationEvents {
-        start: Some(start),
-        end: Some(end),
-        events,
-        truncated,
-    })
+    Ok(page)
 }
 
 /// One `CloudTrailEvent` JSON document, if it is a rotation event about

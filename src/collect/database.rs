@@ -5,12 +5,13 @@ use aws_sdk_rds::Client;
 use rotation_doctor_checks::{Database, DatabaseKind, ErrorKind, Fact, Unavailable};
 
 use super::errors::{not_found, unavailable};
+use super::session::Session;
 
 const DESCRIBE_DB_INSTANCES: &str = "rds:DescribeDBInstances";
 const DESCRIBE_DB_CLUSTERS: &str = "rds:DescribeDBClusters";
 
 /// What the secret says about its database.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct DatabaseHint {
     pub instance_id: Option<String>,
     pub cluster_id: Option<String>,
@@ -23,31 +24,57 @@ impl DatabaseHint {
     }
 }
 
-pub(crate) async fn find_database(
-    client: &Client,
-    hint: &DatabaseHint,
-    region: &str,
-) -> Fact<Database> {
-    // An identifier is exact; fall back to the host when it names nothing
-    // (a renamed or replaced database whose secret kept the old identifier).
-    let by_id = if let Some(id) = &hint.instance_id {
-        Some(instance_by_id(client, id).await)
-    } else if let Some(id) = &hint.cluster_id {
-        Some(cluster_by_id(client, id).await)
-    } else {
-        None
-    };
-    match (by_id, &hint.host) {
-        (Some(Fact::Unavailable(u)), Some(host)) if u.kind == ErrorKind::NotFound => {
-            match by_host(client, host, region).await {
-                found @ Fact::Present(_) => found,
-                _ => Fact::Unavailable(u),
+/// Every instance and cluster of the region, each list or why it could not
+/// be read.
+#[derive(Clone)]
+pub(crate) struct Listing {
+    instances: Result<Vec<DbInstance>, Unavailable>,
+    clusters: Result<Vec<DbCluster>, Unavailable>,
+}
+
+/// The database of `hint`, once per distinct hint in a run.
+pub(crate) async fn find_database(session: &Session, hint: &DatabaseHint) -> Fact<Database> {
+    let shared = &session.shared;
+    shared
+        .databases
+        .get(hint.clone(), || async {
+            let client = &shared.clients.rds;
+            // A scan lists the region once and finds every database in it;
+            // one diagnosis looks its identifier up directly (one page,
+            // however many databases the region has).
+            let by_id = if shared.fleet {
+                match (&hint.instance_id, &hint.cluster_id) {
+                    (None, None) => None,
+                    (instance, cluster) => {
+                        let listing = listing(session).await;
+                        Some(listed_by_id(client, &listing, instance, cluster).await)
+                    }
+                }
+            } else if let Some(id) = &hint.instance_id {
+                Some(instance_by_id(client, id).await)
+            } else if let Some(id) = &hint.cluster_id {
+                Some(cluster_by_id(client, id).await)
+            } else {
+                None
+            };
+            // An identifier is exact; fall back to the host when it names
+            // nothing (a renamed or replaced database whose secret kept the
+            // old identifier).
+            match (by_id, &hint.host) {
+                (Some(Fact::Unavailable(u)), Some(host)) if u.kind == ErrorKind::NotFound => {
+                    match by_host(session, host).await {
+                        found @ Fact::Present(_) => found,
+                        _ => Fact::Unavailable(u),
+                    }
+                }
+                (Some(fact), _) => fact,
+                (None, Some(host)) => by_host(session, host).await,
+                (None, None) => {
+                    Fact::NotApplicable("the secret names no database host".to_string())
+                }
             }
-        }
-        (Some(fact), _) => fact,
-        (None, Some(host)) => by_host(client, host, region).await,
-        (None, None) => Fact::NotApplicable("the secret names no database host".to_string()),
-    }
+        })
+        .await
 }
 
 async fn instance_by_id(client: &Client, id: &str) -> Fact<Database> {
@@ -59,10 +86,7 @@ async fn instance_by_id(client: &Client, id: &str) -> Fact<Database> {
     {
         Ok(output) => match output.db_instances().first() {
             Some(instance) => Fact::Present(from_instance(instance)),
-            None => Fact::Unavailable(not_found(
-                DESCRIBE_DB_INSTANCES,
-                format!("no DB instance is named {id}"),
-            )),
+            None => Fact::Unavailable(no_instance(id)),
         },
         Err(err) => Fact::Unavailable(unavailable(DESCRIBE_DB_INSTANCES, &err)),
     }
@@ -77,34 +101,91 @@ async fn cluster_by_id(client: &Client, id: &str) -> Fact<Database> {
     {
         Ok(output) => match output.db_clusters().first() {
             Some(cluster) => Fact::Present(from_cluster(client, cluster).await),
-            None => Fact::Unavailable(not_found(
-                DESCRIBE_DB_CLUSTERS,
-                format!("no DB cluster is named {id}"),
-            )),
+            None => Fact::Unavailable(no_cluster(id)),
         },
         Err(err) => Fact::Unavailable(unavailable(DESCRIBE_DB_CLUSTERS, &err)),
     }
 }
 
-/// Lists every instance and cluster of the region, concurrently, and matches
-/// the endpoints against the host.
-async fn by_host(client: &Client, host: &str, region: &str) -> Fact<Database> {
-    let instances = client
-        .describe_db_instances()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect();
-    let clusters = client
-        .describe_db_clusters()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect();
-    let (instances, clusters) = tokio::join!(instances, clusters);
+fn no_instance(id: &str) -> Unavailable {
+    not_found(
+        DESCRIBE_DB_INSTANCES,
+        format!("no DB instance is named {id}"),
+    )
+}
 
+fn no_cluster(id: &str) -> Unavailable {
+    not_found(DESCRIBE_DB_CLUSTERS, format!("no DB cluster is named {id}"))
+}
+
+/// The instance (else cluster) the identifiers name, from the listing.
+async fn listed_by_id(
+    client: &Client,
+    listing: &Listing,
+    instance_id: &Option<String>,
+    cluster_id: &Option<String>,
+) -> Fact<Database> {
+    if let Some(id) = instance_id {
+        return match &listing.instances {
+            Ok(instances) => match instances.iter().find(|i| {
+                i.db_instance_identifier()
+                    .is_some_and(|name| name.eq_ignore_ascii_case(id))
+            }) {
+                Some(instance) => Fact::Present(from_instance(instance)),
+                None => Fact::Unavailable(no_instance(id)),
+            },
+            Err(why) => Fact::Unavailable(why.clone()),
+        };
+    }
+    let Some(id) = cluster_id else {
+        return Fact::NotApplicable("the secret names no database".to_string());
+    };
+    match &listing.clusters {
+        Ok(clusters) => match clusters.iter().find(|c| {
+            c.db_cluster_identifier()
+                .is_some_and(|name| name.eq_ignore_ascii_case(id))
+        }) {
+            Some(cluster) => Fact::Present(from_cluster(client, cluster).await),
+            None => Fact::Unavailable(no_cluster(id)),
+        },
+        Err(why) => Fact::Unavailable(why.clone()),
+    }
+}
+
+/// DescribeDBInstances and DescribeDBClusters, every page, concurrently;
+/// once per run.
+async fn listing(session: &Session) -> Listing {
+    let client = &session.shared.clients.rds;
+    session
+        .shared
+        .db_listing
+        .get((), || async {
+            let instances = client
+                .describe_db_instances()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect();
+            let clusters = client
+                .describe_db_clusters()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect();
+            let (instances, clusters) = tokio::join!(instances, clusters);
+            Listing {
+                instances: instances.map_err(|err| unavailable(DESCRIBE_DB_INSTANCES, &err)),
+                clusters: clusters.map_err(|err| unavailable(DESCRIBE_DB_CLUSTERS, &err)),
+            }
+        })
+        .await
+}
+
+/// Matches the endpoints of every instance and cluster against the host.
+async fn by_host(session: &Session, host: &str) -> Fact<Database> {
+    let listing = listing(session).await;
     let mut failure: Option<Unavailable> = None;
-    match instances {
+    match &listing.instances {
         Ok(instances) => {
             let hit = instances.iter().find(|instance| {
                 instance
@@ -116,9 +197,9 @@ async fn by_host(client: &Client, host: &str, region: &str) -> Fact<Database> {
                 return Fact::Present(from_instance(instance));
             }
         }
-        Err(err) => failure = Some(unavailable(DESCRIBE_DB_INSTANCES, &err)),
+        Err(why) => failure = Some(why.clone()),
     }
-    match clusters {
+    match &listing.clusters {
         Ok(clusters) => {
             let hit = clusters.iter().find(|cluster| {
                 cluster
@@ -129,14 +210,15 @@ async fn by_host(client: &Client, host: &str, region: &str) -> Fact<Database> {
                     .any(|address| same_host(address, host))
             });
             if let Some(cluster) = hit {
-                return Fact::Present(from_cluster(client, cluster).await);
+                return Fact::Present(from_cluster(&session.shared.clients.rds, cluster).await);
             }
         }
-        Err(err) => {
-            failure.get_or_insert(unavailable(DESCRIBE_DB_CLUSTERS, &err));
+        Err(why) => {
+            failure.get_or_insert(why.clone());
         }
     }
     // A failed listing may have hidden the database: say that, not "absent".
+    let region = &session.shared.region;
     Fact::Unavailable(failure.unwrap_or_else(|| {
         not_found(
             DESCRIBE_DB_INSTANCES,

@@ -16,6 +16,7 @@ use rotation_doctor_checks::{
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::errors::unavailable;
+use super::session::{Session, SimulationKey};
 
 const GET_ROLE: &str = "iam:GetRole";
 const LIST_ROLE_POLICIES: &str = "iam:ListRolePolicies";
@@ -28,13 +29,6 @@ const SIMULATE: &str = "iam:SimulatePrincipalPolicy";
 /// Listing stops after this many pages of 100 (a role has at most 10
 /// managed policies attached by default, and inline ones are few).
 const MAX_PAGES: usize = 5;
-
-/// What the simulation needs besides the role.
-pub(crate) struct SimulationInput {
-    pub needs: Vec<Need>,
-    /// Condition keys and values to pass (`kms:EncryptionContext:SecretARN`...).
-    pub context: Vec<(String, String)>,
-}
 
 /// The role's name: the last path segment of its ARN
 /// (`arn:aws:iam::123456789012:role/service-role/name`).
@@ -56,17 +50,14 @@ fn other(call: &str, message: impl Into<String>) -> Unavailable {
     }
 }
 
-pub(crate) async fn collect_role(
-    client: Client,
-    role_arn: String,
-    simulation: SimulationInput,
-) -> Fact<ExecutionRole> {
-    let name = role_name(&role_arn).to_string();
-    let (role, inline_names, attached, simulated) = tokio::join!(
+/// The role and its documents; the simulation is added per secret by
+/// [`execution_role`].
+async fn role_documents(client: &Client, role_arn: &str) -> Fact<ExecutionRole> {
+    let name = role_name(role_arn).to_string();
+    let (role, inline_names, attached) = tokio::join!(
         client.get_role().role_name(&name).send(),
-        list_inline(&client, &name),
-        list_attached(&client, &name),
-        simulate(&client, &role_arn, simulation),
+        list_inline(client, &name),
+        list_attached(client, &name),
     );
     let role = match role {
         Ok(output) => match output.role() {
@@ -86,13 +77,13 @@ pub(crate) async fn collect_role(
     // The documents, all at once.
     let inline = async {
         match inline_names {
-            Ok(names) => Fact::Present(inline_documents(&client, &name, names).await),
+            Ok(names) => Fact::Present(inline_documents(client, &name, names).await),
             Err(why) => Fact::Unavailable(why),
         }
     };
     let attached = async {
         match attached {
-            Ok(list) => Fact::Present(managed_documents(&client, list).await),
+            Ok(list) => Fact::Present(managed_documents(client, list).await),
             Err(why) => Fact::Unavailable(why),
         }
     };
@@ -100,7 +91,7 @@ pub(crate) async fn collect_role(
         match boundary_arn {
             Some(arn) => {
                 let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
-                managed_documents(&client, vec![(name, arn)]).await.pop()
+                managed_documents(client, vec![(name, arn)]).await.pop()
             }
             None => None,
         }
@@ -115,7 +106,7 @@ pub(crate) async fn collect_role(
         inline_policies,
         attached_policies,
         permissions_boundary,
-        simulation: simulated,
+        simulation: Fact::NotApplicable("not simulated yet".to_string()),
     })
 }
 
@@ -268,23 +259,18 @@ async fn joined(mut tasks: JoinSet<(usize, RolePolicy)>, call: &str) -> Vec<Role
     results.into_iter().map(|(_, policy)| policy).collect()
 }
 
-/// `iam:SimulatePrincipalPolicy`, one call per resource. moto does not
-/// implement it and answers HTTP 500, which the SDK would retry: one attempt
-/// only, so an emulator (or a transient error) costs one round trip and the
-/// check falls back to our own evaluation.
-async fn simulate(
-    client: &Client,
-    role_arn: &str,
-    input: SimulationInput,
-) -> Fact<Vec<SimulatedAction>> {
-    let mut resources: Vec<&str> = Vec::new();
-    for need in &input.needs {
-        if !resources.contains(&need.resource.as_str()) {
-            resources.push(&need.resource);
-        }
-    }
-    let context: Vec<ContextEntry> = input
-        .context
+/// Most pages of one simulation read (a page holds up to 1000 results).
+const SIMULATION_PAGES: usize = 5;
+
+/// One `iam:SimulatePrincipalPolicy` question: `actions` on `resources`. With
+/// several resources AWS answers one result per action and the per-resource
+/// decisions in `ResourceSpecificResults`, which are read when present. moto
+/// does not implement the call and answers HTTP 500, which the SDK would
+/// retry: one attempt only, so an emulator (or a transient error) costs one
+/// round trip and the check falls back to our own evaluation.
+async fn simulate_call(client: &Client, key: &SimulationKey) -> Fact<Vec<SimulatedAction>> {
+    let (role_arn, actions, resources, context) = key;
+    let context: Vec<ContextEntry> = context
         .iter()
         .map(|(key, value)| {
             ContextEntry::builder()
@@ -295,19 +281,16 @@ async fn simulate(
         })
         .collect();
     let mut results = Vec::new();
-    for resource in resources {
-        let actions: Vec<String> = input
-            .needs
-            .iter()
-            .filter(|n| n.resource == resource)
-            .map(|n| n.action.to_string())
-            .collect();
+    let mut marker: Option<String> = None;
+    for _ in 0..SIMULATION_PAGES {
         let output = client
             .simulate_principal_policy()
             .policy_source_arn(role_arn)
-            .set_action_names(Some(actions))
-            .resource_arns(resource)
-            .set_context_entries(Some(context.clone()))
+            .set_action_names(Some(actions.clone()))
+            .set_resource_arns(Some(resources.clone()))
+            .set_context_entries((!context.is_empty()).then(|| context.clone()))
+            .max_items(1000)
+            .set_marker(marker.take())
             .customize()
             .config_override(
                 aws_sdk_iam::config::Builder::default()
@@ -319,81 +302,181 @@ async fn simulate(
             Ok(output) => output,
             Err(err) => return Fact::Unavailable(unavailable(SIMULATE, &err)),
         };
-        results.extend(output.evaluation_results().iter().map(|r| SimulatedAction {
-            action: r.eval_action_name().to_string(),
-            resource: r.eval_resource_name().unwrap_or(resource).to_string(),
-            decision: r.eval_decision().as_str().to_string(),
-            missing_context: r.missing_context_values().to_vec(),
-        }));
+        for result in output.evaluation_results() {
+            let action = result.eval_action_name();
+            let per_resource = result.resource_specific_results();
+            if per_resource.is_empty() {
+                let resource = match (result.eval_resource_name(), resources.as_slice()) {
+                    (Some(name), _) => name.to_string(),
+                    (None, [only]) => only.clone(),
+                    (None, _) => "*".to_string(),
+                };
+                results.push(SimulatedAction {
+                    action: action.to_string(),
+                    resource,
+                    decision: result.eval_decision().as_str().to_string(),
+                    missing_context: result.missing_context_values().to_vec(),
+                });
+            } else {
+                results.extend(per_resource.iter().map(|r| SimulatedAction {
+                    action: action.to_string(),
+                    resource: r.eval_resource_name().to_string(),
+                    decision: r.eval_resource_decision().as_str().to_string(),
+                    missing_context: r.missing_context_values().to_vec(),
+                }));
+            }
+        }
+        match output.marker() {
+            Some(next) if output.is_truncated() => marker = Some(next.to_string()),
+            _ => break,
+        }
     }
     Fact::Present(results)
 }
 
-/// The role lookup of one diagnosis: started as soon as the Lambda's
-/// configuration names the role, finished beside the network round.
-pub(crate) enum RoleLookup {
-    Done(Box<Fact<ExecutionRole>>),
-    Running(JoinHandle<Fact<ExecutionRole>>),
+/// At most this many resources in one simulation.
+const SIMULATION_RESOURCES: usize = 100;
+
+/// The simulation of what rotating `secret_arn` needs, in at most three
+/// questions: the secret actions on the secret (asked once for every secret
+/// of the run the same Lambda rotates, in chunks of 100), the actions on
+/// `*` (once per role), and the KMS actions on a customer managed key (per
+/// secret, with its encryption context). The first question goes alone: if
+/// the simulator is unavailable, the others are not asked.
+async fn simulation(
+    session: &Session,
+    role_arn: &str,
+    lambda_arn: &str,
+    needs: &[Need],
+    secret_arn: &str,
+) -> Fact<Vec<SimulatedAction>> {
+    let shared = &session.shared;
+    let ask = |key: SimulationKey| {
+        shared.simulations.get(key.clone(), move || async move {
+            simulate_call(&shared.clients.iam, &key).await
+        })
+    };
+    let actions_on = |resource: &str| -> Vec<String> {
+        needs
+            .iter()
+            .filter(|need| need.resource == resource)
+            .map(|need| need.action.to_string())
+            .collect()
+    };
+
+    let peers = session.peers(lambda_arn, secret_arn);
+    let position = peers.iter().position(|arn| arn == secret_arn).unwrap_or(0);
+    let chunk: Vec<String> = peers
+        .chunks(SIMULATION_RESOURCES)
+        .nth(position / SIMULATION_RESOURCES)
+        .map(<[String]>::to_vec)
+        .unwrap_or_else(|| vec![secret_arn.to_string()]);
+    let on_secret = ask((
+        role_arn.to_string(),
+        actions_on(secret_arn),
+        chunk,
+        Vec::new(),
+    ))
+    .await;
+    let mut results = match on_secret {
+        Fact::Present(results) => results,
+        other => return other,
+    };
+
+    let on_star = ask((
+        role_arn.to_string(),
+        actions_on("*"),
+        vec!["*".to_string()],
+        Vec::new(),
+    ));
+    let key_resources: Vec<String> = needs
+        .iter()
+        .map(|need| need.resource.clone())
+        .filter(|resource| resource != secret_arn && resource != "*")
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let on_keys = async {
+        let mut facts = Vec::new();
+        for resource in &key_resources {
+            let context = vec![
+                (
+                    "kms:ViaService".to_string(),
+                    format!("secretsmanager.{}.amazonaws.com", shared.region),
+                ),
+                (
+                    "kms:EncryptionContext:SecretARN".to_string(),
+                    secret_arn.to_string(),
+                ),
+            ];
+            facts.push(
+                ask((
+                    role_arn.to_string(),
+                    actions_on(resource),
+                    vec![resource.clone()],
+                    context,
+                ))
+                .await,
+            );
+        }
+        facts
+    };
+    let (on_star, on_keys) = tokio::join!(on_star, on_keys);
+    for fact in std::iter::once(on_star).chain(on_keys) {
+        match fact {
+            Fact::Present(more) => results.extend(more),
+            other => return other,
+        }
+    }
+    // Keep only this secret's answers: the snapshot is about one secret.
+    results.retain(|result| {
+        needs
+            .iter()
+            .any(|need| need.resource == result.resource && need.action == result.action)
+    });
+    Fact::Present(results)
 }
 
-impl RoleLookup {
-    pub(crate) fn done(fact: Fact<ExecutionRole>) -> RoleLookup {
-        RoleLookup::Done(Box::new(fact))
-    }
-
-    pub(crate) fn start(
-        client: &Client,
-        lambda: &Fact<Lambda>,
-        secret: &Fact<Secret>,
-        region: &str,
-    ) -> RoleLookup {
-        let lambda = match lambda {
-            Fact::Present(lambda) => lambda,
-            Fact::Unavailable(why) if why.kind == ErrorKind::NotFound => {
-                return RoleLookup::done(Fact::NotApplicable(
-                    "the rotation Lambda does not exist".to_string(),
-                ))
-            }
-            Fact::Unavailable(why) => return RoleLookup::done(Fact::Unavailable(why.clone())),
-            Fact::NotApplicable(why) => return RoleLookup::done(Fact::NotApplicable(why.clone())),
-        };
-        let Some(role_arn) = lambda.role.clone() else {
-            return RoleLookup::done(Fact::NotApplicable(
-                "Lambda reports no execution role".to_string(),
-            ));
-        };
-        let (secret_arn, key_id) = match secret {
-            Fact::Present(s) => (s.arn.clone(), s.kms_key_id.clone()),
-            _ => (String::new(), None),
-        };
-        let key_arn = key_arn(key_id.as_deref(), &secret_arn, region);
-        let in_vpc = lambda
-            .vpc
-            .as_ref()
-            .is_some_and(|v| !v.subnet_ids.is_empty());
-        let needs = rotation_role_needs(&secret_arn, key_arn.as_deref(), in_vpc);
-        let mut context = vec![(
-            "kms:ViaService".to_string(),
-            format!("secretsmanager.{region}.amazonaws.com"),
-        )];
-        if !secret_arn.is_empty() {
-            context.push((
-                "kms:EncryptionContext:SecretARN".to_string(),
-                secret_arn.clone(),
-            ));
+/// The execution role of the rotation Lambda with its documents (once per
+/// role in a run) and the simulation of what this secret needs.
+pub(crate) async fn execution_role(
+    session: &Session,
+    lambda: &Fact<Lambda>,
+    secret: &Fact<Secret>,
+) -> Fact<ExecutionRole> {
+    let lambda = match lambda {
+        Fact::Present(lambda) => lambda,
+        Fact::Unavailable(why) if why.kind == ErrorKind::NotFound => {
+            return Fact::NotApplicable("the rotation Lambda does not exist".to_string())
         }
-        RoleLookup::Running(tokio::spawn(collect_role(
-            client.clone(),
-            role_arn,
-            SimulationInput { needs, context },
-        )))
-    }
-
-    pub(crate) async fn finish(self) -> Fact<ExecutionRole> {
-        match self {
-            RoleLookup::Done(fact) => *fact,
-            RoleLookup::Running(handle) => joined_fact(handle, GET_ROLE).await,
+        Fact::Unavailable(why) => return Fact::Unavailable(why.clone()),
+        Fact::NotApplicable(why) => return Fact::NotApplicable(why.clone()),
+    };
+    let Some(role_arn) = lambda.role.clone() else {
+        return Fact::NotApplicable("Lambda reports no execution role".to_string());
+    };
+    let (secret_arn, key_id) = match secret {
+        Fact::Present(s) => (s.arn.clone(), s.kms_key_id.clone()),
+        _ => (String::new(), None),
+    };
+    let shared = &session.shared;
+    let key_arn = key_arn(key_id.as_deref(), &secret_arn, &shared.region);
+    let in_vpc = lambda
+        .vpc
+        .as_ref()
+        .is_some_and(|v| !v.subnet_ids.is_empty());
+    let needs = rotation_role_needs(&secret_arn, key_arn.as_deref(), in_vpc);
+    let documents = shared.roles.get(role_arn.clone(), || async {
+        role_documents(&shared.clients.iam, &role_arn).await
+    });
+    let simulated = simulation(session, &role_arn, &lambda.arn, &needs, &secret_arn);
+    let (documents, simulated) = tokio::join!(documents, simulated);
+    match documents {
+        Fact::Present(mut role) => {
+            role.simulation = simulated;
+            Fact::Present(role)
         }
+        other => other,
     }
 }
 

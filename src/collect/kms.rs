@@ -4,9 +4,9 @@
 use aws_sdk_kms::Client;
 use chrono::{DateTime, Utc};
 use rotation_doctor_checks::{ErrorKind, Fact, KmsKey, Secret, Unavailable};
-use tokio::task::JoinHandle;
 
 use super::errors::unavailable;
+use super::session::Session;
 
 const DESCRIBE_KEY: &str = "kms:DescribeKey";
 const GET_KEY_POLICY: &str = "kms:GetKeyPolicy";
@@ -20,20 +20,25 @@ pub(crate) fn is_aws_managed(key_id: Option<&str>) -> bool {
     }
 }
 
-/// Starts the key lookup beside rounds 2 and 3 (it needs only the secret).
-pub(crate) fn start(client: &Client, secret: &Fact<Secret>) -> JoinHandle<Fact<KmsKey>> {
-    let client = client.clone();
-    let key: Result<Option<String>, Fact<KmsKey>> = match secret {
-        Fact::Present(s) => Ok(s.kms_key_id.clone()),
-        Fact::Unavailable(why) => Err(Fact::Unavailable(why.clone())),
-        Fact::NotApplicable(why) => Err(Fact::NotApplicable(why.clone())),
+/// The secret's customer managed key, once per key in a run.
+pub(crate) async fn secret_key(session: &Session, secret: &Fact<Secret>) -> Fact<KmsKey> {
+    let key_id = match secret {
+        Fact::Present(s) => s.kms_key_id.clone(),
+        Fact::Unavailable(why) => return Fact::Unavailable(why.clone()),
+        Fact::NotApplicable(why) => return Fact::NotApplicable(why.clone()),
     };
-    tokio::spawn(async move {
-        match key {
-            Ok(key_id) => collect_key(&client, key_id.as_deref()).await,
-            Err(fact) => fact,
+    let shared = &session.shared;
+    match key_id.filter(|id| !is_aws_managed(Some(id))) {
+        None => collect_key(&shared.clients.kms, None).await,
+        Some(id) => {
+            shared
+                .kms_keys
+                .get(id.clone(), || async {
+                    collect_key(&shared.clients.kms, Some(&id)).await
+                })
+                .await
         }
-    })
+    }
 }
 
 pub(crate) async fn collect_key(client: &Client, key_id: Option<&str>) -> Fact<KmsKey> {

@@ -15,6 +15,7 @@ const ENDPOINT_VARIABLE: &str = "SECRETS_MANAGER_ENDPOINT";
 
 /// The configuration, plus the log group the function writes to when it names
 /// one of its own (LoggingConfig); the default is `/aws/lambda/<name>`.
+#[derive(Clone)]
 pub(crate) struct LambdaConfig {
     pub lambda: Fact<Lambda>,
     pub custom_log_group: Option<String>,

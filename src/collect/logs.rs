@@ -1,10 +1,13 @@
 //! Round 2: the rotation Lambda's recent log events, in bounded pages.
 
+use std::sync::Mutex;
+
 use aws_sdk_cloudwatchlogs::Client;
 use chrono::{DateTime, Utc};
 use rotation_doctor_checks::{ErrorKind, Fact, LogEvent, LogExcerpt};
 
 use super::errors::{truncate_chars, unavailable};
+use super::redacted::Redacted;
 
 const FILTER_LOG_EVENTS: &str = "logs:FilterLogEvents";
 
@@ -23,13 +26,15 @@ pub(crate) fn default_log_group(function_name: &str) -> String {
 /// FilterLogEvents over `[start, end]`, with no filter pattern: moto
 /// implements patterns only partly (moto-coverage.md §1 item 9), so the checks
 /// match on our side. `interleaved` keeps moto from grouping by stream; we
-/// sort anyway. `password` is scrubbed from every message before it is kept.
+/// sort anyway. Every password in `passwords` (all the run has read: a log
+/// group serves every secret its Lambda rotates) is scrubbed from every
+/// message before it is kept.
 pub(crate) async fn read_logs(
     client: &Client,
     log_group: &str,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-    password: Option<&str>,
+    passwords: &Mutex<Vec<Redacted>>,
 ) -> Fact<LogExcerpt> {
     let mut events = Vec::new();
     let mut next_token: Option<String> = None;
@@ -67,16 +72,21 @@ pub(crate) async fn read_logs(
                 return Fact::Unavailable(failure);
             }
         };
-        for event in output.events() {
-            let Some(timestamp) = event.timestamp().and_then(DateTime::from_timestamp_millis)
-            else {
-                continue;
-            };
-            events.push(LogEvent {
-                timestamp,
-                stream: event.log_stream_name().map(str::to_string),
-                message: clean_message(event.message().unwrap_or_default(), password),
-            });
+        {
+            // Held only while this page is cleaned, never across a call.
+            let passwords = passwords.lock().unwrap_or_else(|e| e.into_inner());
+            let passwords: Vec<&str> = passwords.iter().map(Redacted::expose).collect();
+            for event in output.events() {
+                let Some(timestamp) = event.timestamp().and_then(DateTime::from_timestamp_millis)
+                else {
+                    continue;
+                };
+                events.push(LogEvent {
+                    timestamp,
+                    stream: event.log_stream_name().map(str::to_string),
+                    message: clean_message(event.message().unwrap_or_default(), &passwords),
+                });
+            }
         }
         next_token = output
             .next_token()
@@ -101,16 +111,23 @@ pub(crate) async fn read_logs(
     })
 }
 
-/// Masks the password, then cuts the message. In that order, so a cut can
-/// never leave part of a password behind.
-pub(crate) fn clean_message(message: &str, password: Option<&str>) -> String {
-    let trimmed = message.trim_end_matches(['\n', '\r']);
-    match password {
-        Some(password) if !password.is_empty() && trimmed.contains(password) => {
-            truncate_chars(&trimmed.replace(password, MASK), MAX_MESSAGE_CHARS)
+/// Masks the passwords, longest first (so one that contains another is
+/// masked whole), then cuts the message. In that order, so a cut can never
+/// leave part of a password behind.
+pub(crate) fn clean_message(message: &str, passwords: &[&str]) -> String {
+    let mut cleaned = message.trim_end_matches(['\n', '\r']).to_string();
+    let mut by_length: Vec<&str> = passwords
+        .iter()
+        .copied()
+        .filter(|p| !p.is_empty())
+        .collect();
+    by_length.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for password in by_length {
+        if cleaned.contains(password) {
+            cleaned = cleaned.replace(password, MASK);
         }
-        _ => truncate_chars(trimmed, MAX_MESSAGE_CHARS),
     }
+    truncate_chars(&cleaned, MAX_MESSAGE_CHARS)
 }
 
 #[cfg(test)]
@@ -119,18 +136,25 @@ mod tests {
 
     #[test]
     fn masks_every_occurrence_then_truncates() {
-        let cleaned = clean_message("login hunter2 failed; retry hunter2\n", Some("hunter2"));
+        let cleaned = clean_message("login hunter2 failed; retry hunter2\n", &["hunter2"]);
         assert_eq!(cleaned, "login ******** failed; retry ********");
 
         let long = format!("{}hunter2", "x".repeat(MAX_MESSAGE_CHARS - 3));
-        let cleaned = clean_message(&long, Some("hunter2"));
+        let cleaned = clean_message(&long, &["hunter2"]);
         assert!(!cleaned.contains("hun"), "{cleaned}");
         assert_eq!(cleaned.chars().count(), MAX_MESSAGE_CHARS + 1); // plus the ellipsis
     }
 
     #[test]
     fn no_password_leaves_the_message() {
-        assert_eq!(clean_message("[ERROR] x", None), "[ERROR] x");
-        assert_eq!(clean_message("[ERROR] x", Some("")), "[ERROR] x");
+        assert_eq!(clean_message("[ERROR] x", &[]), "[ERROR] x");
+        assert_eq!(clean_message("[ERROR] x", &[""]), "[ERROR] x");
+    }
+
+    #[test]
+    fn every_password_of_the_run_is_masked_longest_first() {
+        let cleaned = clean_message("a=pw-1 b=pw-12 c=pw-2", &["pw-1", "pw-12", "pw-2"]);
+        assert_eq!(cleaned, "a=******** b=******** c=********");
+        assert!(!cleaned.contains('2'), "{cleaned}");
     }
 }

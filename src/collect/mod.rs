@@ -15,6 +15,10 @@
 //! attached managed policies). Only a DescribeSecret
 //! failure that makes the run pointless is an error; every other failed call
 //! becomes a `Fact::Unavailable` with its reason.
+//!
+//! Every lookup of a resource secrets can share (Lambda, role, log group,
+//! VPCs, database listing, key, CloudTrail events) goes through the run's
+//! [`Session`], so a `scan` of many secrets makes each call once.
 
 mod cloudtrail;
 mod database;
@@ -26,18 +30,21 @@ mod logs;
 mod network;
 mod redacted;
 mod secret;
+mod session;
+pub mod stats;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use chrono::{TimeDelta, Utc};
 use rotation_doctor_checks::{
-    Connection, ErrorKind, Fact, Facts, Network, Unavailable, SNAPSHOT_SCHEMA_VERSION,
+    Connection, ErrorKind, Fact, Facts, Network, Secret, SecurityGroup, Unavailable,
+    SNAPSHOT_SCHEMA_VERSION,
 };
 
 use crate::error::UserError;
 use database::DatabaseHint;
-use redacted::Redacted;
+pub(crate) use secret::{batch_values, secret_from_entry, version_dates_of_stuck};
+pub use session::Session;
 
 pub struct CollectOptions {
     /// How far back to read the rotation Lambda's log events.
@@ -60,227 +67,316 @@ enum LambdaNetwork {
     },
 }
 
+/// One diagnosis: a session of its own, the secret read with DescribeSecret
+/// and GetSecretValue.
 pub async fn collect(
     config: &aws_config::SdkConfig,
     secret_id: &str,
     options: &CollectOptions,
 ) -> Result<Facts, UserError> {
-    let region = config
-        .region()
-        .map(|region| region.to_string())
-        .ok_or_else(|| UserError::new("no AWS region is set: pass --region or set AWS_REGION"))?;
-    let endpoint = config
-        .endpoint_url()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("https://secretsmanager.{region}.amazonaws.com"));
-    let collected_at = Utc::now();
-    let window = TimeDelta::from_std(options.since).unwrap_or(TimeDelta::MAX);
-    let log_start = collected_at
-        .checked_sub_signed(window)
-        .unwrap_or(chrono::DateTime::UNIX_EPOCH);
+    let session = Session::new(config, options.since, false)?;
+    session.diagnose(secret_id).await
+}
 
-    let secrets_client = aws_sdk_secretsmanager::Client::new(config);
-    let lambda_client = aws_sdk_lambda::Client::new(config);
-    let logs_client = aws_sdk_cloudwatchlogs::Client::new(config);
-    let rds_client = aws_sdk_rds::Client::new(config);
-    let ec2_client = aws_sdk_ec2::Client::new(config);
-    let iam_client = aws_sdk_iam::Client::new(config);
-    let kms_client = aws_sdk_kms::Client::new(config);
-    let cloudtrail_client = aws_sdk_cloudtrail::Client::new(config);
-
-    // Round 1.
-    let target = secret::Target {
-        secret_id,
-        region: &region,
-        endpoint: &endpoint,
-    };
-    let secret::SecretRound {
-        secret,
-        connection,
-        password,
-    } = secret::collect_secret(&secrets_client, &target).await?;
-
-    // What the secret points at: a Lambda (or why not) and a database hint.
-    let rotation_lambda: Result<String, Fact<()>> = match &secret {
-        Fact::Present(s) => s
-            .rotation_lambda_arn
-            .clone()
-            .ok_or_else(|| Fact::NotApplicable("the secret names no rotation Lambda".to_string())),
-        Fact::Unavailable(why) => Err(Fact::Unavailable(why.clone())),
-        Fact::NotApplicable(why) => Err(Fact::NotApplicable(why.clone())),
-    };
-    let database_hint: Result<DatabaseHint, Unavailable> = match &connection {
-        Fact::Present(c) => Ok(hint_from(c)),
-        Fact::Unavailable(why) => Err(why.clone()),
-        Fact::NotApplicable(_) => Ok(DatabaseHint::default()),
-    };
-
-    // Beside rounds 2 and 3: the key and CloudTrail need only the secret.
-    let kms_lookup = kms::start(&kms_client, &secret);
-    let trail_lookup = cloudtrail::start(&cloudtrail_client, &secret, log_start, collected_at);
-
-    // Round 2 (and the Lambda's subnet lookup, which only needs its config).
-    let lambda_branch = async {
-        let arn = match &rotation_lambda {
-            Ok(arn) => arn,
-            Err(why) => {
-                let reason = match why {
-                    Fact::NotApplicable(reason) => reason.clone(),
-                    _ => "the secret's rotation Lambda is unknown".to_string(),
-                };
-                return (
-                    recast(why),
-                    recast(why),
-                    recast(why),
-                    LambdaNetwork::NoLambda(reason),
-                    iam::RoleLookup::done(recast(why)),
-                );
-            }
+impl Session {
+    /// Round 1 for one secret (DescribeSecret, GetSecretValue, version dates),
+    /// then the rest.
+    pub async fn diagnose(&self, secret_id: &str) -> Result<Facts, UserError> {
+        let shared = &self.shared;
+        let target = secret::Target {
+            secret_id,
+            region: &shared.region,
+            endpoint: &shared.endpoint,
         };
-        let config = lambda::get_configuration(&lambda_client, arn).await;
-        // The role's documents take up to three IAM round trips: start now,
-        // finish beside round 3.
-        let role_lookup = iam::RoleLookup::start(&iam_client, &config.lambda, &secret, &region);
-        let name = match &config.lambda {
-            Fact::Present(l) => l.name.clone(),
-            _ => lambda::function_name(arn),
+        let secret::SecretRound {
+            secret,
+            connection,
+            password,
+        } = secret::collect_secret(&shared.clients.secrets, &target).await?;
+        self.add_password(password);
+        Ok(self.diagnose_read(secret_id, secret, connection).await)
+    }
+
+    /// Rounds 2 and 3 for a secret already read (by `diagnose`, or by a
+    /// scan's listing and batched values).
+    pub(crate) async fn diagnose_read(
+        &self,
+        secret_id: &str,
+        secret: Fact<Secret>,
+        connection: Fact<Connection>,
+    ) -> Facts {
+        let shared = &self.shared;
+        let region = shared.region.clone();
+
+        // What the secret points at: a Lambda (or why not) and a database hint.
+        let rotation_lambda: Result<String, Fact<()>> = match &secret {
+            Fact::Present(s) => s.rotation_lambda_arn.clone().ok_or_else(|| {
+                Fact::NotApplicable("the secret names no rotation Lambda".to_string())
+            }),
+            Fact::Unavailable(why) => Err(Fact::Unavailable(why.clone())),
+            Fact::NotApplicable(why) => Err(Fact::NotApplicable(why.clone())),
         };
-        let log_group = config
-            .custom_log_group
-            .clone()
-            .unwrap_or_else(|| logs::default_log_group(&name));
-        let lambda_subnets = match &config.lambda {
-            Fact::Present(l) => Ok(l.vpc.as_ref().map(|vpc| vpc.subnet_ids.clone())),
-            Fact::Unavailable(why) if why.kind == ErrorKind::NotFound => {
-                Err("the rotation Lambda does not exist".to_string())
-            }
-            _ => Err("the rotation Lambda's configuration could not be read".to_string()),
+        let database_hint: Result<DatabaseHint, Unavailable> = match &connection {
+            Fact::Present(c) => Ok(hint_from(c)),
+            Fact::Unavailable(why) => Err(why.clone()),
+            Fact::NotApplicable(_) => Ok(DatabaseHint::default()),
         };
-        let logs_read = logs::read_logs(
-            &logs_client,
-            &log_group,
-            log_start,
-            collected_at,
-            password.as_ref().map(Redacted::expose),
-        );
-        let network_lookup = async {
-            match lambda_subnets {
-                Err(reason) => LambdaNetwork::NoLambda(reason),
-                Ok(None) => LambdaNetwork::NotInVpc,
-                Ok(Some(subnet_ids)) if subnet_ids.is_empty() => LambdaNetwork::NotInVpc,
-                Ok(Some(subnet_ids)) => {
-                    match network::vpcs_of_subnets(&ec2_client, &subnet_ids).await {
-                        Ok(vpc_ids) => LambdaNetwork::Vpcs {
-                            subnet_ids,
-                            vpc_ids,
-                        },
-                        Err(why) => LambdaNetwork::Failed { subnet_ids, why },
+
+        // Beside rounds 2 and 3: the key and CloudTrail need only the secret.
+        let kms_lookup = spawn_fact(self, &secret, |session, secret| async move {
+            kms::secret_key(&session, &secret).await
+        });
+        let trail_lookup = spawn_fact(self, &secret, |session, secret| async move {
+            cloudtrail::rotation_events(&session, &secret).await
+        });
+
+        // Round 2 (and the Lambda's subnet lookup, which only needs its config).
+        let lambda_branch = async {
+            let arn = match &rotation_lambda {
+                Ok(arn) => arn,
+                Err(why) => {
+                    let reason = match why {
+                        Fact::NotApplicable(reason) => reason.clone(),
+                        _ => "the secret's rotation Lambda is unknown".to_string(),
+                    };
+                    return (
+                        recast(why),
+                        recast(why),
+                        recast(why),
+                        LambdaNetwork::NoLambda(reason),
+                        None,
+                    );
+                }
+            };
+            let config = shared
+                .lambda_configs
+                .get(arn.clone(), || {
+                    lambda::get_configuration(&shared.clients.lambda, arn)
+                })
+                .await;
+            // The role's documents take up to three IAM round trips: start
+            // now, finish beside round 3.
+            let role_lookup = {
+                let (session, lambda, secret) =
+                    (self.clone(), config.lambda.clone(), secret.clone());
+                tokio::spawn(async move { iam::execution_role(&session, &lambda, &secret).await })
+            };
+            let name = match &config.lambda {
+                Fact::Present(l) => l.name.clone(),
+                _ => lambda::function_name(arn),
+            };
+            let log_group = config
+                .custom_log_group
+                .clone()
+                .unwrap_or_else(|| logs::default_log_group(&name));
+            let lambda_subnets = match &config.lambda {
+                Fact::Present(l) => Ok(l.vpc.as_ref().map(|vpc| vpc.subnet_ids.clone())),
+                Fact::Unavailable(why) if why.kind == ErrorKind::NotFound => {
+                    Err("the rotation Lambda does not exist".to_string())
+                }
+                _ => Err("the rotation Lambda's configuration could not be read".to_string()),
+            };
+            let logs_read = shared.log_excerpts.get(log_group.clone(), || async {
+                logs::read_logs(
+                    &shared.clients.logs,
+                    &log_group,
+                    shared.log_start,
+                    shared.collected_at,
+                    &shared.passwords,
+                )
+                .await
+            });
+            let network_lookup = async {
+                match lambda_subnets {
+                    Err(reason) => LambdaNetwork::NoLambda(reason),
+                    Ok(None) => LambdaNetwork::NotInVpc,
+                    Ok(Some(subnet_ids)) if subnet_ids.is_empty() => LambdaNetwork::NotInVpc,
+                    Ok(Some(subnet_ids)) => {
+                        let mut key = subnet_ids.clone();
+                        key.sort();
+                        let found = shared
+                            .subnet_vpcs
+                            .get(key, || {
+                                network::vpcs_of_subnets(&shared.clients.ec2, &subnet_ids)
+                            })
+                            .await;
+                        match found {
+                            Ok(vpc_ids) => LambdaNetwork::Vpcs {
+                                subnet_ids,
+                                vpc_ids,
+                            },
+                            Err(why) => LambdaNetwork::Failed { subnet_ids, why },
+                        }
                     }
                 }
-            }
-        };
-        // GetPolicy answers ResourceNotFound both for "no policy" and for
-        // "no function": for a missing function, say the latter.
-        let policy = async {
-            match &config.lambda {
-                Fact::Unavailable(why) if why.kind == ErrorKind::NotFound => {
-                    Fact::Unavailable(why.clone())
+            };
+            // GetPolicy answers ResourceNotFound both for "no policy" and for
+            // "no function": for a missing function, say the latter.
+            let policy = async {
+                match &config.lambda {
+                    Fact::Unavailable(why) if why.kind == ErrorKind::NotFound => {
+                        Fact::Unavailable(why.clone())
+                    }
+                    _ => {
+                        shared
+                            .lambda_policies
+                            .get(arn.clone(), || {
+                                lambda::get_policy(&shared.clients.lambda, arn)
+                            })
+                            .await
+                    }
                 }
-                _ => lambda::get_policy(&lambda_client, arn).await,
+            };
+            let (logs_fact, network_lookup, policy) =
+                tokio::join!(logs_read, network_lookup, policy);
+            (
+                config.lambda,
+                policy,
+                logs_fact,
+                network_lookup,
+                Some(role_lookup),
+            )
+        };
+        let database_branch = async {
+            match &database_hint {
+                Err(why) => Fact::Unavailable(why.clone()),
+                Ok(hint) if hint.is_empty() => {
+                    Fact::NotApplicable("the secret names no database host".to_string())
+                }
+                Ok(hint) => database::find_database(self, hint).await,
             }
         };
-        let (logs_fact, network_lookup, policy) = tokio::join!(logs_read, network_lookup, policy);
-        (
-            config.lambda,
-            policy,
-            logs_fact,
-            network_lookup,
-            role_lookup,
-        )
-    };
-    let database_branch = async {
-        match &database_hint {
-            Err(why) => Fact::Unavailable(why.clone()),
-            Ok(hint) if hint.is_empty() => {
-                Fact::NotApplicable("the secret names no database host".to_string())
+        let ((lambda_fact, lambda_policy, logs_fact, lambda_network, role_lookup), database_fact) =
+            tokio::join!(lambda_branch, database_branch);
+
+        // Round 3: the VPCs of the Lambda and of the database.
+        let mut vpc_ids: BTreeSet<String> = BTreeSet::new();
+        let mut referenced_groups: BTreeSet<String> = BTreeSet::new();
+        if let LambdaNetwork::Vpcs { vpc_ids: ids, .. } = &lambda_network {
+            vpc_ids.extend(ids.iter().cloned());
+        }
+        if let Some(vpc) = lambda_fact.present().and_then(|l| l.vpc.as_ref()) {
+            referenced_groups.extend(vpc.security_group_ids.iter().cloned());
+        }
+        if let Some(db) = database_fact.present() {
+            vpc_ids.extend(db.vpc_id.iter().cloned());
+            referenced_groups.extend(db.security_group_ids.iter().cloned());
+        }
+        let network = if vpc_ids.is_empty() {
+            // No VPC because a call failed is unknown, not "not applicable".
+            let failed = |why: Option<&Unavailable>| {
+                why.filter(|why| why.kind != ErrorKind::NotFound).cloned()
+            };
+            let upstream_failure = match &lambda_network {
+                LambdaNetwork::Failed { why, .. } => Some(why.clone()),
+                _ => None,
             }
-            Ok(hint) => database::find_database(&rds_client, hint, &region).await,
-        }
-    };
-    let ((lambda_fact, lambda_policy, logs_fact, lambda_network, role_lookup), database_fact) =
-        tokio::join!(lambda_branch, database_branch);
-    // The password was only needed to scrub the log lines; wipe it now.
-    drop(password);
-
-    // Round 3: the VPCs of the Lambda and of the database.
-    let mut vpc_ids: BTreeSet<String> = BTreeSet::new();
-    let mut referenced_groups: Vec<String> = Vec::new();
-    if let LambdaNetwork::Vpcs { vpc_ids: ids, .. } = &lambda_network {
-        vpc_ids.extend(ids.iter().cloned());
-    }
-    if let Some(vpc) = lambda_fact.present().and_then(|l| l.vpc.as_ref()) {
-        referenced_groups.extend(vpc.security_group_ids.iter().cloned());
-    }
-    if let Some(db) = database_fact.present() {
-        vpc_ids.extend(db.vpc_id.iter().cloned());
-        referenced_groups.extend(db.security_group_ids.iter().cloned());
-    }
-    let network = if vpc_ids.is_empty() {
-        // No VPC because a call failed is unknown, not "not applicable".
-        let failed =
-            |why: Option<&Unavailable>| why.filter(|why| why.kind != ErrorKind::NotFound).cloned();
-        let upstream_failure = match &lambda_network {
-            LambdaNetwork::Failed { why, .. } => Some(why.clone()),
-            _ => None,
-        }
-        .or_else(|| failed(unavailable_of(&lambda_fact)))
-        .or_else(|| failed(unavailable_of(&database_fact)));
-        match upstream_failure {
-            Some(why) => network_unavailable(&why),
-            None => Network::not_applicable(&no_vpc_reason(&lambda_network, &database_fact)),
-        }
-    } else {
-        let vpc_ids: Vec<String> = vpc_ids.into_iter().collect();
-        let mut network = network::collect_network(&ec2_client, &vpc_ids, &referenced_groups).await;
-        // The Lambda's VPC could not be read, so the list may lack its
-        // subnets: say so rather than let them look deleted.
-        if let LambdaNetwork::Failed { subnet_ids, why } = &lambda_network {
-            let complete = network.subnets.present().is_some_and(|subnets| {
-                subnet_ids
-                    .iter()
-                    .all(|id| subnets.iter().any(|subnet| &subnet.id == id))
-            });
-            if !complete {
-                network.subnets = Fact::Unavailable(why.clone());
+            .or_else(|| failed(unavailable_of(&lambda_fact)))
+            .or_else(|| failed(unavailable_of(&database_fact)));
+            match upstream_failure {
+                Some(why) => network_unavailable(&why),
+                None => Network::not_applicable(&no_vpc_reason(&lambda_network, &database_fact)),
             }
+        } else {
+            let vpc_ids: Vec<String> = vpc_ids.into_iter().collect();
+            let mut network = shared
+                .networks
+                .get(vpc_ids.clone(), || {
+                    network::collect_network(&shared.clients.ec2, &vpc_ids)
+                })
+                .await;
+            self.add_referenced_groups(&mut network, referenced_groups)
+                .await;
+            // The Lambda's VPC could not be read, so the list may lack its
+            // subnets: say so rather than let them look deleted.
+            if let LambdaNetwork::Failed { subnet_ids, why } = &lambda_network {
+                let complete = network.subnets.present().is_some_and(|subnets| {
+                    subnet_ids
+                        .iter()
+                        .all(|id| subnets.iter().any(|subnet| &subnet.id == id))
+                });
+                if !complete {
+                    network.subnets = Fact::Unavailable(why.clone());
+                }
+            }
+            network
+        };
+
+        let role = async {
+            match role_lookup {
+                Some(handle) => iam::joined_fact(handle, "iam:GetRole").await,
+                None => recast(&match &rotation_lambda {
+                    Err(why) => why.clone(),
+                    Ok(_) => Fact::NotApplicable("no rotation Lambda".to_string()),
+                }),
+            }
+        };
+        let (execution_role, kms_key, rotation_events) = tokio::join!(
+            role,
+            iam::joined_fact(kms_lookup, "kms:DescribeKey"),
+            iam::joined_fact(trail_lookup, "cloudtrail:LookupEvents"),
+        );
+
+        Facts {
+            schema_version: SNAPSHOT_SCHEMA_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            collected_at: shared.collected_at,
+            region,
+            secret_id: secret_id.to_string(),
+            log_window_hours: window_hours(shared.since),
+            secret,
+            connection,
+            lambda: lambda_fact,
+            lambda_policy,
+            database: database_fact,
+            network,
+            logs: logs_fact,
+            execution_role,
+            kms_key,
+            rotation_events,
         }
-        network
-    };
+    }
 
-    let (execution_role, kms_key, rotation_events) = tokio::join!(
-        role_lookup.finish(),
-        iam::joined_fact(kms_lookup, "kms:DescribeKey"),
-        iam::joined_fact(trail_lookup, "cloudtrail:LookupEvents"),
-    );
+    /// The Lambda's and the database's security groups that are not in the
+    /// VPCs read (normally none) are fetched by id, so the checks can see
+    /// their rules.
+    async fn add_referenced_groups(&self, network: &mut Network, referenced: BTreeSet<String>) {
+        let Fact::Present(groups) = &mut network.security_groups else {
+            return;
+        };
+        let missing: Vec<String> = referenced
+            .into_iter()
+            .filter(|id| !groups.iter().any(|group| &group.id == id))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let shared = &self.shared;
+        let extra: Result<Vec<SecurityGroup>, Unavailable> = shared
+            .groups_by_id
+            .get(missing.clone(), || {
+                network::groups_by_id(&shared.clients.ec2, &missing)
+            })
+            .await;
+        match extra {
+            Ok(extra) => groups.extend(extra),
+            Err(why) => network.security_groups = Fact::Unavailable(why),
+        }
+    }
+}
 
-    Ok(Facts {
-        schema_version: SNAPSHOT_SCHEMA_VERSION,
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        collected_at,
-        region,
-        secret_id: secret_id.to_string(),
-        log_window_hours: window_hours(options.since),
-        secret,
-        connection,
-        lambda: lambda_fact,
-        lambda_policy,
-        database: database_fact,
-        network,
-        logs: logs_fact,
-        execution_role,
-        kms_key,
-        rotation_events,
-    })
+/// Runs `lookup` on its own task, beside the rounds.
+fn spawn_fact<T, F, Fut>(
+    session: &Session,
+    secret: &Fact<Secret>,
+    lookup: F,
+) -> tokio::task::JoinHandle<Fact<T>>
+where
+    T: Send + 'static,
+    F: FnOnce(Session, Fact<Secret>) -> Fut,
+    Fut: std::future::Future<Output = Fact<T>> + Send + 'static,
+{
+    tokio::spawn(lookup(session.clone(), secret.clone()))
 }
 
 fn hint_from(connection: &Connection) -> DatabaseHint {

@@ -65,20 +65,14 @@ pub(crate) async fn vpcs_of_subnets(
     Ok(vpcs.into_iter().collect())
 }
 
-/// Everything in `vpc_ids`, one concurrent round. `referenced_groups` are the
-/// Lambda's and the database's security groups: any of them outside those
-/// VPCs is fetched by id as well, so the checks can see its rules.
-pub(crate) async fn collect_network(
-    client: &Client,
-    vpc_ids: &[String],
-    referenced_groups: &[String],
-) -> Network {
+/// Everything in `vpc_ids`, one concurrent round.
+pub(crate) async fn collect_network(client: &Client, vpc_ids: &[String]) -> Network {
     let (vpcs, subnets, route_tables, network_acls, security_groups, vpc_endpoints, nats, igws) = tokio::join!(
         vpcs(client, vpc_ids),
         subnets(client, vpc_ids),
         route_tables(client, vpc_ids),
         network_acls(client, vpc_ids),
-        security_groups(client, vpc_ids, referenced_groups),
+        security_groups(client, vpc_ids),
         vpc_endpoints(client, vpc_ids),
         nat_gateways(client, vpc_ids),
         internet_gateways(client, vpc_ids),
@@ -218,48 +212,38 @@ async fn network_acls(client: &Client, vpc_ids: &[String]) -> Fact<Vec<NetworkAc
     )
 }
 
-async fn security_groups(
-    client: &Client,
-    vpc_ids: &[String],
-    referenced: &[String],
-) -> Fact<Vec<SecurityGroup>> {
-    let in_vpcs = client
-        .describe_security_groups()
-        .filters(filter("vpc-id", vpc_ids))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await;
-    let mut groups: Vec<SecurityGroup> = match in_vpcs {
-        Ok(groups) => groups.iter().map(security_group_from).collect(),
-        Err(err) => return Fact::Unavailable(unavailable(DESCRIBE_SECURITY_GROUPS, &err)),
-    };
-    // Normally every referenced group is in one of the VPCs; a group that is
-    // not (or a VPC we could not derive) costs one more call, only then. The
-    // `group-id` filter skips deleted groups instead of failing on them.
-    let missing: Vec<String> = referenced
-        .iter()
-        .filter(|id| !groups.iter().any(|group| &group.id == *id))
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if !missing.is_empty() {
-        match client
+async fn security_groups(client: &Client, vpc_ids: &[String]) -> Fact<Vec<SecurityGroup>> {
+    fact(
+        client
             .describe_security_groups()
-            .filters(filter("group-id", &missing))
+            .filters(filter("vpc-id", vpc_ids))
             .into_paginator()
             .items()
             .send()
             .try_collect()
             .await
-        {
-            Ok(extra) => groups.extend(extra.iter().map(security_group_from)),
-            Err(err) => return Fact::Unavailable(unavailable(DESCRIBE_SECURITY_GROUPS, &err)),
-        }
-    }
-    Fact::Present(groups)
+            .map(|groups| groups.iter().map(security_group_from).collect())
+            .map_err(|err| unavailable(DESCRIBE_SECURITY_GROUPS, &err)),
+    )
+}
+
+/// Security groups by id: the Lambda's or the database's groups that are
+/// not in the VPCs read (normally none, so this costs a call only then).
+/// The `group-id` filter skips deleted groups instead of failing on them.
+pub(crate) async fn groups_by_id(
+    client: &Client,
+    group_ids: &[String],
+) -> Result<Vec<SecurityGroup>, Unavailable> {
+    client
+        .describe_security_groups()
+        .filters(filter("group-id", group_ids))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map(|groups| groups.iter().map(security_group_from).collect())
+        .map_err(|err| unavailable(DESCRIBE_SECURITY_GROUPS, &err))
 }
 
 async fn vpc_endpoints(client: &Client, vpc_ids: &[String]) -> Fact<Vec<VpcEndpoint>> {

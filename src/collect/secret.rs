@@ -6,9 +6,10 @@
 //! scrub it from log lines, then wiped. The parser itself is
 //! `rotation_doctor_checks::secret_value`, pure, so it can be fuzzed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
+use aws_sdk_secretsmanager::types::{SecretListEntry, Tag};
 use aws_sdk_secretsmanager::Client;
 use chrono::{DateTime, Utc};
 use rotation_doctor_checks::secret_value::parse_secret_value;
@@ -57,23 +58,7 @@ pub(crate) async fn collect_secret(
     let versions = version_dates(client, target.secret_id);
     let (describe, value, versions) = tokio::join!(describe, value, versions);
 
-    // Take the value out of the SDK's output into wiping buffers first, so it
-    // is wiped whatever happens next.
-    let (connection, password) = match value {
-        Ok(mut output) => {
-            let string = output.secret_string.take().map(Zeroizing::new);
-            let binary = output
-                .secret_binary
-                .take()
-                .map(|blob| Zeroizing::new(blob.into_inner()));
-            let parsed = parse_secret_value(string, binary.is_some());
-            (Fact::Present(parsed.connection), parsed.password)
-        }
-        Err(err) => (
-            Fact::Unavailable(CallFailure::from_sdk(GET_SECRET_VALUE, &err).unavailable()),
-            None,
-        ),
-    };
+    let (connection, password) = value_fact(value);
 
     let secret = match describe {
         Ok(output) => {
@@ -144,39 +129,194 @@ fn fatal_error(failure: &CallFailure, target: &Target<'_>) -> Option<UserError> 
     Some(UserError::new(message))
 }
 
+/// The `Secret` of a DescribeSecret answer or a ListSecrets entry: the two
+/// SDK types have the same accessors but no common trait, so a macro reads
+/// them both (a listing entry also carries the version stages).
+macro_rules! secret_fields {
+    ($output:expr) => {{
+        let output = $output;
+        Secret {
+            arn: output.arn().unwrap_or_default().to_string(),
+            name: output.name().unwrap_or_default().to_string(),
+            rotation_enabled: output.rotation_enabled(),
+            // moto stores "" after an ARN-less RotateSecret (moto-coverage.md §2).
+            rotation_lambda_arn: output
+                .rotation_lambda_arn()
+                .filter(|arn| !arn.is_empty())
+                .map(str::to_string),
+            rotation_rules: output.rotation_rules().map(|rules| RotationRules {
+                automatically_after_days: rules.automatically_after_days(),
+                schedule_expression: rules.schedule_expression().map(str::to_string),
+                duration: rules.duration().map(str::to_string),
+            }),
+            last_rotated: output.last_rotated_date().and_then(to_chrono),
+            last_changed: output.last_changed_date().and_then(to_chrono),
+            next_rotation: output.next_rotation_date().and_then(to_chrono),
+            deleted: output.deleted_date().and_then(to_chrono),
+            kms_key_id: output.kms_key_id().map(str::to_string),
+            owning_service: output.owning_service().map(str::to_string),
+            versions: BTreeMap::new(),
+            version_created: BTreeMap::new(),
+            version_dates_unavailable: None,
+            rds_primary_arn: rds_primary_arn(output.tags()),
+        }
+    }};
+}
+
 fn secret_from(output: &DescribeSecretOutput) -> Secret {
-    Secret {
-        arn: output.arn().unwrap_or_default().to_string(),
-        name: output.name().unwrap_or_default().to_string(),
-        rotation_enabled: output.rotation_enabled(),
-        // moto stores "" after an ARN-less RotateSecret (moto-coverage.md §2).
-        rotation_lambda_arn: output
-            .rotation_lambda_arn()
-            .filter(|arn| !arn.is_empty())
-            .map(str::to_string),
-        rotation_rules: output.rotation_rules().map(|rules| RotationRules {
-            automatically_after_days: rules.automatically_after_days(),
-            schedule_expression: rules.schedule_expression().map(str::to_string),
-            duration: rules.duration().map(str::to_string),
-        }),
-        last_rotated: output.last_rotated_date().and_then(to_chrono),
-        last_changed: output.last_changed_date().and_then(to_chrono),
-        next_rotation: output.next_rotation_date().and_then(to_chrono),
-        deleted: output.deleted_date().and_then(to_chrono),
-        kms_key_id: output.kms_key_id().map(str::to_string),
-        owning_service: output.owning_service().map(str::to_string),
-        versions: output
-            .version_ids_to_stages()
-            .map(|map| {
-                map.iter()
-                    .map(|(version, stages)| (version.clone(), stages.clone()))
-                    .collect::<BTreeMap<_, _>>()
-            })
-            .unwrap_or_default(),
-        version_created: BTreeMap::new(),
-        version_dates_unavailable: None,
-        rds_primary_arn: rds_primary_arn(output),
+    let mut secret = secret_fields!(output);
+    secret.versions = stages(output.version_ids_to_stages());
+    secret
+}
+
+/// A ListSecrets entry as the `Secret` DescribeSecret would give: a scan
+/// needs no DescribeSecret.
+pub(crate) fn secret_from_entry(entry: &SecretListEntry) -> Secret {
+    let mut secret = secret_fields!(entry);
+    secret.versions = stages(entry.secret_versions_to_stages());
+    secret
+}
+
+fn stages(map: Option<&HashMap<String, Vec<String>>>) -> BTreeMap<String, Vec<String>> {
+    map.map(|map| {
+        map.iter()
+            .map(|(version, stages)| (version.clone(), stages.clone()))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// The creation dates of a secret's versions, read only when one of them
+/// holds AWSPENDING without AWSCURRENT (a stuck rotation, where ROT002 says
+/// how old it is); for any other secret the listing has said enough.
+pub(crate) async fn version_dates_of_stuck(client: &Client, secret: &mut Secret) {
+    let stuck = secret.versions.values().any(|stages| {
+        stages.iter().any(|s| s == "AWSPENDING") && !stages.iter().any(|s| s == "AWSCURRENT")
+    });
+    if stuck {
+        match version_dates(client, &secret.arn).await {
+            Ok(dates) => secret.version_created = dates,
+            Err(reason) => secret.version_dates_unavailable = Some(reason),
+        }
     }
+}
+
+/// BatchGetSecretValue takes at most 20 secret ids a call.
+const BATCH_SIZE: usize = 20;
+
+/// The connection fields (and the password, for log scrubbing) of every
+/// secret in `arns`, 20 a call, `concurrency` calls at once. A secret the
+/// batch could not answer (a per-secret error, or a failed batch) is read
+/// alone with GetSecretValue(AWSCURRENT), so its fact carries that call's
+/// own reason.
+pub(crate) async fn batch_values(
+    client: &Client,
+    arns: &[String],
+    concurrency: usize,
+) -> HashMap<String, (Fact<Connection>, Option<Redacted>)> {
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for chunk in arns.chunks(BATCH_SIZE) {
+        let (client, chunk, limit) = (client.clone(), chunk.to_vec(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            batch_chunk(&client, chunk).await
+        });
+    }
+    let mut values = HashMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(chunk) = joined {
+            values.extend(chunk);
+        }
+    }
+    values
+}
+
+async fn batch_chunk(
+    client: &Client,
+    chunk: Vec<String>,
+) -> Vec<(String, (Fact<Connection>, Option<Redacted>))> {
+    let mut values = Vec::new();
+    let mut missed: Vec<String> = Vec::new();
+    match client
+        .batch_get_secret_value()
+        .set_secret_id_list(Some(chunk.clone()))
+        .send()
+        .await
+    {
+        Ok(mut output) => {
+            for mut entry in output.secret_values.take().unwrap_or_default() {
+                let Some(arn) = entry.arn.take() else {
+                    continue;
+                };
+                let string = entry.secret_string.take().map(Zeroizing::new);
+                let binary = entry
+                    .secret_binary
+                    .take()
+                    .map(|b| Zeroizing::new(b.into_inner()));
+                values.push((arn, parsed(string, binary.is_some())));
+            }
+            missed.extend(
+                chunk
+                    .iter()
+                    .filter(|arn| !values.iter().any(|(done, _)| done == *arn))
+                    .cloned(),
+            );
+        }
+        // The whole batch failed (no permission for the batch call, or an
+        // emulator that cannot answer it): read each secret alone.
+        Err(_) => missed = chunk,
+    }
+    for arn in missed {
+        let value = single_value(client, &arn).await;
+        values.push((arn, value));
+    }
+    values
+}
+
+/// GetSecretValue(AWSCURRENT) of one secret. Always name the stage: after
+/// a moto rotation whose Lambda did nothing, GetSecretValue without
+/// VersionStage fails (moto-coverage.md §1 item 4).
+async fn single_value(client: &Client, secret_id: &str) -> (Fact<Connection>, Option<Redacted>) {
+    let value = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .version_stage("AWSCURRENT")
+        .send()
+        .await;
+    value_fact(value)
+}
+
+fn value_fact(
+    value: Result<
+        aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput,
+        aws_sdk_secretsmanager::error::SdkError<
+            aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError,
+            aws_smithy_runtime_api::http::Response,
+        >,
+    >,
+) -> (Fact<Connection>, Option<Redacted>) {
+    // Take the value out of the SDK's output into wiping buffers first, so
+    // it is wiped whatever happens next.
+    match value {
+        Ok(mut output) => {
+            let string = output.secret_string.take().map(Zeroizing::new);
+            let binary = output
+                .secret_binary
+                .take()
+                .map(|blob| Zeroizing::new(blob.into_inner()));
+            parsed(string, binary.is_some())
+        }
+        Err(err) => (
+            Fact::Unavailable(CallFailure::from_sdk(GET_SECRET_VALUE, &err).unavailable()),
+            None,
+        ),
+    }
+}
+
+fn parsed(string: Option<Zeroizing<String>>, binary: bool) -> (Fact<Connection>, Option<Redacted>) {
+    let parsed = parse_secret_value(string, binary);
+    (Fact::Present(parsed.connection), parsed.password)
 }
 
 /// Most pages of ListSecretVersionIds read; a secret keeps at most about a
@@ -223,10 +363,8 @@ async fn version_dates(
 /// The database of an RDS-managed secret, from its tags (RDS writes
 /// `aws:rds:primaryDBInstanceArn` / `aws:rds:primaryDBClusterArn`; the
 /// templates lower-case the keys, so compare without case).
-fn rds_primary_arn(output: &DescribeSecretOutput) -> Option<String> {
-    output
-        .tags()
-        .iter()
+fn rds_primary_arn(tags: &[Tag]) -> Option<String> {
+    tags.iter()
         .find(|tag| {
             tag.key().is_some_and(|key| {
                 key.eq_ignore_ascii_case("aws:rds:primaryDBInstanceArn")

@@ -4,6 +4,7 @@
 mod json;
 mod junit;
 pub mod sarif;
+mod stats;
 mod table;
 
 use rotation_doctor_checks::net::{database_paths, secretsmanager_paths, NetPath};
@@ -13,6 +14,7 @@ use serde::Serialize;
 pub use json::render_json;
 pub use junit::render_junit;
 pub use sarif::render_sarif;
+pub use stats::RunStats;
 pub use table::render_table;
 
 /// Version of the JSON report's shape (documented in README.md).

@@ -1,0 +1,103 @@
+//! `--stats`: the AWS calls a run made, per service and operation, with
+//! retries and wall time, for people (a table on stderr) and in the JSON.
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use serde::Serialize;
+
+use crate::collect::stats::OperationCount;
+
+#[derive(Debug, Serialize)]
+pub struct RunStats {
+    pub wall_seconds: f64,
+    pub calls: u64,
+    pub retries: u64,
+    pub operations: Vec<OperationStats>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OperationStats {
+    pub service: String,
+    pub operation: String,
+    pub calls: u64,
+    pub retries: u64,
+}
+
+impl RunStats {
+    /// Sums the counts of every region's session.
+    pub fn new(wall: std::time::Duration, counts: &[(String, String, OperationCount)]) -> RunStats {
+        let mut operations: Vec<OperationStats> = Vec::new();
+        for (service, operation, count) in counts {
+            let retries = count.attempts.saturating_sub(count.calls);
+            match operations
+                .iter_mut()
+                .find(|o| &o.service == service && &o.operation == operation)
+            {
+                Some(known) => {
+                    known.calls += count.calls;
+                    known.retries += retries;
+                }
+                None => operations.push(OperationStats {
+                    service: service.clone(),
+                    operation: operation.clone(),
+                    calls: count.calls,
+                    retries,
+                }),
+            }
+        }
+        operations.sort_by(|a, b| (&a.service, &a.operation).cmp(&(&b.service, &b.operation)));
+        RunStats {
+            wall_seconds: wall.as_secs_f64(),
+            calls: operations.iter().map(|o| o.calls).sum(),
+            retries: operations.iter().map(|o| o.retries).sum(),
+            operations,
+        }
+    }
+
+    pub fn render_table(&self) -> String {
+        let mut table = Table::new();
+        table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+            "service",
+            "operation",
+            "calls",
+            "retries",
+        ]);
+        for op in &self.operations {
+            table.add_row(vec![
+                op.service.clone(),
+                op.operation.clone(),
+                op.calls.to_string(),
+                op.retries.to_string(),
+            ]);
+        }
+        format!(
+            "{table}\n{} AWS calls, {} retries, {:.2} s\n",
+            self.calls, self.retries, self.wall_seconds
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_sum_per_operation_and_retries_are_extra_attempts() {
+        let count = |calls, attempts| OperationCount { calls, attempts };
+        let stats = RunStats::new(
+            std::time::Duration::from_millis(1500),
+            &[
+                ("Lambda".into(), "GetPolicy".into(), count(2, 3)),
+                ("EC2".into(), "DescribeVpcs".into(), count(1, 1)),
+                ("Lambda".into(), "GetPolicy".into(), count(1, 1)),
+            ],
+        );
+        assert_eq!(stats.calls, 4);
+        assert_eq!(stats.retries, 1);
+        assert_eq!(stats.operations.len(), 2);
+        assert_eq!(stats.operations[0].operation, "DescribeVpcs");
+        assert_eq!(stats.operations[1].calls, 3);
+        assert!(stats
+            .render_table()
+            .contains("4 AWS calls, 1 retries, 1.50 s"));
+    }
+}
