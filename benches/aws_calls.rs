@@ -1,5 +1,6 @@
-//! AWS calls and wall time of `diagnose` (one secret) and `scan` (a fleet
-//! of rotating secrets sharing one rotation Lambda), measured through the
+//! AWS calls and wall time of `diagnose` (one secret) and `scan` (the fleet
+//! of tests/common/fleet.rs: rotating secrets sharing three rotation Lambdas
+//! in one VPC, plus ten that do not rotate), measured through the
 //! call-counting proxy in front of moto at 0 ms and 50 ms of added latency
 //! per call. Sequential round trips on the critical path are derived from
 //! the difference. Not a test: it asserts nothing and prints a table.
@@ -12,7 +13,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::lab::{Lab, OrPanic};
+use common::fleet;
 use common::proxy::Proxy;
 use common::{run_doctor, MotoServer};
 
@@ -55,47 +56,23 @@ fn report(name: &str, server: &MotoServer, args: &[&str]) {
 
 #[tokio::main]
 async fn main() {
-    let fleet: usize = std::env::var("FLEET")
+    let size: usize = std::env::var("FLEET")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
     let server = MotoServer::start();
     let c = server.clients().await;
-    let lab = Lab::build(&c).await;
-    // The fleet: rotating secrets that share the lab's rotation Lambda.
-    for n in 0..fleet {
-        let name = format!("fleet/app-{n:03}");
-        let value = serde_json::json!({
-            "engine": "mysql", "host": lab.db_address, "port": 3306,
-            "username": format!("app{n}"), "password": format!("pw-{n}"), "dbname": "app",
-        });
-        c.sm.create_secret()
-            .name(&name)
-            .secret_string(value.to_string())
-            .send()
-            .await
-            .or_panic("CreateSecret");
-        c.sm.rotate_secret()
-            .secret_id(&name)
-            .rotation_lambda_arn(&lab.function_arn)
-            .rotation_rules(
-                aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                    .automatically_after_days(30)
-                    .build(),
-            )
-            .send()
-            .await
-            .or_panic("RotateSecret");
-    }
+    let fleet = fleet::build(&c, size, 10).await;
     println!(
         "| command | AWS calls | sequential round trips | wall at 0 ms | wall at {} ms |",
         LATENCY.as_millis()
     );
     println!("| --- | --- | --- | --- | --- |");
+    let (first, _) = &fleet.rotating[0];
+    report("diagnose (1 secret)", &server, &["diagnose", first]);
     report(
-        "diagnose (1 secret)",
+        &format!("scan ({size} secrets, 3 Lambdas, 1 VPC)"),
         &server,
-        &["diagnose", &lab.secret_name],
+        &["scan"],
     );
-    report(&format!("scan ({} secrets)", fleet + 1), &server, &["scan"]);
 }

@@ -1,16 +1,17 @@
 //! `--stats`: every AWS call the run made, counted by an SDK interceptor on
 //! each client (operations and attempts per service and operation), so the
-//! count covers retries and pages without touching any call site.
+//! count covers retries and pages without touching any call site. Counted
+//! just before each send: the operation's `Metadata` is in the config bag
+//! only once the operation's own layer is applied, after `before_execution`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
-};
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde::Serialize;
@@ -30,7 +31,7 @@ pub struct CallStats {
 }
 
 impl CallStats {
-    fn bump(&self, cfg: &ConfigBag, attempt: bool) {
+    fn bump(&self, cfg: &ConfigBag) {
         let (service, operation) = match cfg.load::<Metadata>() {
             Some(meta) => (meta.service().to_string(), meta.name().to_string()),
             None => ("unknown".to_string(), "unknown".to_string()),
@@ -39,9 +40,12 @@ impl CallStats {
         // map itself is still consistent.
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         let entry = counts.entry((service, operation)).or_default();
-        if attempt {
-            entry.attempts += 1;
-        } else {
+        entry.attempts += 1;
+        // The orchestrator numbers the attempts of one call from 1.
+        if cfg
+            .load::<RequestAttempts>()
+            .is_none_or(|a| a.attempts() <= 1)
+        {
             entry.calls += 1;
         }
     }
@@ -73,22 +77,13 @@ impl Intercept for Counter {
         "rotation-doctor call counter"
     }
 
-    fn read_before_execution(
-        &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.stats.bump(cfg, false);
-        Ok(())
-    }
-
     fn read_before_transmit(
         &self,
         _context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.stats.bump(cfg, true);
+        self.stats.bump(cfg);
         Ok(())
     }
 }

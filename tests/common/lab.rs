@@ -294,41 +294,14 @@ impl Lab {
         );
 
         // --- rotation Lambda, in the DB subnets with the DB SG (the bug) ---
-        let func = c
-            .lambda
-            .create_function()
-            .function_name(&opts.function_name)
-            .runtime(Runtime::Python312)
-            .role(&role_arn)
-            .handler("lambda_function.lambda_handler")
-            .timeout(30)
-            .code(
-                FunctionCode::builder()
-                    .zip_file(Blob::new(zip::rotation_function_zip()))
-                    .build(),
-            )
-            .vpc_config(vpc_config(&db_subnets, std::slice::from_ref(&db_sg)))
-            .environment(
-                Environment::builder()
-                    .variables(
-                        "SECRETS_MANAGER_ENDPOINT",
-                        format!("https://secretsmanager.{REGION}.amazonaws.com"),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .or_panic("CreateFunction");
-        let function_arn = s(func.function_arn(), "FunctionArn");
-        c.lambda
-            .add_permission()
-            .function_name(&opts.function_name)
-            .statement_id("SecretsManagerAccess")
-            .action("lambda:InvokeFunction")
-            .principal("secretsmanager.amazonaws.com")
-            .send()
-            .await
-            .or_panic("AddPermission");
+        let function_arn = create_rotation_function(
+            c,
+            &opts.function_name,
+            &role_arn,
+            &db_subnets,
+            std::slice::from_ref(&db_sg),
+        )
+        .await;
 
         // --- the secret and its failed rotation ---
         let secret_value = serde_json::json!({
@@ -630,15 +603,7 @@ impl Lab {
     /// Removes the stuck AWSPENDING label (what an operator does after the
     /// network is fixed), leaving only AWSCURRENT.
     pub async fn clear_pending(&self, c: &Clients) {
-        if let Some(version) = pending_version(c, &self.secret_arn).await {
-            c.sm.update_secret_version_stage()
-                .secret_id(&self.secret_arn)
-                .version_stage("AWSPENDING")
-                .remove_from_version_id(version)
-                .send()
-                .await
-                .or_panic("UpdateSecretVersionStage");
-        }
+        clear_pending_of(c, &self.secret_arn).await;
     }
 
     /// Writes `lines` as one invocation's log events (recent, a second
@@ -831,6 +796,53 @@ fn role_name(role_arn: &str) -> &str {
     role_arn.rsplit('/').next().unwrap_or(role_arn)
 }
 
+/// A rotation function like the lab's (Python 3.12, 30 s, the endpoint
+/// variable, Secrets Manager allowed to invoke it), in `subnets` with `sgs`.
+pub async fn create_rotation_function(
+    c: &Clients,
+    name: &str,
+    role_arn: &str,
+    subnets: &[String],
+    sgs: &[String],
+) -> String {
+    let func = c
+        .lambda
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Python312)
+        .role(role_arn)
+        .handler("lambda_function.lambda_handler")
+        .timeout(30)
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip::rotation_function_zip()))
+                .build(),
+        )
+        .vpc_config(vpc_config(subnets, sgs))
+        .environment(
+            Environment::builder()
+                .variables(
+                    "SECRETS_MANAGER_ENDPOINT",
+                    format!("https://secretsmanager.{REGION}.amazonaws.com"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .or_panic("CreateFunction");
+    let function_arn = s(func.function_arn(), "FunctionArn");
+    c.lambda
+        .add_permission()
+        .function_name(name)
+        .statement_id("SecretsManagerAccess")
+        .action("lambda:InvokeFunction")
+        .principal("secretsmanager.amazonaws.com")
+        .send()
+        .await
+        .or_panic("AddPermission");
+    function_arn
+}
+
 fn vpc_config(subnets: &[String], sgs: &[String]) -> VpcConfig {
     VpcConfig::builder()
         .set_subnet_ids(Some(subnets.to_vec()))
@@ -864,7 +876,7 @@ async fn associate(c: &Clients, route_table: &str, subnet: &str) {
         .or_panic("AssociateRouteTable");
 }
 
-async fn create_sg(c: &Clients, vpc_id: &str, name: &str, description: &str) -> String {
+pub async fn create_sg(c: &Clients, vpc_id: &str, name: &str, description: &str) -> String {
     let sg = c
         .ec2
         .create_security_group()
@@ -877,6 +889,20 @@ async fn create_sg(c: &Clients, vpc_id: &str, name: &str, description: &str) -> 
     let id = s(sg.group_id(), "GroupId");
     name_tag(c, &id, name).await;
     id
+}
+
+/// Removes the AWSPENDING label moto's RotateSecret leaves on a version
+/// of `secret_id` other than AWSCURRENT, if there is one.
+pub async fn clear_pending_of(c: &Clients, secret_id: &str) {
+    if let Some(version) = pending_version(c, secret_id).await {
+        c.sm.update_secret_version_stage()
+            .secret_id(secret_id)
+            .version_stage("AWSPENDING")
+            .remove_from_version_id(version)
+            .send()
+            .await
+            .or_panic("UpdateSecretVersionStage");
+    }
 }
 
 /// The version carrying AWSPENDING but not AWSCURRENT, if any.

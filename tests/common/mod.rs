@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset of the helpers
 
+pub mod fleet;
 pub mod lab;
 pub mod proxy;
 pub mod zip;
@@ -589,4 +590,24 @@ pub fn assert_schema(report: &Value) {
         assert!(SEVERITIES.contains(&severity), "bad severity:\n{f:#}");
         evidence(f);
     }
+}
+
+/// Fails the test unless `sarif` validates against the official SARIF 2.1.0
+/// schema (tests/data/sarif-schema-2.1.0.json).
+pub fn assert_valid_sarif(sarif: &Value) {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("tests/data/sarif-schema-2.1.0.json"))
+            .expect("the SARIF schema is readable"),
+    )
+    .expect("the SARIF schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(sarif)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF does not validate:\n{}",
+        errors.join("\n")
+    );
 }

@@ -1,0 +1,108 @@
+//! `scan` of a fleet on moto (issue 6): 200 rotating secrets sharing three
+//! rotation Lambdas in one VPC, one Lambda in a security group the database
+//! does not admit, plus secrets that do not rotate. Every rotating secret
+//! appears, exactly the broken Lambda's secrets fail, the SARIF validates,
+//! no password reaches the output, and the AWS calls (counted by the proxy
+//! in front of moto, not timed) stay within the budget.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::fleet::{self, PASSWORD_PREFIX};
+use common::proxy::Proxy;
+use common::{describe, parse_report, run_doctor, MotoServer};
+
+const FLEET: usize = 200;
+/// The issue's budget for 200 secrets sharing 3 Lambdas in one VPC.
+const CALL_BUDGET: usize = 60;
+
+#[tokio::test]
+async fn a_fleet_scan_finds_exactly_the_broken_secrets_within_the_call_budget() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let fleet = fleet::build(&c, FLEET, 10).await;
+
+    let proxy = Proxy::start(server.port(), Duration::ZERO, Vec::new());
+    let endpoint = proxy.endpoint();
+    let out = run_doctor(&[
+        "scan",
+        "--output",
+        "json",
+        "--stats",
+        "--endpoint-url",
+        &endpoint,
+    ]);
+    let calls = proxy.total_calls();
+    let (code, report) = parse_report(&out, "scan --stats");
+    assert_eq!(code, 1, "{}", describe(&out));
+
+    // Every rotating secret, and only those.
+    let targets = report["targets"].as_array().expect("targets");
+    let names: BTreeSet<&str> = targets
+        .iter()
+        .map(|t| t["secret"]["name"].as_str().expect("name"))
+        .collect();
+    let expected: BTreeSet<&str> = fleet.rotating.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, expected);
+
+    // Exactly the broken Lambda's secrets fail, on the database path.
+    for target in targets {
+        let name = target["secret"]["name"].as_str().unwrap();
+        let lambda = &fleet
+            .rotating
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("a fleet secret")
+            .1;
+        let failing: Vec<&str> = target["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["status"] == "fail")
+            .map(|f| f["check"].as_str().unwrap())
+            .collect();
+        if lambda == fleet.broken_lambda() {
+            assert!(failing.contains(&"NET002"), "{name}: {failing:?}");
+        } else {
+            assert!(failing.is_empty(), "{name} should pass: {failing:?}");
+        }
+    }
+
+    // The budget, counted at the proxy; --stats counts the same calls.
+    assert!(
+        calls <= CALL_BUDGET,
+        "{calls} AWS calls for {FLEET} secrets (budget {CALL_BUDGET}): {:?}",
+        proxy.calls()
+    );
+    assert_eq!(report["stats"]["calls"].as_u64(), Some(calls as u64));
+    assert_eq!(report["stats"]["retries"].as_u64(), Some(0));
+    let stderr = common::stderr_of(&out);
+    assert!(stderr.contains("AWS calls"), "{stderr}");
+
+    // The logs name passwords of many secrets; none may reach the output.
+    let stdout = common::stdout_of(&out);
+    assert!(!stdout.contains(PASSWORD_PREFIX) && !stderr.contains(PASSWORD_PREFIX));
+    assert!(
+        stdout.contains("password ********)"),
+        "the seeded log lines should appear, masked"
+    );
+
+    let out = server.doctor(&["scan", "--output", "sarif"]);
+    assert_eq!(common::exit_code(&out), 1, "{}", describe(&out));
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("SARIF");
+    common::assert_valid_sarif(&sarif);
+    let failing_results = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["level"] == "error")
+        .count();
+    let broken = fleet
+        .rotating
+        .iter()
+        .filter(|(_, lambda)| lambda == fleet.broken_lambda())
+        .count();
+    assert!(failing_results >= broken, "{failing_results} < {broken}");
+}
