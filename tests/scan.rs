@@ -62,3 +62,62 @@ fn diagnose_refuses_several_regions() {
     ]);
     common::assert_user_error(&out);
 }
+
+/// Several `--region`s: each region's rotating secrets, each target naming
+/// its region, in one report.
+#[tokio::test]
+async fn several_regions_are_scanned_into_one_report() {
+    let server = MotoServer::start();
+    let mut names = Vec::new();
+    for region in ["us-east-1", "eu-west-1"] {
+        let config = common::sdk_config(&server.endpoint())
+            .await
+            .into_builder()
+            .region(aws_config::Region::new(region))
+            .build();
+        let sm = aws_sdk_secretsmanager::Client::new(&config);
+        let name = format!("{region}/app");
+        sm.create_secret()
+            .name(&name)
+            .secret_string("{\"engine\":\"mysql\",\"username\":\"u\",\"password\":\"p\"}")
+            .send()
+            .await
+            .or_panic("CreateSecret");
+        // Rotation on without a Lambda: moto accepts it, and the secret
+        // counts as rotating.
+        sm.rotate_secret()
+            .secret_id(&name)
+            .rotation_rules(
+                aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                    .automatically_after_days(7)
+                    .build(),
+            )
+            .send()
+            .await
+            .or_panic("RotateSecret");
+        names.push((region, name));
+    }
+    let out = server.doctor(&[
+        "scan",
+        "--output",
+        "json",
+        "--region",
+        "us-east-1",
+        "--region",
+        "eu-west-1",
+    ]);
+    let (_, report) = parse_report(&out, "scan two regions");
+    let found: Vec<(&str, &str)> = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["region"].as_str().unwrap(),
+                t["secret"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(&str, &str)> = names.iter().map(|(r, n)| (*r, n.as_str())).collect();
+    assert_eq!(found, expected, "{}", describe(&out));
+}

@@ -1,9 +1,10 @@
 //! Round 2: the rotation Lambda's recent log events, in bounded pages.
 
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
 use aws_sdk_cloudwatchlogs::Client;
 use chrono::{DateTime, Utc};
+use regex::Regex;
 use rotation_doctor_checks::{ErrorKind, Fact, LogEvent, LogExcerpt};
 
 use super::errors::{truncate_chars, unavailable};
@@ -111,9 +112,18 @@ pub(crate) async fn read_logs(
     })
 }
 
+/// A value given to a password-like key (`password=x`, `"password": "x"`,
+/// `'pwd': 'x'`): a function that prints a secret's dict leaks the passwords
+/// of secrets this run never read (a `diagnose` knows only its own).
+static PASSWORD_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(["']?\b(?:password|passwd|pwd)["']?\s*[:=]\s*["']?)([^"'\s,;}]+)"#)
+        .expect("the password pattern is valid")
+});
+
 /// Masks the passwords, longest first (so one that contains another is
-/// masked whole), then cuts the message. In that order, so a cut can never
-/// leave part of a password behind.
+/// masked whole), and any value given to a password-like key, then cuts the
+/// message. In that order, so a cut can never leave part of a password
+/// behind.
 pub(crate) fn clean_message(message: &str, passwords: &[&str]) -> String {
     let mut cleaned = message.trim_end_matches(['\n', '\r']).to_string();
     let mut by_length: Vec<&str> = passwords
@@ -127,6 +137,7 @@ pub(crate) fn clean_message(message: &str, passwords: &[&str]) -> String {
             cleaned = cleaned.replace(password, MASK);
         }
     }
+    let cleaned = PASSWORD_VALUE.replace_all(&cleaned, format!("${{1}}{MASK}"));
     truncate_chars(&cleaned, MAX_MESSAGE_CHARS)
 }
 
@@ -149,6 +160,28 @@ mod tests {
     fn no_password_leaves_the_message() {
         assert_eq!(clean_message("[ERROR] x", &[]), "[ERROR] x");
         assert_eq!(clean_message("[ERROR] x", &[""]), "[ERROR] x");
+    }
+
+    #[test]
+    fn values_of_password_keys_are_masked_even_when_unknown() {
+        assert_eq!(
+            clean_message(
+                "secret={'username': 'u', 'password': 'p@ss', 'port': 3306}",
+                &[]
+            ),
+            "secret={'username': 'u', 'password': '********', 'port': 3306}"
+        );
+        assert_eq!(
+            clean_message(r#"{"PASSWORD":"x1","host":"h"}"#, &[]),
+            r#"{"PASSWORD":"********","host":"h"}"#
+        );
+        assert_eq!(
+            clean_message("pwd=hunter2 user=u", &[]),
+            "pwd=******** user=u"
+        );
+        // Prose about passwords keeps its words: the classifier needs them.
+        let prose = "FATAL: password authentication failed for user \"app\"";
+        assert_eq!(clean_message(prose, &[]), prose);
     }
 
     #[test]
