@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 
 use crate::collect::errors::unavailable;
 use crate::collect::stats::OperationCount;
-use crate::collect::{self, Session};
+use crate::collect::{self, SecretValue, Session};
 use crate::error::UserError;
 
 /// A `--filter`: `name-prefix=PREFIX` or `tag=KEY=VALUE`.
@@ -140,36 +140,37 @@ pub async fn scan_region(
     }
     session.set_secrets_by_lambda(by_lambda);
 
-    // Every value first: each password must be known before any log line is
-    // kept, since one Lambda's log group serves all of its secrets.
+    // Every value before any diagnosis: see the passwords below.
     let arns: Vec<String> = secrets.iter().map(|s| s.arn.clone()).collect();
     let mut values = collect::batch_values(&client, &arns, options.concurrency).await;
-    let mut connections = Vec::with_capacity(secrets.len());
+    let mut secret_values = Vec::with_capacity(secrets.len());
     for arn in &arns {
-        let (connection, password) = values.remove(arn).unwrap_or_else(|| {
-            (
-                Fact::Unavailable(Unavailable {
-                    call: "secretsmanager:BatchGetSecretValue".to_string(),
-                    kind: ErrorKind::Other,
-                    message: "the value was not returned".to_string(),
-                }),
-                None,
-            )
+        let value = values.remove(arn).unwrap_or_else(|| SecretValue {
+            connection: Fact::Unavailable(Unavailable {
+                call: "secretsmanager:BatchGetSecretValue".to_string(),
+                kind: ErrorKind::Other,
+                message: "the value was not returned".to_string(),
+            }),
+            password: None,
+            master_arn: None,
         });
-        session.add_password(password);
-        connections.push(connection);
+        secret_values.push(value);
+    }
+    // Every password first: one Lambda's log group serves all its secrets.
+    for value in &mut secret_values {
+        session.add_password(value.password.take());
     }
 
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, (mut secret, connection)) in secrets.into_iter().zip(connections).enumerate() {
+    for (index, (mut secret, value)) in secrets.into_iter().zip(secret_values).enumerate() {
         let (session, client, limit) = (session.clone(), client.clone(), limit.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             collect::version_dates_of_stuck(&client, &mut secret).await;
             let id = secret.arn.clone();
             let facts = session
-                .diagnose_read(&id, Fact::Present(secret), connection)
+                .diagnose_read(&id, Fact::Present(secret), value)
                 .await;
             (index, facts)
         });

@@ -111,6 +111,34 @@ pub struct Facts {
     /// CloudTrail's rotation events for this secret in the log window.
     #[serde(default = "not_collected")]
     pub rotation_events: Fact<RotationEvents>,
+    /// The master secret named by `masterarn` (multi-user rotation), as
+    /// verdicts only; `NotApplicable` for a secret without that key.
+    #[serde(default = "not_collected")]
+    pub master_secret: Fact<MasterSecret>,
+}
+
+/// What a multi-user secret's master secret means for rotation. Its ARN is a
+/// field of the secret's value, which is never stored: the collector judges
+/// the master secret and keeps only these verdicts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MasterSecret {
+    /// DescribeSecret found it.
+    pub found: bool,
+    /// It is scheduled for deletion (`DeletedDate` set).
+    pub scheduled_for_deletion: bool,
+    /// It is in the secret's own account (another needs a resource policy).
+    pub same_account: bool,
+    /// It is encrypted with a customer managed key (else `aws/secretsmanager`).
+    pub customer_managed_key: bool,
+    /// That key's state (`Enabled`, `Disabled`, `PendingDeletion`...);
+    /// `NotApplicable` under the AWS managed key.
+    pub key_state: Fact<String>,
+    /// May the rotation role call `secretsmanager:GetSecretValue` on it
+    /// (our evaluation of the role's documents)?
+    pub role_get_secret_value: Fact<crate::role_access::Outcome>,
+    /// May it call `kms:Decrypt` with that key? `NotApplicable` under the
+    /// AWS managed key.
+    pub role_decrypt: Fact<crate::role_access::Outcome>,
 }
 
 /// The default of a fact that snapshots of an older tool do not have.

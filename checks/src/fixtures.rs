@@ -263,6 +263,9 @@ pub fn lab() -> Facts {
             events: Vec::new(),
             truncated: false,
         }),
+        master_secret: Fact::NotApplicable(
+            "the secret has no masterarn key (single-user rotation)".to_string(),
+        ),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod fixtures;
 pub mod logs;
 pub mod net;
 pub mod policy;
+pub mod role_access;
 pub mod rules;
 pub mod secret_value;
 

@@ -48,6 +48,9 @@ impl fmt::Display for Redacted {
 pub struct ParsedSecret {
     pub connection: Connection,
     pub password: Option<Redacted>,
+    /// `masterarn` (multi-user rotation): a field of the value like any
+    /// other, so it is held only to judge the master secret, never stored.
+    pub master_arn: Option<Redacted>,
 }
 
 impl fmt::Debug for ParsedSecret {
@@ -55,6 +58,7 @@ impl fmt::Debug for ParsedSecret {
         f.debug_struct("ParsedSecret")
             .field("connection", &self.connection)
             .field("password", &self.password)
+            .field("master_arn", &self.master_arn)
             .finish()
     }
 }
@@ -73,6 +77,7 @@ pub fn parse_secret_value(
             ..Connection::default()
         },
         password: None,
+        master_arn: None,
     };
     let Some(text) = secret_string else {
         let format = if has_binary {
@@ -86,6 +91,7 @@ pub fn parse_secret_value(
                 ..Connection::default()
             },
             password: None,
+            master_arn: None,
         };
     };
     // A struct also deserializes from a JSON array; only an object counts.
@@ -129,9 +135,15 @@ pub fn parse_secret_value(
         .and_then(|field| field.0)
         .map(Redacted::new)
         .filter(|password| !password.is_empty());
+    let master_arn = raw
+        .masterarn
+        .and_then(|field| field.0)
+        .map(Redacted::new)
+        .filter(|arn| !arn.is_empty());
     ParsedSecret {
         connection,
         password,
+        master_arn,
     }
 }
 
@@ -157,7 +169,7 @@ struct RawConnection {
     #[serde(default, deserialize_with = "some")]
     password: Option<PasswordField>,
     #[serde(default, deserialize_with = "some")]
-    masterarn: Option<IgnoredAny>,
+    masterarn: Option<PasswordField>,
     #[serde(default, deserialize_with = "some")]
     ssl: Option<IgnoredAny>,
 }
@@ -331,6 +343,25 @@ mod tests {
             !json.contains("extra") && !json.contains("nested"),
             "{json}"
         );
+    }
+
+    #[test]
+    fn masterarn_is_held_masked_and_never_in_the_connection() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:MASTER-CANARY-AbCdEf";
+        let parsed = parse(&format!(
+            r#"{{"username":"u","password":"p","masterarn":"{arn}"}}"#
+        ));
+        assert_eq!(parsed.master_arn.as_ref().map(Redacted::expose), Some(arn));
+        assert!(parsed.connection.keys.contains(&"masterarn".to_string()));
+        let shown = format!(
+            "{parsed:?} {}",
+            serde_json::to_string(&parsed.connection).expect("serializes")
+        );
+        assert!(!shown.contains("MASTER-CANARY"), "{shown}");
+        // A masterarn that is not a string is present but unusable.
+        let odd = parse(r#"{"masterarn":{"a":1}}"#);
+        assert!(odd.master_arn.is_none());
+        assert_eq!(odd.connection.keys, ["masterarn"]);
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod iam;
 mod kms;
 mod lambda;
 mod logs;
+mod master;
 mod network;
 mod redacted;
 mod secret;
@@ -43,7 +44,7 @@ use rotation_doctor_checks::{
 
 use crate::error::UserError;
 use database::DatabaseHint;
-pub(crate) use secret::{batch_values, secret_from_entry, version_dates_of_stuck};
+pub(crate) use secret::{batch_values, secret_from_entry, version_dates_of_stuck, SecretValue};
 pub use session::Session;
 
 pub struct CollectOptions {
@@ -88,13 +89,9 @@ impl Session {
             region: &shared.region,
             endpoint: &shared.endpoint,
         };
-        let secret::SecretRound {
-            secret,
-            connection,
-            password,
-        } = secret::collect_secret(&shared.clients.secrets, &target).await?;
-        self.add_password(password);
-        Ok(self.diagnose_read(secret_id, secret, connection).await)
+        let secret::SecretRound { secret, value } =
+            secret::collect_secret(&shared.clients.secrets, &target).await?;
+        Ok(self.diagnose_read(secret_id, secret, value).await)
     }
 
     /// Rounds 2 and 3 for a secret already read (by `diagnose`, or by a
@@ -103,8 +100,14 @@ impl Session {
         &self,
         secret_id: &str,
         secret: Fact<Secret>,
-        connection: Fact<Connection>,
+        value: SecretValue,
     ) -> Facts {
+        let SecretValue {
+            connection,
+            password,
+            master_arn,
+        } = value;
+        self.add_password(password);
         let shared = &self.shared;
         let region = shared.region.clone();
 
@@ -316,6 +319,11 @@ impl Session {
             iam::joined_fact(kms_lookup, "kms:DescribeKey"),
             iam::joined_fact(trail_lookup, "cloudtrail:LookupEvents"),
         );
+        // Judged now, with the role's documents, and dropped: only verdicts
+        // are kept.
+        let master_secret =
+            master::assess(self, master_arn.as_ref(), &secret, &execution_role).await;
+        drop(master_arn);
 
         Facts {
             schema_version: SNAPSHOT_SCHEMA_VERSION,
@@ -334,6 +342,7 @@ impl Session {
             execution_role,
             kms_key,
             rotation_events,
+            master_secret,
         }
     }
 

@@ -25,12 +25,19 @@ pub(crate) const DESCRIBE_SECRET: &str = "secretsmanager:DescribeSecret";
 pub(crate) const GET_SECRET_VALUE: &str = "secretsmanager:GetSecretValue";
 pub(crate) const LIST_SECRET_VERSION_IDS: &str = "secretsmanager:ListSecretVersionIds";
 
+/// What the AWSCURRENT value yields: the connection fields, and the two
+/// fields held only in memory (masked, wiped on drop): the password, to
+/// scrub log lines, and `masterarn`, to judge the master secret.
+pub(crate) struct SecretValue {
+    pub connection: Fact<Connection>,
+    pub password: Option<Redacted>,
+    pub master_arn: Option<Redacted>,
+}
+
 /// What round 1 yields.
 pub(crate) struct SecretRound {
     pub secret: Fact<Secret>,
-    pub connection: Fact<Connection>,
-    /// The AWSCURRENT password, when the value had a non-empty one.
-    pub password: Option<Redacted>,
+    pub value: SecretValue,
 }
 
 /// Where calls go, for error sentences.
@@ -58,7 +65,7 @@ pub(crate) async fn collect_secret(
     let versions = version_dates(client, target.secret_id);
     let (describe, value, versions) = tokio::join!(describe, value, versions);
 
-    let (connection, password) = value_fact(value);
+    let value = value_fact(value);
 
     let secret = match describe {
         Ok(output) => {
@@ -77,11 +84,7 @@ pub(crate) async fn collect_secret(
             Fact::Unavailable(failure.unavailable())
         }
     };
-    Ok(SecretRound {
-        secret,
-        connection,
-        password,
-    })
+    Ok(SecretRound { secret, value })
 }
 
 /// The user's sentence for a DescribeSecret failure that ends the run.
@@ -213,7 +216,7 @@ pub(crate) async fn batch_values(
     client: &Client,
     arns: &[String],
     concurrency: usize,
-) -> HashMap<String, (Fact<Connection>, Option<Redacted>)> {
+) -> HashMap<String, SecretValue> {
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for chunk in arns.chunks(BATCH_SIZE) {
@@ -232,10 +235,7 @@ pub(crate) async fn batch_values(
     values
 }
 
-async fn batch_chunk(
-    client: &Client,
-    chunk: Vec<String>,
-) -> Vec<(String, (Fact<Connection>, Option<Redacted>))> {
+async fn batch_chunk(client: &Client, chunk: Vec<String>) -> Vec<(String, SecretValue)> {
     let mut values = Vec::new();
     let mut missed: Vec<String> = Vec::new();
     match client
@@ -277,7 +277,7 @@ async fn batch_chunk(
 /// GetSecretValue(AWSCURRENT) of one secret. Always name the stage: after
 /// a moto rotation whose Lambda did nothing, GetSecretValue without
 /// VersionStage fails (moto-coverage.md §1 item 4).
-async fn single_value(client: &Client, secret_id: &str) -> (Fact<Connection>, Option<Redacted>) {
+async fn single_value(client: &Client, secret_id: &str) -> SecretValue {
     let value = client
         .get_secret_value()
         .secret_id(secret_id)
@@ -295,7 +295,7 @@ fn value_fact(
             aws_smithy_runtime_api::http::Response,
         >,
     >,
-) -> (Fact<Connection>, Option<Redacted>) {
+) -> SecretValue {
     // Take the value out of the SDK's output into wiping buffers first, so
     // it is wiped whatever happens next.
     match value {
@@ -307,16 +307,23 @@ fn value_fact(
                 .map(|blob| Zeroizing::new(blob.into_inner()));
             parsed(string, binary.is_some())
         }
-        Err(err) => (
-            Fact::Unavailable(CallFailure::from_sdk(GET_SECRET_VALUE, &err).unavailable()),
-            None,
-        ),
+        Err(err) => SecretValue {
+            connection: Fact::Unavailable(
+                CallFailure::from_sdk(GET_SECRET_VALUE, &err).unavailable(),
+            ),
+            password: None,
+            master_arn: None,
+        },
     }
 }
 
-fn parsed(string: Option<Zeroizing<String>>, binary: bool) -> (Fact<Connection>, Option<Redacted>) {
+fn parsed(string: Option<Zeroizing<String>>, binary: bool) -> SecretValue {
     let parsed = parse_secret_value(string, binary);
-    (Fact::Present(parsed.connection), parsed.password)
+    SecretValue {
+        connection: Fact::Present(parsed.connection),
+        password: parsed.password,
+        master_arn: parsed.master_arn,
+    }
 }
 
 /// Most pages of ListSecretVersionIds read; a secret keeps at most about a

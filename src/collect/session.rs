@@ -21,6 +21,7 @@ use tokio::sync::OnceCell;
 use super::cloudtrail::TrailPage;
 use super::database::{DatabaseHint, Listing};
 use super::lambda::LambdaConfig;
+use super::master::Described;
 use super::redacted::Redacted;
 use super::stats::CallStats;
 
@@ -159,6 +160,8 @@ pub(crate) struct Shared {
     pub simulations: Memo<SimulationKey, Fact<Vec<SimulatedAction>>>,
     pub kms_keys: Memo<String, Fact<KmsKey>>,
     pub trail_pages: Memo<(), Result<TrailPage, Unavailable>>,
+    /// By the `masterarn` value: held in memory only, never stored.
+    pub masters: Memo<String, Result<Described, Unavailable>>,
 }
 
 impl Session {
@@ -209,6 +212,7 @@ impl Session {
                 simulations: Memo::new(),
                 kms_keys: Memo::new(),
                 trail_pages: Memo::new(),
+                masters: Memo::new(),
             }),
         })
     }

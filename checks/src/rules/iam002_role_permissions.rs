@@ -5,10 +5,11 @@
 use serde_json::{json, Value};
 
 use crate::check::{Check, CheckMeta};
-use crate::facts::{ErrorKind, ExecutionRole, Fact, Facts, KmsKey, RolePolicy};
+use crate::facts::{ErrorKind, ExecutionRole, Fact, Facts, KmsKey};
 use crate::finding::{Finding, Severity, Status};
 use crate::fix::{FixAction, FixPlan};
-use crate::policy::{evaluate, rotation_role_needs, Access, Need, Request};
+use crate::policy::{rotation_role_needs, Need};
+use crate::role_access::{documents, evaluate_need, key_policy_grants, Outcome};
 
 pub struct RolePermissions;
 
@@ -73,17 +74,6 @@ written. `--fix` puts an inline policy granting exactly the missing actions
 "#,
 };
 
-/// How one needed action came out.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Outcome {
-    Granted(String),
-    /// No statement allows it: an added Allow fixes it.
-    Missing(String),
-    /// An explicit Deny or the boundary blocks it: an Allow does not help.
-    Blocked(String),
-    Unknown(String),
-}
-
 /// The customer managed key the role must be able to use, if any.
 fn customer_key<'a>(kms_key_id: Option<&'a str>, key: &'a Fact<KmsKey>) -> Option<&'a str> {
     let id = kms_key_id.filter(|id| !id.is_empty())?;
@@ -93,102 +83,6 @@ fn customer_key<'a>(kms_key_id: Option<&'a str>, key: &'a Fact<KmsKey>) -> Optio
         _ if id.contains("alias/aws/") => None,
         _ => Some(id),
     }
-}
-
-/// The labelled documents of a list of policies, and the labels of those
-/// that could not be read.
-fn documents<'a>(
-    kind: &str,
-    policies: &'a Fact<Vec<RolePolicy>>,
-    docs: &mut Vec<(String, &'a Value)>,
-    unreadable: &mut Vec<String>,
-) {
-    match policies {
-        Fact::Present(list) => {
-            for policy in list {
-                let label = format!("{kind} policy {}", policy.name);
-                match &policy.document {
-                    Fact::Present(document) => docs.push((label, document)),
-                    other => unreadable.push(format!(
-                        "{label} ({})",
-                        other.missing_reason().unwrap_or_default()
-                    )),
-                }
-            }
-        }
-        other => unreadable.push(format!(
-            "the {kind} policies ({})",
-            other.missing_reason().unwrap_or_default()
-        )),
-    }
-}
-
-/// Our own evaluation of the role's documents for one need.
-fn evaluate_need(
-    need: &Need,
-    docs: &[(&str, &Value)],
-    unreadable: &[String],
-    boundary: Option<&RolePolicy>,
-    context: &[(&str, &str)],
-) -> Outcome {
-    let request = Request {
-        action: need.action,
-        resource: &need.resource,
-        principals: None,
-        context,
-    };
-    let identity = match evaluate(docs, &request) {
-        Access::Allowed { by } => Outcome::Granted(by),
-        Access::Denied { by } => return Outcome::Blocked(format!("explicitly denied by {by}")),
-        Access::Unknown { reason } => return Outcome::Unknown(reason),
-        Access::NotAllowed if !unreadable.is_empty() => {
-            return Outcome::Unknown(format!(
-                "no readable policy allows it, and {} could not be read",
-                unreadable.join(", ")
-            ))
-        }
-        Access::NotAllowed => return Outcome::Missing("no statement allows it".to_string()),
-    };
-    let Some(boundary) = boundary else {
-        return identity;
-    };
-    let label = format!("the permissions boundary {}", boundary.name);
-    let document = match &boundary.document {
-        Fact::Present(document) => document,
-        other => {
-            return Outcome::Unknown(format!(
-                "{label} could not be read: {}",
-                other.missing_reason().unwrap_or_default()
-            ))
-        }
-    };
-    match evaluate(&[(label.as_str(), document)], &request) {
-        Access::Allowed { .. } => identity,
-        Access::Denied { by } => Outcome::Blocked(format!("explicitly denied by {by}")),
-        Access::NotAllowed => Outcome::Blocked(format!("{label} does not allow it")),
-        Access::Unknown { reason } => Outcome::Unknown(reason),
-    }
-}
-
-/// What the key policy itself grants the role (KMS actions need no IAM
-/// statement then).
-fn key_policy_grants(
-    key: &Fact<KmsKey>,
-    role_arn: &str,
-    need: &Need,
-    context: &[(&str, &str)],
-) -> bool {
-    let Some(policy) = key.present().and_then(|k| k.policy.present()) else {
-        return false;
-    };
-    let principals = [role_arn];
-    let request = Request {
-        action: need.action,
-        resource: "*",
-        principals: Some(&principals),
-        context,
-    };
-    evaluate(&[("the key policy", policy)], &request).is_allowed()
 }
 
 /// The inline policy that grants exactly the missing needs, grouped by
@@ -528,7 +422,7 @@ fn suffixless_resources(docs: &[(&str, &Value)], secret_arn: &str) -> Vec<String
 fn with_inline(document: Value) -> Facts {
     let mut facts = crate::fixtures::lab_moved();
     crate::fixtures::get(&mut facts.execution_role).inline_policies =
-        Fact::Present(vec![RolePolicy {
+        Fact::Present(vec![crate::facts::RolePolicy {
             name: "rotation".to_string(),
             arn: None,
             document: Fact::Present(document),
@@ -558,7 +452,7 @@ pub(super) fn passing_facts() -> Facts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::SimulatedAction;
+    use crate::facts::{RolePolicy, SimulatedAction};
     use crate::fixtures::{get, lab_key, KEY_ARN, SECRET_ARN};
 
     fn first(facts: &Facts) -> Finding {

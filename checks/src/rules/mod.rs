@@ -21,6 +21,7 @@ mod rot002_stuck_pending;
 mod rot003_rotation_overdue;
 mod schedule;
 mod sec001_secret_structure;
+mod sec002_master_secret;
 mod support;
 mod trl001_rotation_events;
 
@@ -47,6 +48,7 @@ pub static ALL: &[&dyn Check] = &[
     &net002_database_reachable::DatabaseReachable,
     &net003_secretsmanager_reachable::SecretsmanagerReachable,
     &sec001_secret_structure::SecretStructure,
+    &sec002_master_secret::MasterSecretUsable,
     &db001_database_status::DatabaseStatus,
     &log001_rotation_log_errors::RotationLogErrors,
     &trl001_rotation_events::RotationEvents,
@@ -309,6 +311,11 @@ mod tests {
                 "SEC001",
                 sec001_secret_structure::failing_facts(),
                 sec001_secret_structure::passing_facts(),
+            ),
+            (
+                "SEC002",
+                sec002_master_secret::failing_facts(),
+                sec002_master_secret::passing_facts(),
             ),
             (
                 "DB001",

@@ -1,0 +1,217 @@
+//! After the role: the master secret a multi-user secret's `masterarn`
+//! names. Its ARN is a field of the secret's value, which is never stored,
+//! so it is judged here, while the value is in memory, and only verdicts
+//! reach the facts (`MasterSecret`). No message kept here may contain it:
+//! AWS error messages echo the secret id, so they are replaced by a sentence
+//! of our own.
+
+use aws_sdk_secretsmanager::Client;
+use rotation_doctor_checks::policy::Need;
+use rotation_doctor_checks::role_access::role_outcome;
+use rotation_doctor_checks::{
+    ErrorKind, ExecutionRole, Fact, KmsKey, MasterSecret, Secret, Unavailable,
+};
+
+use super::errors::CallFailure;
+use super::redacted::Redacted;
+use super::session::Session;
+use super::{kms, secret::DESCRIBE_SECRET};
+
+/// DescribeSecret of the master secret, as far as the verdicts need it.
+#[derive(Clone)]
+pub(crate) struct Described {
+    found: bool,
+    /// The full ARN (the value may name the secret by a partial ARN or name),
+    /// for matching policy resources.
+    arn: String,
+    scheduled_for_deletion: bool,
+    kms_key_id: Option<String>,
+}
+
+async fn describe(client: &Client, master_id: &str) -> Result<Described, Unavailable> {
+    match client.describe_secret().secret_id(master_id).send().await {
+        Ok(output) => Ok(Described {
+            found: true,
+            arn: output.arn().unwrap_or(master_id).to_string(),
+            scheduled_for_deletion: output.deleted_date().is_some(),
+            kms_key_id: output.kms_key_id().map(str::to_string),
+        }),
+        Err(err) => {
+            let failure = CallFailure::from_sdk(DESCRIBE_SECRET, &err);
+            if failure.kind == ErrorKind::NotFound {
+                return Ok(Described {
+                    found: false,
+                    arn: master_id.to_string(),
+                    scheduled_for_deletion: false,
+                    kms_key_id: None,
+                });
+            }
+            let what = match failure.kind {
+                ErrorKind::AccessDenied => "access denied",
+                ErrorKind::Throttled => "throttled",
+                ErrorKind::Timeout => "timed out",
+                _ => "the call failed",
+            };
+            Err(Unavailable {
+                call: DESCRIBE_SECRET.to_string(),
+                kind: failure.kind,
+                message: format!(
+                    "the master secret named by masterarn could not be described: {what}"
+                ),
+            })
+        }
+    }
+}
+
+fn not_applicable<T>(why: &str) -> Fact<T> {
+    Fact::NotApplicable(why.to_string())
+}
+
+fn account_of(arn: &str) -> Option<&str> {
+    arn.strip_prefix("arn:")
+        .and_then(|rest| rest.split(':').nth(3))
+        .filter(|account| !account.is_empty())
+}
+
+/// The verdicts on the master secret `master_arn` names, for the rotation
+/// `role` of `secret`.
+pub(crate) async fn assess(
+    session: &Session,
+    master_arn: Option<&Redacted>,
+    secret: &Fact<Secret>,
+    role: &Fact<ExecutionRole>,
+) -> Fact<MasterSecret> {
+    let Some(master_arn) = master_arn else {
+        return Fact::NotApplicable(
+            "the secret has no masterarn key (single-user rotation)".to_string(),
+        );
+    };
+    let shared = &session.shared;
+    // Many user secrets share one master: described once per run.
+    let described = shared
+        .masters
+        .get(master_arn.expose().to_string(), || {
+            describe(&shared.clients.secrets, master_arn.expose())
+        })
+        .await;
+    let described = match described {
+        Ok(described) => described,
+        Err(why) => return Fact::Unavailable(why),
+    };
+    if !described.found {
+        return Fact::Present(MasterSecret {
+            found: false,
+            scheduled_for_deletion: false,
+            same_account: true,
+            customer_managed_key: false,
+            key_state: not_applicable("the master secret does not exist"),
+            role_get_secret_value: not_applicable("the master secret does not exist"),
+            role_decrypt: not_applicable("the master secret does not exist"),
+        });
+    }
+
+    let secret_arn = secret.present().map(|s| s.arn.as_str()).unwrap_or_default();
+    let same_account = match (account_of(&described.arn), account_of(secret_arn)) {
+        (Some(master), Some(own)) => master == own,
+        _ => true,
+    };
+    let key_id = described
+        .kms_key_id
+        .clone()
+        .filter(|id| !kms::is_aws_managed(Some(id)));
+    let key: Fact<KmsKey> = match &key_id {
+        None => not_applicable("the AWS managed key aws/secretsmanager"),
+        Some(id) => {
+            shared
+                .kms_keys
+                .get(id.clone(), || async {
+                    kms::collect_key(&shared.clients.kms, Some(id)).await
+                })
+                .await
+        }
+    };
+    let key_state = match (&key_id, &key) {
+        (None, _) => not_applicable("the AWS managed key aws/secretsmanager"),
+        (Some(_), Fact::Present(key)) => match &key.state {
+            Some(state) => Fact::Present(state.clone()),
+            None => not_applicable("DescribeKey reported no state"),
+        },
+        (Some(_), Fact::Unavailable(why)) => Fact::Unavailable(why.clone()),
+        (Some(_), Fact::NotApplicable(why)) => Fact::NotApplicable(why.clone()),
+    };
+
+    let (role_get_secret_value, role_decrypt) = match role {
+        Fact::Present(role) => {
+            let region = shared.region.as_str();
+            let via_service = format!("secretsmanager.{region}.amazonaws.com");
+            let account = account_of(&described.arn).unwrap_or_default();
+            let context = [
+                ("kms:EncryptionContext:SecretARN", described.arn.as_str()),
+                ("kms:ViaService", via_service.as_str()),
+                ("kms:CallerAccount", account),
+                ("aws:RequestedRegion", region),
+            ];
+            let get = role_outcome(
+                role,
+                &Need {
+                    action: "secretsmanager:GetSecretValue",
+                    resource: described.arn.clone(),
+                    why: "setSecret reads the master user's credentials",
+                },
+                &context,
+                &key,
+            );
+            let decrypt = match &key_id {
+                None => not_applicable("the AWS managed key aws/secretsmanager"),
+                Some(id) => {
+                    let key_arn = key
+                        .present()
+                        .and_then(|k| k.arn.clone())
+                        .unwrap_or_else(|| id.clone());
+                    Fact::Present(role_outcome(
+                        role,
+                        &Need {
+                            action: "kms:Decrypt",
+                            resource: key_arn,
+                            why: "Secrets Manager decrypts the master secret for the role",
+                        },
+                        &context,
+                        &key,
+                    ))
+                }
+            };
+            (Fact::Present(get), decrypt)
+        }
+        Fact::Unavailable(why) => (
+            Fact::Unavailable(why.clone()),
+            Fact::Unavailable(why.clone()),
+        ),
+        Fact::NotApplicable(why) => (
+            Fact::NotApplicable(why.clone()),
+            Fact::NotApplicable(why.clone()),
+        ),
+    };
+    Fact::Present(MasterSecret {
+        found: true,
+        scheduled_for_deletion: described.scheduled_for_deletion,
+        same_account,
+        customer_managed_key: key_id.is_some(),
+        key_state,
+        role_get_secret_value,
+        role_decrypt,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::account_of;
+
+    #[test]
+    fn accounts_of_arns_and_names() {
+        assert_eq!(
+            account_of("arn:aws:secretsmanager:us-east-1:123456789012:secret:m-AbCdEf"),
+            Some("123456789012")
+        );
+        assert_eq!(account_of("prod/master"), None);
+    }
+}
