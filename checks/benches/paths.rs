@@ -199,6 +199,7 @@ fn synthetic() -> Facts {
         execution_role: Fact::NotApplicable("bench".into()),
         kms_key: Fact::NotApplicable("bench".into()),
         rotation_events: Fact::NotApplicable("bench".into()),
+        master_secret: Fact::NotApplicable("bench".into()),
     }
 }
 
