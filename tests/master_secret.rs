@@ -118,6 +118,14 @@ async fn a_master_secret_the_role_may_read_passes() {
     let finding = diagnose_sec002(&server, &lab, "pass", true);
     let evidence = finding["evidence"].to_string();
     assert!(evidence.contains("allowed by inline policy"), "{finding:#}");
+    // moto answers SimulatePrincipalPolicy with HTTP 500: the evidence says
+    // our evaluation decided, and why.
+    assert!(
+        evidence.contains(
+            "decided by our evaluation of the role's documents (iam:SimulatePrincipalPolicy"
+        ),
+        "{finding:#}"
+    );
 }
 
 #[tokio::test]

@@ -139,6 +139,10 @@ pub struct MasterSecret {
     /// May it call `kms:Decrypt` with that key? `NotApplicable` under the
     /// AWS managed key.
     pub role_decrypt: Fact<crate::role_access::Outcome>,
+    /// How the role's verdicts were reached: `iam:SimulatePrincipalPolicy`,
+    /// or our evaluation of its documents and why.
+    #[serde(default)]
+    pub decided_by: String,
 }
 
 /// The default of a fact that snapshots of an older tool do not have.

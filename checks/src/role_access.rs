@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::facts::{ExecutionRole, Fact, KmsKey, RolePolicy};
+use crate::facts::{ExecutionRole, Fact, KmsKey, RolePolicy, SimulatedAction};
 use crate::policy::{evaluate, Access, Need, Request};
 
 /// How one needed action came out.
@@ -116,6 +116,20 @@ pub fn key_policy_grants(
         context,
     };
     evaluate(&[("the key policy", policy)], &request).is_allowed()
+}
+
+/// One answer of `iam:SimulatePrincipalPolicy` as an outcome.
+pub fn simulated_outcome(result: &SimulatedAction) -> Outcome {
+    match (result.decision.as_str(), &result.missing_context) {
+        ("allowed", _) => Outcome::Granted("iam:SimulatePrincipalPolicy".to_string()),
+        ("explicitDeny", _) => Outcome::Blocked("explicitly denied (simulation)".to_string()),
+        // Denied for want of a condition value: undecided.
+        (_, missing) if !missing.is_empty() => Outcome::Unknown(format!(
+            "the simulation lacked values for {}",
+            missing.join(", ")
+        )),
+        _ => Outcome::Missing("implicitly denied (simulation)".to_string()),
+    }
 }
 
 /// Our evaluation of one need for `role`: its identity documents and

@@ -268,7 +268,10 @@ const SIMULATION_PAGES: usize = 5;
 /// does not implement the call and answers HTTP 500, which the SDK would
 /// retry: one attempt only, so an emulator (or a transient error) costs one
 /// round trip and the check falls back to our own evaluation.
-async fn simulate_call(client: &Client, key: &SimulationKey) -> Fact<Vec<SimulatedAction>> {
+pub(crate) async fn simulate_call(
+    client: &Client,
+    key: &SimulationKey,
+) -> Fact<Vec<SimulatedAction>> {
     let (role_arn, actions, resources, context) = key;
     let context: Vec<ContextEntry> = context
         .iter()

@@ -7,15 +7,17 @@
 
 use aws_sdk_secretsmanager::Client;
 use rotation_doctor_checks::policy::Need;
-use rotation_doctor_checks::role_access::role_outcome;
+use rotation_doctor_checks::role_access::{
+    key_policy_grants, role_outcome, simulated_outcome, Outcome,
+};
 use rotation_doctor_checks::{
     ErrorKind, ExecutionRole, Fact, KmsKey, MasterSecret, Secret, Unavailable,
 };
 
 use super::errors::CallFailure;
 use super::redacted::Redacted;
-use super::session::Session;
-use super::{kms, secret::DESCRIBE_SECRET};
+use super::session::{Session, SimulationKey};
+use super::{iam, kms, secret::DESCRIBE_SECRET};
 
 /// DescribeSecret of the master secret, as far as the verdicts need it.
 #[derive(Clone)]
@@ -107,6 +109,7 @@ pub(crate) async fn assess(
             key_state: not_applicable("the master secret does not exist"),
             role_get_secret_value: not_applicable("the master secret does not exist"),
             role_decrypt: not_applicable("the master secret does not exist"),
+            decided_by: String::new(),
         });
     }
 
@@ -140,7 +143,7 @@ pub(crate) async fn assess(
         (Some(_), Fact::NotApplicable(why)) => Fact::NotApplicable(why.clone()),
     };
 
-    let (role_get_secret_value, role_decrypt) = match role {
+    let (role_get_secret_value, role_decrypt, decided_by) = match role {
         Fact::Present(role) => {
             let region = shared.region.as_str();
             let via_service = format!("secretsmanager.{region}.amazonaws.com");
@@ -151,44 +154,42 @@ pub(crate) async fn assess(
                 ("kms:CallerAccount", account),
                 ("aws:RequestedRegion", region),
             ];
-            let get = role_outcome(
-                role,
-                &Need {
-                    action: "secretsmanager:GetSecretValue",
-                    resource: described.arn.clone(),
-                    why: "setSecret reads the master user's credentials",
-                },
-                &context,
-                &key,
-            );
+            let read = Need {
+                action: "secretsmanager:GetSecretValue",
+                resource: described.arn.clone(),
+                why: "setSecret reads the master user's credentials",
+            };
+            let (get, mut decided_by) = decide(session, role, &read, &[], &context, &key).await;
             let decrypt = match &key_id {
                 None => not_applicable("the AWS managed key aws/secretsmanager"),
                 Some(id) => {
-                    let key_arn = key
-                        .present()
-                        .and_then(|k| k.arn.clone())
-                        .unwrap_or_else(|| id.clone());
-                    Fact::Present(role_outcome(
-                        role,
-                        &Need {
-                            action: "kms:Decrypt",
-                            resource: key_arn,
-                            why: "Secrets Manager decrypts the master secret for the role",
-                        },
-                        &context,
-                        &key,
-                    ))
+                    let need = Need {
+                        action: "kms:Decrypt",
+                        resource: key
+                            .present()
+                            .and_then(|k| k.arn.clone())
+                            .unwrap_or_else(|| id.clone()),
+                        why: "Secrets Manager decrypts the master secret for the role",
+                    };
+                    let (outcome, method) =
+                        decide(session, role, &need, &context, &context, &key).await;
+                    if method != decided_by {
+                        decided_by = format!("{decided_by}; kms:Decrypt: {method}");
+                    }
+                    Fact::Present(outcome)
                 }
             };
-            (Fact::Present(get), decrypt)
+            (Fact::Present(get), decrypt, decided_by)
         }
         Fact::Unavailable(why) => (
             Fact::Unavailable(why.clone()),
             Fact::Unavailable(why.clone()),
+            String::new(),
         ),
         Fact::NotApplicable(why) => (
             Fact::NotApplicable(why.clone()),
             Fact::NotApplicable(why.clone()),
+            String::new(),
         ),
     };
     Fact::Present(MasterSecret {
@@ -199,7 +200,69 @@ pub(crate) async fn assess(
         key_state,
         role_get_secret_value,
         role_decrypt,
+        decided_by,
     })
+}
+
+/// Whether `role` may make the call `need`, and how that was decided:
+/// `iam:SimulatePrincipalPolicy` where it answers (`simulation_context` is
+/// passed to it), else our evaluation of the role's documents with
+/// `context`. A key policy naming the role grants a KMS action by itself.
+async fn decide(
+    session: &Session,
+    role: &ExecutionRole,
+    need: &Need,
+    simulation_context: &[(&str, &str)],
+    context: &[(&str, &str)],
+    key: &Fact<KmsKey>,
+) -> (Outcome, String) {
+    let question: SimulationKey = (
+        role.arn.clone(),
+        vec![need.action.to_string()],
+        vec![need.resource.clone()],
+        simulation_context
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    let shared = &session.shared;
+    let simulated = shared
+        .simulations
+        .get(question.clone(), || {
+            iam::simulate_call(&shared.clients.iam, &question)
+        })
+        .await;
+    let answer = simulated.present().and_then(|results| {
+        results
+            .iter()
+            .find(|r| r.action == need.action && r.resource == need.resource)
+    });
+    match answer {
+        Some(result) => {
+            let outcome = match simulated_outcome(result) {
+                Outcome::Missing(_) | Outcome::Unknown(_)
+                    if need.action.starts_with("kms:")
+                        && key_policy_grants(key, &role.arn, need, context) =>
+                {
+                    Outcome::Granted("the key policy, which names the role".to_string())
+                }
+                other => other,
+            };
+            (outcome, "iam:SimulatePrincipalPolicy".to_string())
+        }
+        None => {
+            let why = match &simulated {
+                Fact::Present(_) => "it did not answer for this action".to_string(),
+                other => other.missing_reason().unwrap_or_default(),
+            };
+            (
+                role_outcome(role, need, context, key),
+                format!(
+                    "our evaluation of the role's documents (iam:SimulatePrincipalPolicy: {why})"
+                ),
+            )
+        }
+    }
 }
 
 #[cfg(test)]

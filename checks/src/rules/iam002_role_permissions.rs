@@ -9,7 +9,7 @@ use crate::facts::{ErrorKind, ExecutionRole, Fact, Facts, KmsKey};
 use crate::finding::{Finding, Severity, Status};
 use crate::fix::{FixAction, FixPlan};
 use crate::policy::{rotation_role_needs, Need};
-use crate::role_access::{documents, evaluate_need, key_policy_grants, Outcome};
+use crate::role_access::{documents, evaluate_need, key_policy_grants, simulated_outcome, Outcome};
 
 pub struct RolePermissions;
 
@@ -242,19 +242,9 @@ impl Check for RolePermissions {
                         let r = results
                             .iter()
                             .find(|r| r.action == need.action && r.resource == need.resource);
-                        match r.map(|r| (r.decision.as_str(), &r.missing_context)) {
-                            Some(("allowed", _)) => {
-                                Outcome::Granted("iam:SimulatePrincipalPolicy".to_string())
-                            }
-                            Some(("explicitDeny", _)) => {
-                                Outcome::Blocked("explicitly denied (simulation)".to_string())
-                            }
-                            // Denied for want of a condition value: undecided.
-                            Some((_, missing)) if !missing.is_empty() => Outcome::Unknown(format!(
-                                "the simulation lacked values for {}",
-                                missing.join(", ")
-                            )),
-                            _ => Outcome::Missing("implicitly denied (simulation)".to_string()),
+                        match r {
+                            Some(r) => simulated_outcome(r),
+                            None => Outcome::Missing("implicitly denied (simulation)".to_string()),
                         }
                     }
                     None => evaluate_need(

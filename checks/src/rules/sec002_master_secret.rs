@@ -26,8 +26,9 @@ multi-user, rotation templates), the master secret that key names:
 - the rotation Lambda's execution role may call
   `secretsmanager:GetSecretValue` on it, and `kms:Decrypt` with its key when
   that key is customer managed, and the key is `Enabled`.
-The role's permissions are our evaluation of its inline, attached and
-boundary documents (and the key policy for `kms:Decrypt`).
+The role's permissions come from `iam:SimulatePrincipalPolicy` where it
+answers, else from our evaluation of its inline, attached and boundary
+documents (and the key policy for `kms:Decrypt`); the evidence says which.
 
 The master secret's ARN is a field of the secret's value, and this tool
 stores no field of a value other than host, port, engine, dbname and
@@ -155,6 +156,9 @@ impl Check for MasterSecretUsable {
                 format!("the state of its customer managed key is unknown ({why})"),
             )),
         }
+        if !master.decided_by.is_empty() {
+            evidence.push(format!("decided by {}", master.decided_by));
+        }
         evidence.push(format!(
             "encrypted with {}",
             if master.customer_managed_key {
@@ -208,6 +212,7 @@ fn master(get: Outcome) -> crate::facts::MasterSecret {
         key_state: Fact::NotApplicable("the AWS managed key".to_string()),
         role_get_secret_value: Fact::Present(get),
         role_decrypt: Fact::NotApplicable("the AWS managed key".to_string()),
+        decided_by: "our evaluation of the role's documents".to_string(),
     }
 }
 
