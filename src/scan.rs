@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use rotation_doctor_checks::{ErrorKind, Fact, Facts, Secret, Unavailable};
 use tokio::sync::Semaphore;
@@ -112,17 +111,12 @@ pub async fn scan_region(
     config: &aws_config::SdkConfig,
     options: &ScanOptions,
 ) -> Result<RegionScan, UserError> {
-    // Many concurrent calls meet throttling sooner: the SDK's adaptive mode
-    // also slows the client down when throttled, keeping the configured
-    // number of attempts (AWS_MAX_ATTEMPTS or the profile's).
-    let attempts = config
-        .retry_config()
-        .map_or(3, |retry| retry.max_attempts());
-    let config = config
-        .to_builder()
-        .retry_config(RetryConfig::adaptive().with_max_attempts(attempts))
-        .build();
-    let session = Session::new(&config, options.since, true)?;
+    // Retries follow the configuration (standard mode unless AWS_RETRY_MODE
+    // or the profile says otherwise). Not adaptive by default: under heavy
+    // throttling its client-side rate limiter fell to about one call in two
+    // seconds and calls ran into the 25 s operation timeout
+    // (tests/fleet.rs, one call in three throttled).
+    let session = Session::new(config, options.since, true)?;
     let client = session.secrets_client().clone();
     let secrets = list_rotating(&client, &options.filters).await?;
     if let Some(bar) = &options.progress {

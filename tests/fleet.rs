@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::fleet::{self, PASSWORD_PREFIX};
-use common::proxy::Proxy;
+use common::proxy::{Fault, Proxy, Rule};
 use common::{describe, parse_report, run_doctor, MotoServer};
 
 const FLEET: usize = 200;
@@ -105,4 +105,79 @@ async fn a_fleet_scan_finds_exactly_the_broken_secrets_within_the_call_budget() 
         .filter(|(_, lambda)| lambda == fleet.broken_lambda())
         .count();
     assert!(failing_results >= broken, "{failing_results} < {broken}");
+}
+
+/// A fleet scanned through a proxy that throttles one call in three: the
+/// same verdict for every secret as without throttling, and `--stats`
+/// counts the retries (every send the proxy saw is a call or a retry).
+#[tokio::test]
+async fn a_throttled_fleet_scan_gives_the_same_verdicts_and_counts_the_retries() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    fleet::build(&c, 30, 2).await;
+    let direct = server.doctor(&["scan", "--output", "json"]);
+    let (direct_code, direct_report) = parse_report(&direct, "scan");
+
+    let proxy = Proxy::start(
+        server.port(),
+        Duration::ZERO,
+        vec![Rule {
+            operation: "*".into(),
+            fault: Fault::Throttle,
+            every: 3,
+        }],
+    );
+    let mut env = common::doctor_env();
+    env.retain(|(k, _)| k != "AWS_MAX_ATTEMPTS");
+    env.push(("AWS_MAX_ATTEMPTS".into(), "5".into()));
+    let endpoint = proxy.endpoint();
+    let out = common::run_doctor_with_env(
+        &[
+            "scan",
+            "--output",
+            "json",
+            "--stats",
+            "--endpoint-url",
+            &endpoint,
+        ],
+        &env,
+    );
+    let (code, report) = parse_report(&out, "scan through a throttling proxy");
+    assert!(proxy.faults() > 0, "the proxy injected nothing");
+    assert_eq!(code, direct_code, "{}", describe(&out));
+    assert_eq!(verdicts(&report), verdicts(&direct_report));
+    let calls = report["stats"]["calls"].as_u64().expect("calls");
+    let retries = report["stats"]["retries"].as_u64().expect("retries");
+    assert!(retries > 0, "{:#}", report["stats"]);
+    assert_eq!(
+        calls + retries,
+        proxy.total_calls() as u64,
+        "{:#}",
+        report["stats"]
+    );
+}
+
+/// (secret, check, status) of every finding, sorted.
+fn verdicts(report: &serde_json::Value) -> Vec<(String, String, String)> {
+    let mut all: Vec<(String, String, String)> = report["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .flat_map(|t| {
+            let name = t["secret"]["name"].as_str().unwrap_or_default().to_string();
+            t["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .map(move |f| {
+                    (
+                        name.clone(),
+                        f["check"].as_str().unwrap_or_default().to_string(),
+                        f["status"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+        })
+        .collect();
+    all.sort();
+    all
 }
