@@ -79,18 +79,8 @@ async fn safe_fix_admits_the_lambda_group_and_a_second_run_changes_nothing() {
     let lab = Lab::build(&c).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = dir.path().join("journal.json");
-    let journal_arg = journal.to_str().unwrap();
 
-    let out = server.doctor(&[
-        "diagnose",
-        &lab.secret_name,
-        "--fix",
-        "--yes",
-        "--output",
-        "json",
-        "--journal",
-        journal_arg,
-    ]);
+    let out = run_fix(&server, &lab.secret_name, Some(&journal), &[]);
     let (_, after) = parse_report(&out, "diagnose --fix --yes");
     assert_eq!(status_of(&after, "NET002"), "pass", "{}", describe(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -108,16 +98,7 @@ async fn safe_fix_admits_the_lambda_group_and_a_second_run_changes_nothing() {
     );
 
     let state = account_state(&c, &lab).await;
-    let again = server.doctor(&[
-        "diagnose",
-        &lab.secret_name,
-        "--fix",
-        "--yes",
-        "--output",
-        "json",
-        "--journal",
-        journal_arg,
-    ]);
+    let again = run_fix(&server, &lab.secret_name, Some(&journal), &[]);
     assert_ne!(exit_code(&again), 2, "{}", describe(&again));
     assert_eq!(
         account_state(&c, &lab).await,
@@ -136,17 +117,12 @@ async fn unsafe_fix_moves_the_lambda_and_undo_puts_it_back() {
     let journal = dir.path().join("journal.json");
     let journal_arg = journal.to_str().unwrap();
 
-    let out = server.doctor(&[
-        "diagnose",
+    let out = run_fix(
+        &server,
         &lab.secret_name,
-        "--fix",
-        "--yes",
-        "--unsafe-fixes",
-        "--output",
-        "json",
-        "--journal",
-        journal_arg,
-    ]);
+        Some(&journal),
+        &["--unsafe-fixes"],
+    );
     let (_, after) = parse_report(&out, "diagnose --fix --unsafe-fixes");
     assert_eq!(status_of(&after, "NET002"), "pass", "{}", describe(&out));
     assert_eq!(status_of(&after, "NET003"), "pass");
@@ -160,14 +136,7 @@ async fn unsafe_fix_moves_the_lambda_and_undo_puts_it_back() {
     assert_eq!(exit_code(&undo), 0, "{}", describe(&undo));
     let restored = account_state(&c, &lab).await;
     // A second fix would not overwrite the journal that undo needs.
-    let refused = server.doctor(&[
-        "diagnose",
-        &lab.secret_name,
-        "--fix",
-        "--yes",
-        "--journal",
-        journal_arg,
-    ]);
+    let refused = run_fix(&server, &lab.secret_name, Some(&journal), &[]);
     assert_eq!(exit_code(&refused), 2, "{}", describe(&refused));
     assert_eq!(account_state(&c, &lab).await, restored);
     // moto does not undo AWSPENDING moves; what the network fixes touched is back.
@@ -274,14 +243,7 @@ async fn nothing_to_fix_changes_nothing() {
     let lab = Lab::build(&c).await;
     lab.move_lambda_to_lambda_tier(&c).await;
     let before = account_state(&c, &lab).await;
-    let out = server.doctor(&[
-        "diagnose",
-        &lab.secret_name,
-        "--fix",
-        "--yes",
-        "--output",
-        "json",
-    ]);
+    let out = run_fix(&server, &lab.secret_name, None, &[]);
     assert_ne!(exit_code(&out), 2, "{}", describe(&out));
     assert_eq!(account_state(&c, &lab).await, before);
 }
@@ -395,16 +357,7 @@ async fn a_new_interface_endpoint_fixes_an_internet_gateway_only_route_and_undo_
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = dir.path().join("journal.json");
     let journal_arg = journal.to_str().unwrap();
-    let out = server.doctor(&[
-        "diagnose",
-        &lab.secret_name,
-        "--fix",
-        "--yes",
-        "--output",
-        "json",
-        "--journal",
-        journal_arg,
-    ]);
+    let out = run_fix(&server, &lab.secret_name, Some(&journal), &[]);
     let (_, after) = parse_report(&out, "diagnose --fix");
     assert_eq!(status_of(&after, "NET003"), "pass", "{}", describe(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("billed by the hour"));
@@ -430,6 +383,22 @@ async fn a_new_interface_endpoint_fixes_an_internet_gateway_only_route_and_undo_
         .all(|e| e.state().map(|s| s.as_str()) != Some("available")));
 }
 
+/// `diagnose SECRET --fix --yes --output json [--journal JOURNAL] [extra]`.
+fn run_fix(
+    server: &MotoServer,
+    secret: &str,
+    journal: Option<&std::path::Path>,
+    extra: &[&str],
+) -> std::process::Output {
+    let journal_arg = journal.map(|j| j.to_str().expect("utf-8 path").to_string());
+    let mut args = vec!["diagnose", secret, "--fix", "--yes", "--output", "json"];
+    if let Some(journal) = &journal_arg {
+        args.extend(["--journal", journal.as_str()]);
+    }
+    args.extend_from_slice(extra);
+    server.doctor(&args)
+}
+
 /// `diagnose --fix --yes [extra]` with a journal; the report after, and the journal path.
 fn fix(
     server: &MotoServer,
@@ -440,19 +409,7 @@ fn fix(
     // A journal is never overwritten: one per run.
     let runs = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
     let journal = dir.join(format!("journal-{runs}.json"));
-    let journal_arg = journal.to_str().unwrap().to_string();
-    let mut args = vec![
-        "diagnose",
-        secret,
-        "--fix",
-        "--yes",
-        "--output",
-        "json",
-        "--journal",
-        &journal_arg,
-    ];
-    args.extend_from_slice(extra);
-    let out = server.doctor(&args);
+    let out = run_fix(server, secret, Some(&journal), extra);
     let (_, after) = parse_report(&out, "diagnose --fix");
     (after, journal)
 }
