@@ -176,6 +176,11 @@ pub struct DiagnoseArgs {
     #[arg(long, requires = "fix")]
     pub rotate: bool,
 
+    /// Print the diagnosis's AWS calls per service and operation, retries
+    /// and wall time on stderr (and under "stats" in the JSON).
+    #[arg(long, conflicts_with = "snapshot")]
+    pub stats: bool,
+
     /// Exit 1 only for a failing finding at or above this severity.
     #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = parse_severity)]
     pub fail_on: Severity,

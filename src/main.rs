@@ -81,6 +81,8 @@ fn run(cli: Cli) -> Result<u8, UserError> {
 struct Live {
     runtime: tokio::runtime::Runtime,
     config: aws_config::SdkConfig,
+    /// Every collection's AWS calls (`--stats`).
+    stats: collect::stats::CallStats,
 }
 
 impl Live {
@@ -92,7 +94,11 @@ impl Live {
         }
         let runtime = new_runtime()?;
         let config = runtime.block_on(aws::load_config(aws))?;
-        Ok(Live { runtime, config })
+        Ok(Live {
+            runtime,
+            config,
+            stats: collect::stats::CallStats::default(),
+        })
     }
 
     fn collect(&self, secret: &str, since: std::time::Duration) -> Result<Facts, UserError> {
@@ -102,7 +108,10 @@ impl Live {
         if secret.starts_with("arn:") {
             check_secret_arn(secret, self.config.region().map(|r| r.as_ref()))?;
         }
-        let options = collect::CollectOptions { since };
+        let options = collect::CollectOptions {
+            since,
+            stats: self.stats.clone(),
+        };
         self.runtime
             .block_on(collect::collect(&self.config, secret, &options))
     }
@@ -185,6 +194,7 @@ fn print_report(
 }
 
 fn diagnose(args: DiagnoseArgs) -> Result<u8, UserError> {
+    let started = std::time::Instant::now();
     let live = match (&args.snapshot, &args.secret) {
         (None, Some(_)) => Some(Live::connect(&args.aws)?),
         _ => None,
@@ -194,6 +204,14 @@ fn diagnose(args: DiagnoseArgs) -> Result<u8, UserError> {
         (None, Some(secret), Some(live)) => live.collect(secret, args.since)?,
         _ => return Err(UserError::new("name a secret, or pass --snapshot FILE")),
     };
+    // The diagnosis's own calls (a --fix applies and collects again after).
+    let stats = live
+        .as_ref()
+        .filter(|_| args.stats)
+        .map(|live| report::RunStats::new(started.elapsed(), &live.stats.snapshot()));
+    if let Some(stats) = &stats {
+        eprint!("{}", stats.render_table());
+    }
     if let Some(path) = &args.save_snapshot {
         snapshot::save(path, &facts)?;
         eprintln!("rotation-doctor: snapshot written to {}", path.display());
@@ -206,7 +224,7 @@ fn diagnose(args: DiagnoseArgs) -> Result<u8, UserError> {
     if args.dry_run || args.fix {
         return fix_flow(&args, live.as_ref(), &facts, targets, output);
     }
-    print_report(&targets, output, None);
+    print_report(&targets, output, stats.as_ref());
     Ok(report::exit_code(&targets, args.fail_on, args.allow_unknown) as u8)
 }
 

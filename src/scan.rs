@@ -13,7 +13,7 @@ use rotation_doctor_checks::{ErrorKind, Fact, Facts, Secret, Unavailable};
 use tokio::sync::Semaphore;
 
 use crate::collect::errors::unavailable;
-use crate::collect::stats::OperationCount;
+use crate::collect::stats::{CallStats, OperationCount};
 use crate::collect::{self, SecretValue, Session};
 use crate::error::UserError;
 
@@ -116,7 +116,7 @@ pub async fn scan_region(
     // throttling its client-side rate limiter fell to about one call in two
     // seconds and calls ran into the 25 s operation timeout
     // (tests/fleet.rs, one call in three throttled).
-    let session = Session::new(config, options.since, true)?;
+    let session = Session::new(config, options.since, true, CallStats::default())?;
     let client = session.secrets_client().clone();
     let secrets = list_rotating(&client, &options.filters).await?;
     if let Some(bar) = &options.progress {

@@ -37,6 +37,7 @@ fn diagnose_through(
             secret,
             "--output",
             "json",
+            "--stats",
             "--endpoint-url",
             &endpoint,
         ],
@@ -66,6 +67,11 @@ async fn one_call_in_three_throttled_gives_the_same_findings() {
     assert!(proxy.faults() > 0, "the proxy injected nothing");
     assert_eq!(code, direct_code, "{}", describe(&out));
     assert_eq!(verdicts(&report), verdicts(&direct));
+    // --stats saw every send the proxy saw, each a call or a retry.
+    let stats = &report["stats"];
+    let sends = stats["calls"].as_u64().unwrap_or(0) + stats["retries"].as_u64().unwrap_or(0);
+    assert_eq!(sends, proxy.total_calls() as u64, "{stats:#}");
+    assert!(stats["retries"].as_u64() > Some(0), "{stats:#}");
 }
 
 #[tokio::test]

@@ -50,6 +50,8 @@ pub use session::Session;
 pub struct CollectOptions {
     /// How far back to read the rotation Lambda's log events.
     pub since: Duration,
+    /// Where the calls are counted (`--stats`).
+    pub stats: stats::CallStats,
 }
 
 /// Where the Lambda's network lookup ended.
@@ -75,7 +77,7 @@ pub async fn collect(
     secret_id: &str,
     options: &CollectOptions,
 ) -> Result<Facts, UserError> {
-    let session = Session::new(config, options.since, false)?;
+    let session = Session::new(config, options.since, false, options.stats.clone())?;
     session.diagnose(secret_id).await
 }
 

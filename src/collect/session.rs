@@ -169,6 +169,7 @@ impl Session {
         config: &aws_config::SdkConfig,
         since: std::time::Duration,
         fleet: bool,
+        stats: CallStats,
     ) -> Result<Session, crate::error::UserError> {
         let region = config
             .region()
@@ -187,7 +188,6 @@ impl Session {
         let log_start = collected_at
             .checked_sub_signed(window)
             .unwrap_or(DateTime::UNIX_EPOCH);
-        let stats = CallStats::default();
         Ok(Session {
             shared: Arc::new(Shared {
                 clients: Clients::new(config, &stats),
