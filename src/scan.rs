@@ -150,9 +150,11 @@ pub async fn scan_region(
         });
         secret_values.push(value);
     }
-    // Every password first: one Lambda's log group serves all its secrets.
-    for value in &mut secret_values {
-        session.add_password(value.password.take());
+    // Every password (and masterarn) first: one Lambda's log group serves
+    // all its secrets.
+    for value in &secret_values {
+        session.add_masked(value.password.as_ref());
+        session.add_masked(value.master_arn.as_ref());
     }
 
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));

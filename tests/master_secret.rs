@@ -158,20 +158,49 @@ async fn a_missing_or_deleted_master_secret_fails() {
         finding["message"]
             .as_str()
             .unwrap()
-            .contains("does not exist"),
+            .contains("no master secret that exists"),
         "{finding:#}"
     );
+
+    // A masterarn that is null names nothing either (not single-user).
+    lab.put_secret_value(
+        &c,
+        &json!({
+            "engine": "mysql", "host": lab.db_address, "port": DB_PORT,
+            "username": "app_user", "password": CANARY, "dbname": "app",
+            "masterarn": null,
+        }),
+    )
+    .await;
+    diagnose_sec002(&server, &lab, "fail", true);
 }
 
 #[tokio::test]
 async fn a_role_that_may_read_only_its_own_secret_fails_naming_get_secret_value() {
     let server = MotoServer::start();
     let c = server.clients().await;
-    let (lab, _) = multi_user_lab(&c).await;
+    let (lab, master_arn) = multi_user_lab(&c).await;
     // The lab's policy: GetSecretValue on the user secret only.
     lab.set_role_policy(&c, &healthy_role_policy(&lab.secret_arn))
         .await;
+    // What the template logs then names the master secret: LOG001 shows
+    // the line, with the ARN masked.
+    lab.put_log_lines(
+        &c,
+        "2026/01/01/[$LATEST]denied",
+        &[format!(
+            "[ERROR] ClientError: An error occurred (AccessDeniedException) when calling the \
+             GetSecretValue operation: User: {} is not authorized to perform: \
+             secretsmanager:GetSecretValue on resource: {master_arn} because no identity-based \
+             policy allows the secretsmanager:GetSecretValue action",
+            lab.role_arn
+        )],
+    )
+    .await;
     let finding = diagnose_sec002(&server, &lab, "fail", false);
+    let (_, report) = server.diagnose_json(&lab.secret_name, &[]);
+    let log = finding_with(&report, "LOG001", "fail").to_string();
+    assert!(log.contains("on resource: ********"), "{log}");
     let message = finding["message"].as_str().unwrap();
     assert!(
         message.contains("secretsmanager:GetSecretValue") && message.contains("missing"),

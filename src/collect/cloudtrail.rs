@@ -14,6 +14,8 @@ use rotation_doctor_checks::{ErrorKind, Fact, RotationEvent, RotationEvents, Sec
 use serde_json::Value;
 
 use super::errors::{truncate_chars, unavailable};
+use super::logs::mask_values;
+use super::redacted::Redacted;
 use super::session::Session;
 
 const LOOKUP_EVENTS: &str = "cloudtrail:LookupEvents";
@@ -33,6 +35,8 @@ const MAX_MESSAGE_CHARS: usize = 500;
 pub(crate) struct SecretRef<'a> {
     pub arn: &'a str,
     pub name: &'a str,
+    /// Values masked in the error messages kept.
+    pub masked: &'a [&'a str],
 }
 
 /// The region's rotation events in the run's window, as CloudTrail hands
@@ -49,11 +53,8 @@ pub(crate) async fn rotation_events(
     session: &Session,
     secret: &Fact<Secret>,
 ) -> Fact<RotationEvents> {
-    let secret = match secret {
-        Fact::Present(s) => SecretRef {
-            arn: &s.arn,
-            name: &s.name,
-        },
+    let (arn, name) = match secret {
+        Fact::Present(s) => (&s.arn, &s.name),
         Fact::Unavailable(why) => return Fact::Unavailable(why.clone()),
         Fact::NotApplicable(why) => return Fact::NotApplicable(why.clone()),
     };
@@ -66,6 +67,15 @@ pub(crate) async fn rotation_events(
     let page = match page {
         Ok(page) => page,
         Err(why) => return Fact::Unavailable(why),
+    };
+    // Error messages may name the master secret, or print a password: mask
+    // what the run may not keep (the lock is held only while parsing).
+    let masked = shared.masked.lock().unwrap_or_else(|e| e.into_inner());
+    let masked: Vec<&str> = masked.iter().map(Redacted::expose).collect();
+    let secret = SecretRef {
+        arn,
+        name,
+        masked: &masked,
     };
     let mut events: Vec<RotationEvent> = page
         .events
@@ -166,7 +176,7 @@ pub(crate) fn parse_event(
     let message = event
         .get("errorMessage")
         .and_then(Value::as_str)
-        .map(|m| truncate_chars(m, MAX_MESSAGE_CHARS));
+        .map(|m| truncate_chars(&mask_values(m, secret.masked), MAX_MESSAGE_CHARS));
     Some(RotationEvent {
         time,
         name: name.to_string(),
@@ -219,6 +229,7 @@ mod tests {
         let secret = SecretRef {
             arn: ARN,
             name: "lab/mysql",
+            masked: &[],
         };
         page["Events"]
             .as_array()
@@ -275,6 +286,7 @@ mod tests {
         let secret = SecretRef {
             arn: ARN,
             name: "lab/mysql",
+            masked: &[],
         };
         assert!(parse_event("not json", &secret, None).is_none());
         let put = format!(

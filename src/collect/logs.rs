@@ -27,15 +27,15 @@ pub(crate) fn default_log_group(function_name: &str) -> String {
 /// FilterLogEvents over `[start, end]`, with no filter pattern: moto
 /// implements patterns only partly (moto-coverage.md §1 item 9), so the checks
 /// match on our side. `interleaved` keeps moto from grouping by stream; we
-/// sort anyway. Every password in `passwords` (all the run has read: a log
-/// group serves every secret its Lambda rotates) is scrubbed from every
-/// message before it is kept.
+/// sort anyway. Every value in `masked` (each password and `masterarn` the
+/// run has read: a log group serves every secret its Lambda rotates) is
+/// scrubbed from every message before it is kept.
 pub(crate) async fn read_logs(
     client: &Client,
     log_group: &str,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-    passwords: &Mutex<Vec<Redacted>>,
+    masked: &Mutex<Vec<Redacted>>,
 ) -> Fact<LogExcerpt> {
     let mut events = Vec::new();
     let mut next_token: Option<String> = None;
@@ -75,8 +75,8 @@ pub(crate) async fn read_logs(
         };
         {
             // Held only while this page is cleaned, never across a call.
-            let passwords = passwords.lock().unwrap_or_else(|e| e.into_inner());
-            let passwords: Vec<&str> = passwords.iter().map(Redacted::expose).collect();
+            let masked = masked.lock().unwrap_or_else(|e| e.into_inner());
+            let masked: Vec<&str> = masked.iter().map(Redacted::expose).collect();
             for event in output.events() {
                 let Some(timestamp) = event.timestamp().and_then(DateTime::from_timestamp_millis)
                 else {
@@ -85,7 +85,7 @@ pub(crate) async fn read_logs(
                 events.push(LogEvent {
                     timestamp,
                     stream: event.log_stream_name().map(str::to_string),
-                    message: clean_message(event.message().unwrap_or_default(), &passwords),
+                    message: clean_message(event.message().unwrap_or_default(), &masked),
                 });
             }
         }
@@ -112,6 +112,20 @@ pub(crate) async fn read_logs(
     })
 }
 
+/// `text` with every one of `values` replaced by the mask, longest first
+/// (so one that contains another is masked whole).
+pub(crate) fn mask_values(text: &str, values: &[&str]) -> String {
+    let mut masked = text.to_string();
+    let mut by_length: Vec<&str> = values.iter().copied().filter(|v| !v.is_empty()).collect();
+    by_length.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    for value in by_length {
+        if masked.contains(value) {
+            masked = masked.replace(value, MASK);
+        }
+    }
+    masked
+}
+
 /// A value given to a password-like key (`password=x`, `"password": "x"`,
 /// `'pwd': 'x'`): a function that prints a secret's dict leaks the passwords
 /// of secrets this run never read (a `diagnose` knows only its own).
@@ -120,23 +134,11 @@ static PASSWORD_VALUE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("the password pattern is valid")
 });
 
-/// Masks the passwords, longest first (so one that contains another is
-/// masked whole), and any value given to a password-like key, then cuts the
-/// message. In that order, so a cut can never leave part of a password
+/// Masks `values` (see [`mask_values`]) and any value given to a
+/// password-like key, then cuts the message. In that order, so a cut can never leave part of a password
 /// behind.
-pub(crate) fn clean_message(message: &str, passwords: &[&str]) -> String {
-    let mut cleaned = message.trim_end_matches(['\n', '\r']).to_string();
-    let mut by_length: Vec<&str> = passwords
-        .iter()
-        .copied()
-        .filter(|p| !p.is_empty())
-        .collect();
-    by_length.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for password in by_length {
-        if cleaned.contains(password) {
-            cleaned = cleaned.replace(password, MASK);
-        }
-    }
+pub(crate) fn clean_message(message: &str, values: &[&str]) -> String {
+    let cleaned = mask_values(message.trim_end_matches(['\n', '\r']), values);
     let cleaned = PASSWORD_VALUE.replace_all(&cleaned, format!("${{1}}{MASK}"));
     truncate_chars(&cleaned, MAX_MESSAGE_CHARS)
 }

@@ -11,7 +11,7 @@ use rotation_doctor_checks::role_access::{
     key_policy_grants, role_outcome, simulated_outcome, Outcome,
 };
 use rotation_doctor_checks::{
-    ErrorKind, ExecutionRole, Fact, KmsKey, MasterSecret, Secret, Unavailable,
+    Connection, ErrorKind, ExecutionRole, Fact, KmsKey, MasterSecret, Secret, Unavailable,
 };
 
 use super::errors::CallFailure;
@@ -65,6 +65,20 @@ async fn describe(client: &Client, master_id: &str) -> Result<Described, Unavail
     }
 }
 
+/// `masterarn` names no secret that exists.
+fn no_master() -> MasterSecret {
+    MasterSecret {
+        found: false,
+        scheduled_for_deletion: false,
+        same_account: true,
+        customer_managed_key: false,
+        key_state: not_applicable("the master secret does not exist"),
+        role_get_secret_value: not_applicable("the master secret does not exist"),
+        role_decrypt: not_applicable("the master secret does not exist"),
+        decided_by: String::new(),
+    }
+}
+
 fn not_applicable<T>(why: &str) -> Fact<T> {
     Fact::NotApplicable(why.to_string())
 }
@@ -80,13 +94,22 @@ fn account_of(arn: &str) -> Option<&str> {
 pub(crate) async fn assess(
     session: &Session,
     master_arn: Option<&Redacted>,
+    connection: &Fact<Connection>,
     secret: &Fact<Secret>,
     role: &Fact<ExecutionRole>,
 ) -> Fact<MasterSecret> {
     let Some(master_arn) = master_arn else {
-        return Fact::NotApplicable(
-            "the secret has no masterarn key (single-user rotation)".to_string(),
-        );
+        let has_key = connection
+            .present()
+            .is_some_and(|c| c.keys.iter().any(|k| k == "masterarn"));
+        if !has_key {
+            return Fact::NotApplicable(
+                "the secret has no masterarn key (single-user rotation)".to_string(),
+            );
+        }
+        // `masterarn` is there but null, empty or not a string: it names
+        // nothing the template could read.
+        return Fact::Present(no_master());
     };
     let shared = &session.shared;
     // Many user secrets share one master: described once per run.
@@ -101,16 +124,7 @@ pub(crate) async fn assess(
         Err(why) => return Fact::Unavailable(why),
     };
     if !described.found {
-        return Fact::Present(MasterSecret {
-            found: false,
-            scheduled_for_deletion: false,
-            same_account: true,
-            customer_managed_key: false,
-            key_state: not_applicable("the master secret does not exist"),
-            role_get_secret_value: not_applicable("the master secret does not exist"),
-            role_decrypt: not_applicable("the master secret does not exist"),
-            decided_by: String::new(),
-        });
+        return Fact::Present(no_master());
     }
 
     let secret_arn = secret.present().map(|s| s.arn.as_str()).unwrap_or_default();

@@ -109,7 +109,9 @@ impl Session {
             password,
             master_arn,
         } = value;
-        self.add_password(password);
+        self.add_masked(password.as_ref());
+        self.add_masked(master_arn.as_ref());
+        drop(password);
         let shared = &self.shared;
         let region = shared.region.clone();
 
@@ -187,7 +189,7 @@ impl Session {
                     &log_group,
                     shared.log_start,
                     shared.collected_at,
-                    &shared.passwords,
+                    &shared.masked,
                 )
                 .await
             });
@@ -323,8 +325,14 @@ impl Session {
         );
         // Judged now, with the role's documents, and dropped: only verdicts
         // are kept.
-        let master_secret =
-            master::assess(self, master_arn.as_ref(), &secret, &execution_role).await;
+        let master_secret = master::assess(
+            self,
+            master_arn.as_ref(),
+            &connection,
+            &secret,
+            &execution_role,
+        )
+        .await;
         drop(master_arn);
 
         Facts {

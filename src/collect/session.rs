@@ -141,9 +141,12 @@ pub(crate) struct Shared {
     /// Many secrets are diagnosed: find databases in one listing rather
     /// than one DescribeDBInstances per identifier.
     pub fleet: bool,
-    /// Every AWSCURRENT password read so far, masked in every log line kept
-    /// (a Lambda's log group serves every secret it rotates). Wiped on drop.
-    pub passwords: Mutex<Vec<Redacted>>,
+    /// Every value of a secret the run holds and may not keep: each
+    /// AWSCURRENT password and `masterarn` read so far. Masked in every log
+    /// line and CloudTrail event kept (a Lambda's log group serves every
+    /// secret it rotates, and an AccessDenied line names the master secret).
+    /// Wiped on drop.
+    pub masked: Mutex<Vec<Redacted>>,
     /// The secrets of the run by rotation Lambda ARN, so a simulation asks
     /// about all of a Lambda's secrets at once.
     pub secrets_by_lambda: Mutex<HashMap<String, Vec<String>>>,
@@ -198,7 +201,7 @@ impl Session {
                 collected_at,
                 since,
                 fleet,
-                passwords: Mutex::new(Vec::new()),
+                masked: Mutex::new(Vec::new()),
                 secrets_by_lambda: Mutex::new(HashMap::new()),
                 lambda_configs: Memo::new(),
                 lambda_policies: Memo::new(),
@@ -226,14 +229,17 @@ impl Session {
         &self.shared.clients.secrets
     }
 
-    /// Remembers a password so that every log line kept is scrubbed of it.
-    pub(crate) fn add_password(&self, password: Option<Redacted>) {
-        if let Some(password) = password.filter(|p| !p.is_empty()) {
-            self.shared
-                .passwords
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(password);
+    /// Remembers a value (a password, a `masterarn`) so that every log line
+    /// and CloudTrail event kept is scrubbed of it.
+    pub(crate) fn add_masked(&self, value: Option<&Redacted>) {
+        let Some(value) = value.filter(|v| !v.is_empty()) else {
+            return;
+        };
+        let mut masked = self.shared.masked.lock().unwrap_or_else(|e| e.into_inner());
+        if !masked.iter().any(|known| known.expose() == value.expose()) {
+            masked.push(Redacted::new(zeroize::Zeroizing::new(
+                value.expose().to_string(),
+            )));
         }
     }
 

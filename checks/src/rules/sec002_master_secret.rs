@@ -88,8 +88,8 @@ impl Check for MasterSecretUsable {
         if !master.found {
             return vec![finding(
                 Status::Fail,
-                "the master secret named by masterarn does not exist: the multi-user \
-                 template cannot log in as the master user in setSecret"
+                "masterarn names no master secret that exists (or is not a secret ARN): \
+                 the multi-user template cannot log in as the master user in setSecret"
                     .to_string(),
             )
             .with_remediation(
@@ -276,7 +276,7 @@ mod tests {
         };
         let missing = with(|m| m.found = false);
         assert_eq!(missing.status, Status::Fail);
-        assert!(missing.message.contains("does not exist"));
+        assert!(missing.message.contains("no master secret that exists"));
         assert_eq!(
             with(|m| m.scheduled_for_deletion = true).status,
             Status::Fail
