@@ -128,6 +128,10 @@ pub struct MasterSecret {
     pub scheduled_for_deletion: bool,
     /// It is in the secret's own account (another needs a resource policy).
     pub same_account: bool,
+    /// It is in the secret's region (the template calls its own region's
+    /// endpoint).
+    #[serde(default = "yes")]
+    pub same_region: bool,
     /// It is encrypted with a customer managed key (else `aws/secretsmanager`).
     pub customer_managed_key: bool,
     /// That key's state (`Enabled`, `Disabled`, `PendingDeletion`...);
@@ -143,6 +147,10 @@ pub struct MasterSecret {
     /// or our evaluation of its documents and why.
     #[serde(default)]
     pub decided_by: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The default of a fact that snapshots of an older tool do not have.

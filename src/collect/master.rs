@@ -71,6 +71,7 @@ fn no_master() -> MasterSecret {
         found: false,
         scheduled_for_deletion: false,
         same_account: true,
+        same_region: true,
         customer_managed_key: false,
         key_state: not_applicable("the master secret does not exist"),
         role_get_secret_value: not_applicable("the master secret does not exist"),
@@ -81,6 +82,12 @@ fn no_master() -> MasterSecret {
 
 fn not_applicable<T>(why: &str) -> Fact<T> {
     Fact::NotApplicable(why.to_string())
+}
+
+fn region_of(arn: &str) -> Option<&str> {
+    arn.strip_prefix("arn:")
+        .and_then(|rest| rest.split(':').nth(2))
+        .filter(|region| !region.is_empty())
 }
 
 fn account_of(arn: &str) -> Option<&str> {
@@ -132,6 +139,7 @@ pub(crate) async fn assess(
         (Some(master), Some(own)) => master == own,
         _ => true,
     };
+    let same_region = region_of(&described.arn).is_none_or(|r| r == shared.region);
     let key_id = described
         .kms_key_id
         .clone()
@@ -210,6 +218,7 @@ pub(crate) async fn assess(
         found: true,
         scheduled_for_deletion: described.scheduled_for_deletion,
         same_account,
+        same_region,
         customer_managed_key: key_id.is_some(),
         key_state,
         role_get_secret_value,
@@ -281,7 +290,7 @@ async fn decide(
 
 #[cfg(test)]
 mod tests {
-    use super::account_of;
+    use super::{account_of, region_of};
 
     #[test]
     fn accounts_of_arns_and_names() {
@@ -290,5 +299,10 @@ mod tests {
             Some("123456789012")
         );
         assert_eq!(account_of("prod/master"), None);
+        assert_eq!(
+            region_of("arn:aws:secretsmanager:eu-west-1:123456789012:secret:m-AbCdEf"),
+            Some("eu-west-1")
+        );
+        assert_eq!(region_of("prod/master"), None);
     }
 }

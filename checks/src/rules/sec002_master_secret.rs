@@ -22,7 +22,9 @@ multi-user, rotation templates), the master secret that key names:
 - it exists (`secretsmanager:DescribeSecret`) and is not scheduled for
   deletion;
 - it is in the secret's account (one in another account also needs a
-  resource policy on it and a key policy that admit the role: a warning);
+  resource policy on it and a key policy that admit the role: a warning;
+  under the AWS managed key, which no other account may use, a failure)
+  and region (the template calls its own region's endpoint: a warning);
 - the rotation Lambda's execution role may call
   `secretsmanager:GetSecretValue` on it, and `kms:Decrypt` with its key when
   that key is customer managed, and the key is `Enabled`.
@@ -167,11 +169,26 @@ impl Check for MasterSecretUsable {
                 "the AWS managed key aws/secretsmanager"
             }
         ));
-        if !master.same_account {
+        if !master.same_account && !master.customer_managed_key {
+            problems.push((
+                Status::Fail,
+                "it is in another account under the AWS managed key aws/secretsmanager, \
+                 which no other account may use: it needs a customer managed key"
+                    .to_string(),
+            ));
+        } else if !master.same_account {
             problems.push((
                 Status::Warn,
                 "it is in another account: its resource policy and its key's policy must \
                  also admit the rotation role, which this tool cannot read"
+                    .to_string(),
+            ));
+        }
+        if !master.same_region {
+            problems.push((
+                Status::Warn,
+                "it is in another region: the rotation function calls its own region's \
+                 Secrets Manager endpoint, where the master secret is not"
                     .to_string(),
             ));
         }
@@ -208,6 +225,7 @@ fn master(get: Outcome) -> crate::facts::MasterSecret {
         found: true,
         scheduled_for_deletion: false,
         same_account: true,
+        same_region: true,
         customer_managed_key: false,
         key_state: Fact::NotApplicable("the AWS managed key".to_string()),
         role_get_secret_value: Fact::Present(get),
@@ -288,7 +306,15 @@ mod tests {
         });
         assert_eq!(disabled.status, Status::Fail);
         assert!(disabled.message.contains("Disabled"));
-        assert_eq!(with(|m| m.same_account = false).status, Status::Warn);
+        assert_eq!(with(|m| m.same_account = false).status, Status::Fail);
+        let cross_account_cmk = with(|m| {
+            m.same_account = false;
+            m.customer_managed_key = true;
+            m.key_state = Fact::Present("Enabled".to_string());
+            m.role_decrypt = Fact::Present(Outcome::Granted("the key policy".to_string()));
+        });
+        assert_eq!(cross_account_cmk.status, Status::Warn);
+        assert_eq!(with(|m| m.same_region = false).status, Status::Warn);
         let unknown = with(|m| {
             m.role_get_secret_value = Fact::Present(Outcome::Unknown("a condition".into()))
         });
