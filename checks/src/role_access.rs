@@ -24,7 +24,7 @@ pub enum Outcome {
 
 /// The labelled documents of a list of policies, and the labels of those
 /// that could not be read.
-pub fn documents<'a>(
+fn documents<'a>(
     kind: &str,
     policies: &'a Fact<Vec<RolePolicy>>,
     docs: &mut Vec<(String, &'a Value)>,
@@ -132,14 +132,9 @@ pub fn simulated_outcome(result: &SimulatedAction) -> Outcome {
     }
 }
 
-/// Our evaluation of one need for `role`: its identity documents and
-/// boundary, and (for a KMS action) the key policy of `key`.
-pub fn role_outcome(
-    role: &ExecutionRole,
-    need: &Need,
-    context: &[(&str, &str)],
-    key: &Fact<KmsKey>,
-) -> Outcome {
+/// The role's inline and attached documents that could be read, each with
+/// its label, and the labels of those that could not.
+pub fn identity_documents(role: &ExecutionRole) -> (Vec<(String, &Value)>, Vec<String>) {
     let mut labelled: Vec<(String, &Value)> = Vec::new();
     let mut unreadable: Vec<String> = Vec::new();
     documents(
@@ -154,6 +149,18 @@ pub fn role_outcome(
         &mut labelled,
         &mut unreadable,
     );
+    (labelled, unreadable)
+}
+
+/// Our evaluation of one need for `role`: its identity documents and
+/// boundary, and (for a KMS action) the key policy of `key`.
+pub fn role_outcome(
+    role: &ExecutionRole,
+    need: &Need,
+    context: &[(&str, &str)],
+    key: &Fact<KmsKey>,
+) -> Outcome {
+    let (labelled, unreadable) = identity_documents(role);
     let docs: Vec<(&str, &Value)> = labelled.iter().map(|(l, d)| (l.as_str(), *d)).collect();
     let outcome = evaluate_need(
         need,

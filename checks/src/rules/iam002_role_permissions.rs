@@ -9,7 +9,9 @@ use crate::facts::{ErrorKind, ExecutionRole, Fact, Facts, KmsKey};
 use crate::finding::{Finding, Severity, Status};
 use crate::fix::{FixAction, FixPlan};
 use crate::policy::{rotation_role_needs, Need};
-use crate::role_access::{documents, evaluate_need, key_policy_grants, simulated_outcome, Outcome};
+use crate::role_access::{
+    evaluate_need, identity_documents, key_policy_grants, simulated_outcome, Outcome,
+};
 
 pub struct RolePermissions;
 
@@ -189,20 +191,7 @@ impl Check for RolePermissions {
         ];
 
         // Our evaluation's inputs, also for the evidence when simulating.
-        let mut labelled: Vec<(String, &Value)> = Vec::new();
-        let mut unreadable: Vec<String> = Vec::new();
-        documents(
-            "inline",
-            &role.inline_policies,
-            &mut labelled,
-            &mut unreadable,
-        );
-        documents(
-            "attached",
-            &role.attached_policies,
-            &mut labelled,
-            &mut unreadable,
-        );
+        let (labelled, unreadable) = identity_documents(role);
         let docs: Vec<(&str, &Value)> = labelled.iter().map(|(l, d)| (l.as_str(), *d)).collect();
 
         let simulated = role.simulation.present().filter(|results| {
