@@ -130,6 +130,7 @@ fn synthetic() -> Facts {
     Facts {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
         tool_version: "bench".into(),
+        description: None,
         collected_at: Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap(),
         region: "us-east-1".into(),
         secret_id: "bench".into(),

@@ -1,5 +1,6 @@
 //! The contract every check implements, and the metadata a user sees.
 
+use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
 
@@ -7,8 +8,8 @@ use crate::finding::{Finding, Severity, Status};
 /// and `rotation-doctor explain ID` prints `docs`.
 #[derive(Debug)]
 pub struct CheckMeta {
-    /// Stable, never reused: a category prefix and a number (ruff-style codes,
-    /// see reference/aesthetics-anchors.md §1).
+    /// Stable, never reused: a category prefix and a number (ruff-style codes
+    /// such as `S113`, see https://docs.astral.sh/ruff/rules/).
     pub id: &'static str,
     /// Kebab-case name of the problem.
     pub name: &'static str,
@@ -16,28 +17,29 @@ pub struct CheckMeta {
     pub title: &'static str,
     /// The severity of a failure of this check.
     pub severity: Severity,
+    /// Whether a failure can carry a fix plan for `--fix`; its docs then say
+    /// what `--fix` does and whether that is a safe or an unsafe fix.
+    pub can_fix: bool,
+    /// Whether the check only adds evidence (logs, CloudTrail) rather than
+    /// deciding whether rotation can work. When such a check is `unknown`
+    /// the exit code does not change; for every other check it does.
+    pub optional_evidence: bool,
     /// Markdown with the sections: What it checks, Why it breaks rotation,
     /// How to fix it, References.
     pub docs: &'static str,
 }
 
-/// A check is a pure function of the facts: no I/O, no clock but
-/// `Facts::collected_at`.
+/// A check is a pure function of the facts and the network paths the
+/// engine evaluated once for them (`diagnosis::diagnose`): no I/O, no clock
+/// but `Facts::collected_at`.
 pub trait Check: Sync {
     fn meta(&self) -> &'static CheckMeta;
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding>;
+    fn evaluate(&self, facts: &Facts, paths: &NetworkPaths) -> Vec<Finding>;
 
-    /// Whether the check only adds evidence (logs, CloudTrail) rather than
-    /// deciding whether rotation can work. When such a check is `unknown`
-    /// the exit code does not change; for every other check it does.
-    fn optional_evidence(&self) -> bool {
-        false
-    }
-
-    /// Whether the check's failures can carry a fix plan for `--fix`.
-    fn can_fix(&self) -> bool {
-        false
-    }
+    /// Facts on which the check fails or warns, and facts on which it
+    /// passes; the registry's tests run every check on its own pair.
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts);
 }
 
 impl CheckMeta {

@@ -85,6 +85,9 @@ pub struct Facts {
     pub schema_version: u32,
     /// The tool version that collected these facts.
     pub tool_version: String,
+    /// A note a person wrote into a snapshot; never read by checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// "Now" for every check: checks never read the clock.
     pub collected_at: DateTime<Utc>,
     pub region: String,

@@ -1,9 +1,9 @@
 //! Fix plans: what a finding proposes to change, as typed data. Checks build
 //! plans (pure); the binary shows, applies, journals and undoes them. Each
 //! action carries a safety class in the spirit of ruff's fix applicability
-//! (reference/aesthetics-anchors.md §1): `safe` adds and cannot break what
-//! works; `unsafe` changes existing configuration or data and is applied
-//! only with `--unsafe-fixes`.
+//! (https://docs.astral.sh/ruff/linter/#fix-safety): `safe` adds and
+//! cannot break what works; `unsafe` changes existing configuration or data
+//! and is applied only with `--unsafe-fixes`.
 
 use serde::{Deserialize, Serialize};
 
@@ -65,7 +65,8 @@ pub enum FixAction {
         description: String,
     },
     /// Move the Lambda; both lists are always sent (a VpcConfig without
-    /// SecurityGroupIds corrupts the function in moto: moto-coverage §1.7).
+    /// SecurityGroupIds corrupts the function in moto: docs/moto-notes.md,
+    /// "Lambda").
     UpdateLambdaVpc {
         function_name: String,
         subnet_ids: Vec<String>,

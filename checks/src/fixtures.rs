@@ -93,6 +93,7 @@ pub fn lab() -> Facts {
     Facts {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
         tool_version: "test".to_string(),
+        description: None,
         collected_at: Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap(),
         region: "us-east-1".to_string(),
         secret_id: "lab/mysql".to_string(),

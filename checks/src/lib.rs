@@ -2,7 +2,9 @@
 //! and the checks. Nothing here talks to AWS or reads the clock, so a check is
 //! testable on hand-built facts in microseconds.
 
+pub mod arn;
 pub mod check;
+pub mod diagnosis;
 pub mod facts;
 pub mod finding;
 pub mod fix;
@@ -15,6 +17,8 @@ pub mod role_access;
 pub mod rules;
 pub mod secret_value;
 
+pub use arn::Arn;
 pub use check::{Check, CheckMeta};
+pub use diagnosis::{diagnose, Diagnosis, NetworkPaths};
 pub use facts::*;
 pub use finding::{Finding, Severity, Status};

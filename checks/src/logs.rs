@@ -1,8 +1,8 @@
 //! Classifies a rotation Lambda's log lines by cause, from the exact strings
 //! AWS's rotation functions and the Lambda runtime emit
-//! (reference/rotation-failures.md, catalog sections A–E). Matching happens
-//! here, on our side, because CloudWatch Logs filter patterns are not
-//! reliable on every backend (reference/moto-coverage.md §1 item 9).
+//! (docs/failure-catalog.md, sections A–E). Matching happens here, on our
+//! side, because CloudWatch Logs filter patterns are not reliable on every
+//! backend (docs/moto-notes.md, "CloudWatch Logs").
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

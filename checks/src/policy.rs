@@ -3,6 +3,8 @@
 //! Conditions are not evaluated: a statement with a condition makes the
 //! answer `Conditional`, never a silent allow.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,13 +24,33 @@ pub enum Decision {
     },
 }
 
-/// Case-insensitive glob match with `*` and `?`, as IAM matches actions.
+/// Whether letter case matters in a comparison. IAM matches action names
+/// without case, but resource and principal ARNs and the values of the
+/// `String*` (other than `…IgnoreCase`) and `Arn*` condition operators with
+/// case:
+/// - https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+/// - https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+/// - https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Case {
+    /// ARNs, principals, and `StringEquals` / `StringLike` / `Arn*` values.
+    Sensitive,
+    /// Action names, `StringEqualsIgnoreCase` values, condition key names.
+    Insensitive,
+}
+
+/// Glob match with `*` (any run) and `?` (any one byte), with or without
+/// case as `case` says.
 ///
 /// Iterative, with one backtrack point: on a mismatch only the latest `*`
 /// takes one more byte (an earlier `*` never needs to, since the latest one
 /// can absorb anything it would). At most pattern × text steps, never the
 /// exponential time of trying every split of every `*`.
-pub fn glob_matches(pattern: &str, text: &str) -> bool {
+pub fn glob_matches_case(pattern: &str, text: &str, case: Case) -> bool {
+    let same = |a: u8, b: u8| match case {
+        Case::Sensitive => a == b,
+        Case::Insensitive => a.eq_ignore_ascii_case(&b),
+    };
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut pi, mut ti) = (0, 0);
     // After the latest `*`: where the pattern resumes, and where in the
@@ -40,7 +62,7 @@ pub fn glob_matches(pattern: &str, text: &str) -> bool {
                 pi += 1;
                 star = Some((pi, ti));
             }
-            Some(&c) if c == b'?' || c.eq_ignore_ascii_case(&t[ti]) => {
+            Some(&c) if c == b'?' || same(c, t[ti]) => {
                 pi += 1;
                 ti += 1;
             }
@@ -55,6 +77,13 @@ pub fn glob_matches(pattern: &str, text: &str) -> bool {
         }
     }
     p[pi..].iter().all(|&c| c == b'*')
+}
+
+/// Case-insensitive glob match: right for IAM action names only (an ARN
+/// needs `glob_matches_case(.., Case::Sensitive)`). Kept with this
+/// signature for callers outside this crate and the fuzz target.
+pub fn glob_matches(pattern: &str, text: &str) -> bool {
+    glob_matches_case(pattern, text, Case::Insensitive)
 }
 
 /// A policy element that may be one string or a list of strings.
@@ -82,39 +111,37 @@ fn sid(statement: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Whether the statement's Action / NotAction covers `action`.
+/// Whether the statement's Action / NotAction covers `action` (action
+/// names match without case).
 fn covers_action(statement: &Value, action: &str) -> bool {
+    let matches = |p: &&str| glob_matches_case(p, action, Case::Insensitive);
     if let Some(actions) = statement.get("Action") {
-        strings(Some(actions))
-            .iter()
-            .any(|p| glob_matches(p, action))
+        strings(Some(actions)).iter().any(matches)
     } else if let Some(not_actions) = statement.get("NotAction") {
-        !strings(Some(not_actions))
-            .iter()
-            .any(|p| glob_matches(p, action))
+        !strings(Some(not_actions)).iter().any(matches)
     } else {
         false
     }
 }
 
 /// Whether the statement's Resource / NotResource covers `resource`; a
-/// statement without either (a resource policy) covers everything.
+/// statement without either (a resource policy) covers everything. ARNs
+/// match with case: `secret:Prod/*` does not cover `secret:prod/db`.
 fn covers_resource(statement: &Value, resource: &str) -> bool {
+    let matches = |p: &&str| glob_matches_case(p, resource, Case::Sensitive);
     if let Some(resources) = statement.get("Resource") {
-        strings(Some(resources))
-            .iter()
-            .any(|p| glob_matches(p, resource))
+        strings(Some(resources)).iter().any(matches)
     } else if let Some(not_resources) = statement.get("NotResource") {
-        !strings(Some(not_resources))
-            .iter()
-            .any(|p| glob_matches(p, resource))
+        !strings(Some(not_resources)).iter().any(matches)
     } else {
         true
     }
 }
 
 /// Whether the statement's principal covers everyone (`*`, `{"AWS": "*"}`),
-/// or `principal` when given (an ARN, or a service name).
+/// or `principal` when given (an ARN, or a service name). Compared with
+/// case: AWS documents principal ARNs as case sensitive and no principal as
+/// case insensitive.
 fn covers_principal(statement: &Value, principal: Option<&str>) -> bool {
     let Some(value) = statement.get("Principal") else {
         // Identity policies have no principal: they apply to their holder.
@@ -127,7 +154,12 @@ fn covers_principal(statement: &Value, principal: Option<&str>) -> bool {
         .iter()
         .flat_map(|key| strings(value.get(*key)))
         .collect();
-    named.contains(&"*") || principal.is_some_and(|p| named.iter().any(|n| glob_matches(n, p)))
+    named.contains(&"*")
+        || principal.is_some_and(|p| {
+            named
+                .iter()
+                .any(|n| glob_matches_case(n, p, Case::Sensitive))
+        })
 }
 
 /// What `document` says about `principal` doing `action` on `resource`.
@@ -189,7 +221,10 @@ pub enum ConditionOutcome {
 }
 
 /// Evaluates the string and ARN operators (and their `IfExists` and `Not`
-/// forms) on the keys `context` knows. Anything else is not evaluated.
+/// forms) on the keys `context` knows. Anything else is not evaluated. Key
+/// names match without case; values with case, except for the
+/// `…IgnoreCase` operators:
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html
 pub fn evaluate_condition(condition: Option<&Value>, context: &[(&str, &str)]) -> ConditionOutcome {
     let Some(blocks) = condition.and_then(Value::as_object) else {
         return ConditionOutcome::Met;
@@ -226,7 +261,8 @@ pub fn evaluate_condition(condition: Option<&Value>, context: &[(&str, &str)]) -
             let matched = patterns.iter().any(|p| match base {
                 "StringEquals" => *p == subject,
                 "StringEqualsIgnoreCase" => p.eq_ignore_ascii_case(subject),
-                _ => glob_matches(p, subject),
+                // StringLike, ArnEquals, ArnLike: wildcards, with case.
+                _ => glob_matches_case(p, subject, Case::Sensitive),
             });
             if matched == negated {
                 return ConditionOutcome::NotMet(format!(
@@ -263,7 +299,7 @@ impl Access {
 }
 
 /// Whether `statement`'s Principal / NotPrincipal covers one of `principals`
-/// (or everyone).
+/// (or everyone), with case as in `covers_principal`.
 fn covers_any_principal(statement: &Value, principals: &[&str]) -> bool {
     let named = |value: &Value| -> Vec<String> {
         if value.as_str() == Some("*") {
@@ -276,9 +312,12 @@ fn covers_any_principal(statement: &Value, principals: &[&str]) -> bool {
             .collect()
     };
     let listed = |names: &[String]| {
-        names
-            .iter()
-            .any(|n| n == "*" || principals.iter().any(|p| glob_matches(n, p)))
+        names.iter().any(|n| {
+            n == "*"
+                || principals
+                    .iter()
+                    .any(|p| glob_matches_case(n, p, Case::Sensitive))
+        })
     };
     match (statement.get("Principal"), statement.get("NotPrincipal")) {
         (Some(principal), _) => listed(&named(principal)),
@@ -347,40 +386,24 @@ pub fn evaluate(documents: &[(&str, &Value)], request: &Request) -> Access {
     }
 }
 
-/// Decodes an IAM policy document: the IAM API returns them URL-encoded
-/// (moto-coverage §7); a document that is already JSON is taken as is.
+/// Parses an IAM policy document: the IAM API returns them URL-encoded
+/// (https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRolePolicy.html);
+/// a document that is already JSON is taken as is.
 pub fn parse_document(text: &str) -> Result<Value, String> {
     if let Ok(value) = serde_json::from_str::<Value>(text) {
         return Ok(value);
     }
-    let decoded = percent_decode(text);
+    let decoded = decode_policy_document(text);
     serde_json::from_str::<Value>(&decoded)
         .map_err(|e| format!("the policy document is not JSON: {e}"))
 }
 
-/// `%XX` escapes to bytes (invalid escapes are kept as they are).
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// The text of a URL-encoded policy document, as IAM returns them (RFC
+/// 3986: `%XX` escapes; a `+` is a plus sign, as botocore's `unquote` reads
+/// it). Invalid escapes are kept as they are, and bytes that are not UTF-8
+/// become U+FFFD.
+pub fn decode_policy_document(text: &str) -> Cow<'_, str> {
+    percent_encoding::percent_decode_str(text).decode_utf8_lossy()
 }
 
 /// One permission the rotation Lambda's execution role needs.
@@ -509,6 +532,185 @@ mod tests {
         assert!(glob_matches(&format!("{stars}*"), &text));
         assert!(glob_matches(&stars, &text));
         assert!(!glob_matches(&"*a".repeat(201), &text));
+        for case in [Case::Sensitive, Case::Insensitive] {
+            assert!(!glob_matches_case(&format!("{stars}b"), &text, case));
+            assert!(glob_matches_case(&stars, &text, case));
+        }
+    }
+
+    const PROD_DB: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+
+    #[test]
+    fn resource_arns_match_with_case() {
+        let doc = json!({"Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+            "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:Prod/*"}]});
+        let docs = [("p", &doc)];
+        let get = |resource| {
+            evaluate(
+                &docs,
+                &request("secretsmanager:GetSecretValue", resource, &[]),
+            )
+        };
+        assert_eq!(get(PROD_DB), Access::NotAllowed);
+        assert!(get(&PROD_DB.replace("prod/", "Prod/")).is_allowed());
+        assert_eq!(
+            decide(&doc, None, "secretsmanager:GetSecretValue", PROD_DB),
+            Decision::NotAllowed
+        );
+        // NotResource too: `Prod/*` does not exclude `prod/db`.
+        let doc = json!({"Statement": [{"Effect": "Allow", "Action": "secretsmanager:*",
+            "NotResource": "arn:aws:secretsmanager:*:*:secret:Prod/*"}]});
+        let docs = [("p", &doc)];
+        assert!(evaluate(
+            &docs,
+            &request("secretsmanager:GetSecretValue", PROD_DB, &[])
+        )
+        .is_allowed());
+    }
+
+    #[test]
+    fn action_names_match_without_case() {
+        let doc = json!({"Statement": [{"Effect": "Allow", "Action": "SecretsManager:GetSecretValue", "Resource": PROD_DB}]});
+        let docs = [("p", &doc)];
+        assert!(evaluate(
+            &docs,
+            &request("secretsmanager:getsecretvalue", PROD_DB, &[])
+        )
+        .is_allowed());
+        let doc = json!({"Statement": [{"Effect": "Allow", "NotAction": "SECRETSMANAGER:Delete*", "Resource": "*"}]});
+        let docs = [("p", &doc)];
+        assert_eq!(
+            evaluate(&docs, &request("secretsmanager:DeleteSecret", PROD_DB, &[])),
+            Access::NotAllowed
+        );
+    }
+
+    #[test]
+    fn only_ignore_case_operators_ignore_the_case_of_values() {
+        // Key names match without case whatever the operator.
+        let context = [("AWS:UserName", "JohnDoe")];
+        let outcome = |operator: &str, value: &str| {
+            evaluate_condition(Some(&json!({operator: {"aws:username": value}})), &context)
+        };
+        assert_eq!(
+            outcome("StringEqualsIgnoreCase", "johndoe"),
+            ConditionOutcome::Met
+        );
+        assert!(matches!(
+            outcome("StringNotEqualsIgnoreCase", "johndoe"),
+            ConditionOutcome::NotMet(_)
+        ));
+        assert_eq!(
+            outcome("StringNotEqualsIgnoreCase", "janedoe"),
+            ConditionOutcome::Met
+        );
+        assert!(matches!(
+            outcome("StringEquals", "johndoe"),
+            ConditionOutcome::NotMet(_)
+        ));
+        assert_eq!(outcome("StringEquals", "JohnDoe"), ConditionOutcome::Met);
+        assert!(matches!(
+            outcome("StringLike", "john*"),
+            ConditionOutcome::NotMet(_)
+        ));
+        assert_eq!(outcome("StringLike", "John*"), ConditionOutcome::Met);
+        assert_eq!(outcome("StringNotLike", "john*"), ConditionOutcome::Met);
+
+        let arn = [("aws:SourceArn", PROD_DB)];
+        let upper =
+            json!({"ArnLike": {"aws:SourceArn": "arn:aws:secretsmanager:*:*:secret:Prod/*"}});
+        assert!(matches!(
+            evaluate_condition(Some(&upper), &arn),
+            ConditionOutcome::NotMet(_)
+        ));
+        let lower =
+            json!({"ArnEquals": {"aws:sourcearn": "arn:aws:secretsmanager:*:*:secret:prod/*"}});
+        assert_eq!(
+            evaluate_condition(Some(&lower), &arn),
+            ConditionOutcome::Met
+        );
+    }
+
+    #[test]
+    fn principal_arns_match_with_case() {
+        let doc = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:role/Rotation"}, "Action": "kms:*", "Resource": "*"}]});
+        let docs = [("key policy", &doc)];
+        let req = |principals| Request {
+            action: "kms:Decrypt",
+            resource: "*",
+            principals: Some(principals),
+            context: &[],
+        };
+        assert!(evaluate(&docs, &req(&["arn:aws:iam::1:role/Rotation"])).is_allowed());
+        assert_eq!(
+            evaluate(&docs, &req(&["arn:aws:iam::1:role/rotation"])),
+            Access::NotAllowed
+        );
+        assert!(matches!(
+            decide(
+                &doc,
+                Some("arn:aws:iam::1:role/Rotation"),
+                "KMS:decrypt",
+                "*"
+            ),
+            Decision::Allowed { .. }
+        ));
+        assert_eq!(
+            decide(
+                &doc,
+                Some("arn:aws:iam::1:role/rotation"),
+                "kms:Decrypt",
+                "*"
+            ),
+            Decision::NotAllowed
+        );
+    }
+
+    /// `s` with the case of the letters `flips` marks swapped.
+    fn flip_case(s: &str, flips: &[bool]) -> String {
+        s.chars()
+            .zip(flips.iter().chain(std::iter::repeat(&false)))
+            .map(|(c, &flip)| match (flip, c.is_ascii_uppercase()) {
+                (false, _) => c,
+                (true, true) => c.to_ascii_lowercase(),
+                (true, false) => c.to_ascii_uppercase(),
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// A resource pattern with any letter's case flipped matches only
+        /// when it is still the same string; an action pattern always does.
+        #[test]
+        fn flipped_case_matches_actions_but_not_resources(
+            s in "[A-Za-z]{1,40}",
+            flips in proptest::collection::vec(proptest::prelude::any::<bool>(), 40),
+            at in proptest::prelude::any::<proptest::sample::Index>(),
+        ) {
+            let mut flips = flips;
+            // At least one letter flips, so the strings differ.
+            flips[at.index(s.len())] = true;
+            let flipped = flip_case(&s, &flips);
+            proptest::prop_assert_ne!(&flipped, &s);
+            proptest::prop_assert_eq!(glob_matches_case(&flipped, &s, Case::Sensitive), flipped == s);
+            proptest::prop_assert!(glob_matches_case(&flipped, &s, Case::Insensitive));
+
+            // The same through the evaluator.
+            let resource = format!("arn:aws:secretsmanager:us-east-1:1:secret:{s}");
+            let action = format!("secretsmanager:{s}");
+            let doc = json!({"Statement": [{"Effect": "Allow",
+                "Action": format!("secretsmanager:{flipped}"),
+                "Resource": format!("arn:aws:secretsmanager:us-east-1:1:secret:{flipped}")}]});
+            let docs = [("p", &doc)];
+            proptest::prop_assert_eq!(
+                evaluate(&docs, &request(&action, &resource, &[])),
+                Access::NotAllowed
+            );
+            let doc = json!({"Statement": [{"Effect": "Allow",
+                "Action": format!("secretsmanager:{flipped}"), "Resource": resource.clone()}]});
+            let docs = [("p", &doc)];
+            proptest::prop_assert!(evaluate(&docs, &request(&action, &resource, &[])).is_allowed());
+        }
     }
 
     #[test]
@@ -697,5 +899,15 @@ mod tests {
         assert_eq!(parse_document(encoded).unwrap()["Version"], "2012-10-17");
         assert_eq!(parse_document("{\"a\": 1}").unwrap()["a"], 1);
         assert!(parse_document("%zz").is_err());
+    }
+
+    #[test]
+    fn policy_documents_decode_like_botocores_unquote() {
+        assert_eq!(decode_policy_document("%7B%22a%22%3A%201%7D"), "{\"a\": 1}");
+        assert_eq!(decode_policy_document("100%"), "100%");
+        assert_eq!(decode_policy_document("%zz%4"), "%zz%4");
+        assert_eq!(decode_policy_document("a+b%2Bc"), "a+b+c");
+        assert_eq!(decode_policy_document("caf%C3%A9"), "café");
+        assert_eq!(decode_policy_document("%FF"), "\u{FFFD}");
     }
 }

@@ -8,8 +8,8 @@
 use libfuzzer_sys::fuzz_target;
 use regex::bytes::RegexBuilder;
 use rotation_doctor_checks::policy::{
-    decide, evaluate, evaluate_condition, glob_matches, parse_document, percent_decode, Decision,
-    Request,
+    decide, decode_policy_document, evaluate, evaluate_condition, glob_matches, parse_document,
+    Decision, Request,
 };
 use serde_json::Value;
 
@@ -97,7 +97,7 @@ fuzz_target!(|data: &[u8]| {
     check_glob(right, left);
 
     // The URL-encoded form IAM returns documents in.
-    let _ = percent_decode(&text);
+    let _ = decode_policy_document(&text);
     let Ok(doc) = parse_document(&text) else {
         return;
     };

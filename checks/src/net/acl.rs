@@ -1,6 +1,6 @@
 //! Network ACLs: stateless, evaluated by rule number, first match wins, and
 //! an implicit deny at the end (moto's custom ACLs have no entries at all,
-//! so "nothing matched" must mean deny: reference/moto-coverage.md §1 item 11).
+//! so "nothing matched" must mean deny: docs/moto-notes.md, "EC2 (VPC)").
 
 use super::{coverage, Coverage, Endpoint, HopVerdict};
 use crate::facts::{AclEntry, NetworkAcl, PortRange};

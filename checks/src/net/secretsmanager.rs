@@ -1,8 +1,8 @@
 //! Lambda → Secrets Manager on 443, from each of the Lambda's subnets: through
 //! an interface VPC endpoint when DNS (or SECRETS_MANAGER_ENDPOINT) sends the
 //! Lambda to one, else to the public endpoint, which a VPC Lambda reaches
-//! only through a NAT gateway (its ENI has no public IP; reference/
-//! rotation-failures.md B1).
+//! only through a NAT gateway (its ENI has no public IP;
+//! docs/failure-catalog.md, B1).
 
 use super::database::{acl_hop, acl_hop_to};
 use super::index::{default_route, longest_match};
@@ -481,7 +481,8 @@ fn through_nat_gateway(path: &mut PathBuilder, index: &NetIndex, subnet: &Subnet
         Ok(nat) => nat,
         Err(reason) => {
             // A route to a deleted NAT stays "active" in moto and is a
-            // blackhole in AWS: the NAT's own state decides (moto-coverage §1.10).
+            // blackhole in AWS: the NAT's own state decides
+            // (docs/moto-notes.md, "EC2 (VPC)").
             let verdict = if index.nat_gateways_known() {
                 HopVerdict::Block
             } else {

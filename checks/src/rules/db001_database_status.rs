@@ -1,6 +1,7 @@
 //! DB001: the secret's database exists and is available.
 
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::{ErrorKind, Fact, Facts};
 use crate::finding::{Finding, Severity, Status};
 
@@ -11,6 +12,8 @@ static META: CheckMeta = CheckMeta {
     name: "database-status",
     title: "The secret's database exists and is available",
     severity: Severity::High,
+    can_fix: false,
+    optional_evidence: false,
     docs: r#"## What it checks
 That the RDS instance or Aurora cluster the secret names (by
 `dbInstanceIdentifier`, `dbClusterIdentifier` or `host`) exists, and that
@@ -63,7 +66,7 @@ impl Check for DatabaseStatus {
         &META
     }
 
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
         if let Err(finding) = super::support::unmanaged_secret(&META, facts) {
             return vec![*finding];
         }
@@ -76,90 +79,93 @@ impl Check for DatabaseStatus {
                     .or_else(|| c.host.clone())
             })
             .unwrap_or_else(|| "the secret's database".to_string());
-        let finding = match &facts.database {
-            Fact::Present(db) => {
-                let kind = match db.kind {
-                    crate::facts::DatabaseKind::Instance => "instance",
-                    crate::facts::DatabaseKind::Cluster => "cluster",
-                };
-                let resource = db.arn.clone().unwrap_or_else(|| db.identifier.clone());
-                match db.status.as_deref() {
-                    Some("available") => META.finding(
-                        Status::Pass,
-                        resource,
-                        format!("DB {kind} {} is available", db.identifier),
-                    ),
-                    Some(status) if is_broken(status) => META
-                        .finding(
-                            Status::Fail,
-                            resource,
-                            format!(
-                                "DB {kind} {} is {status}: it cannot take a new password",
-                                db.identifier
-                            ),
-                        )
-                        .with_remediation(match status {
-                            "stopped" | "stopping" => format!(
-                                "Start it (aws rds start-db-{kind} --db-{kind}-identifier {}), then rotate again.",
-                                db.identifier
-                            ),
-                            "storage-full" => format!(
-                                "Add storage: aws rds modify-db-instance --db-instance-identifier {} \
-                                 --allocated-storage N --apply-immediately",
-                                db.identifier
-                            ),
-                            _ => "Resolve the cause the RDS events name (aws rds describe-events), then rotate again."
-                                .to_string(),
-                        }),
-                    Some(status) => META.finding(
-                        Status::Warn,
-                        resource,
+        if let Fact::Unavailable(u) = &facts.database {
+            if u.kind == ErrorKind::NotFound {
+                return vec![META
+                    .finding(
+                        Status::Fail,
+                        &named,
                         format!(
-                            "DB {kind} {} is {status}, not available: a rotation now may fail and succeed on a retry",
-                            db.identifier
+                            "no RDS instance or cluster matches {named}: the rotation function cannot log into a database that does not exist"
                         ),
-                    ),
-                    None => META.finding(
-                        Status::Unknown,
-                        resource,
-                        format!("RDS did not report the status of {}", db.identifier),
-                    ),
-                }
+                    )
+                    .with_evidence([u.to_string()])
+                    .with_remediation(
+                        "Point host (and dbInstanceIdentifier or dbClusterIdentifier) in the secret at the \
+                         database that exists, with aws secretsmanager put-secret-value.",
+                    )];
             }
-            Fact::Unavailable(u) if u.kind == ErrorKind::NotFound => META
+        }
+        let db = match super::support::needed(
+            &META,
+            &facts.database,
+            &named,
+            |why| why.to_string(),
+            |u| format!("the database could not be looked up: {u}"),
+        ) {
+            Ok(db) => db,
+            Err(finding) => return vec![*finding],
+        };
+        let kind = match db.kind {
+            crate::facts::DatabaseKind::Instance => "instance",
+            crate::facts::DatabaseKind::Cluster => "cluster",
+        };
+        let resource = db.arn.clone().unwrap_or_else(|| db.identifier.clone());
+        let finding = match db.status.as_deref() {
+            Some("available") => META.finding(
+                Status::Pass,
+                resource,
+                format!("DB {kind} {} is available", db.identifier),
+            ),
+            Some(status) if is_broken(status) => META
                 .finding(
                     Status::Fail,
-                    &named,
+                    resource,
                     format!(
-                        "no RDS instance or cluster matches {named}: the rotation function cannot log into a database that does not exist"
+                        "DB {kind} {} is {status}: it cannot take a new password",
+                        db.identifier
                     ),
                 )
-                .with_evidence([u.to_string()])
-                .with_remediation(
-                    "Point host (and dbInstanceIdentifier or dbClusterIdentifier) in the secret at the \
-                     database that exists, with aws secretsmanager put-secret-value.",
+                .with_remediation(match status {
+                    "stopped" | "stopping" => format!(
+                        "Start it (aws rds start-db-{kind} --db-{kind}-identifier {}), then rotate again.",
+                        db.identifier
+                    ),
+                    "storage-full" => format!(
+                        "Add storage: aws rds modify-db-instance --db-instance-identifier {} \
+                         --allocated-storage N --apply-immediately",
+                        db.identifier
+                    ),
+                    _ => "Resolve the cause the RDS events name (aws rds describe-events), then rotate again."
+                        .to_string(),
+                }),
+            Some(status) => META.finding(
+                Status::Warn,
+                resource,
+                format!(
+                    "DB {kind} {} is {status}, not available: a rotation now may fail and succeed on a retry",
+                    db.identifier
                 ),
-            Fact::Unavailable(u) => META.finding(
-                Status::Unknown,
-                &named,
-                format!("the database could not be looked up: {u}"),
             ),
-            Fact::NotApplicable(why) => META.finding(Status::Skipped, &named, why.clone()),
+            None => META.finding(
+                Status::Unknown,
+                resource,
+                format!("RDS did not report the status of {}", db.identifier),
+            ),
         };
         vec![finding]
     }
-}
 
-#[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    let mut facts = crate::fixtures::lab_moved();
-    crate::fixtures::get(&mut facts.database).status = Some("stopped".into());
-    facts
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            let mut facts = crate::fixtures::lab_moved();
+            crate::fixtures::get(&mut facts.database).status = Some("stopped".into());
+            facts
+        };
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -169,31 +175,31 @@ mod tests {
     use crate::fixtures::get;
 
     fn first(facts: &Facts) -> Finding {
-        DatabaseStatus.evaluate(facts).remove(0)
+        crate::rules::evaluate_alone(&DatabaseStatus, facts).remove(0)
     }
 
     #[test]
     fn stopped_and_storage_full_fail() {
-        let f = first(&failing_facts());
+        let f = first(&DatabaseStatus.fixtures().0);
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("stopped"));
         assert!(f.remediation.contains("start-db-instance"));
-        let mut facts = passing_facts();
+        let mut facts = DatabaseStatus.fixtures().1;
         get(&mut facts.database).status = Some("incompatible-parameters".into());
         assert_eq!(first(&facts).status, Status::Fail);
     }
 
     #[test]
     fn available_passes_and_modifying_warns() {
-        assert_eq!(first(&passing_facts()).status, Status::Pass);
-        let mut facts = passing_facts();
+        assert_eq!(first(&DatabaseStatus.fixtures().1).status, Status::Pass);
+        let mut facts = DatabaseStatus.fixtures().1;
         get(&mut facts.database).status = Some("modifying".into());
         assert_eq!(first(&facts).status, Status::Warn);
     }
 
     #[test]
     fn not_found_fails_naming_it_and_denied_is_unknown() {
-        let mut facts = passing_facts();
+        let mut facts = DatabaseStatus.fixtures().1;
         facts.database = Fact::Unavailable(Unavailable {
             call: "rds:DescribeDBInstances".into(),
             kind: ErrorKind::NotFound,

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::{ErrorKind, Fact, Facts};
 use crate::finding::{Finding, Severity, Status};
 use crate::policy::{evaluate, statements, strings, Access, Request};
@@ -17,6 +18,8 @@ static META: CheckMeta = CheckMeta {
     name: "role-trust",
     title: "Lambda may assume the rotation function's execution role",
     severity: Severity::Critical,
+    can_fix: false,
+    optional_evidence: false,
     docs: r#"## What it checks
 The execution role named in the rotation Lambda's configuration
 (`iam:GetRole`): that it exists, and that its trust policy
@@ -86,8 +89,8 @@ impl Check for RoleTrust {
         &META
     }
 
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
-        let lambda = match super::rotation_lambda(&META, facts) {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
+        let lambda = match super::support::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
             Err(finding) => return vec![*finding],
         };
@@ -98,9 +101,8 @@ impl Check for RoleTrust {
                 "Lambda did not report the function's execution role",
             )];
         };
-        let role = match &facts.execution_role {
-            Fact::Present(role) => role,
-            Fact::Unavailable(u) if u.kind == ErrorKind::NotFound => {
+        if let Fact::Unavailable(u) = &facts.execution_role {
+            if u.kind == ErrorKind::NotFound {
                 return vec![META
                     .finding(
                         Status::Fail,
@@ -113,23 +115,19 @@ impl Check for RoleTrust {
                     .with_remediation(format!(
                         "Recreate the role with a trust policy for lambda.amazonaws.com, or point the function at an existing one: aws lambda update-function-configuration --function-name {} --role ROLE_ARN",
                         lambda.name
-                    ))]
+                    ))];
             }
-            // A snapshot of an older tool has no role ("not collected").
-            Fact::NotApplicable(why) => {
-                return vec![META.finding(
-                    Status::Skipped,
-                    role_arn,
-                    format!("the execution role was not read: {why}"),
-                )]
-            }
-            Fact::Unavailable(u) => {
-                return vec![META.finding(
-                    Status::Unknown,
-                    role_arn,
-                    format!("the execution role could not be read: {u}"),
-                )]
-            }
+        }
+        // A snapshot of an older tool has no role ("not collected").
+        let role = match super::support::needed(
+            &META,
+            &facts.execution_role,
+            role_arn,
+            |why| format!("the execution role was not read: {why}"),
+            |u| format!("the execution role could not be read: {u}"),
+        ) {
+            Ok(role) => role,
+            Err(finding) => return vec![*finding],
         };
         let Some(document) = role.trust_policy.as_ref() else {
             return vec![META.finding(
@@ -193,6 +191,18 @@ impl Check for RoleTrust {
         };
         vec![finding.with_evidence(evidence)]
     }
+
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            with_trust(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            )
+        };
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -203,29 +213,16 @@ fn with_trust(document: Value) -> Facts {
 }
 
 #[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    with_trust(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
-    )
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
 
     fn first(facts: &Facts) -> Finding {
-        RoleTrust.evaluate(facts).remove(0)
+        crate::rules::evaluate_alone(&RoleTrust, facts).remove(0)
     }
 
     #[test]
     fn a_role_for_ec2_fails_and_names_what_it_trusts() {
-        let f = first(&failing_facts());
+        let f = first(&RoleTrust.fixtures().0);
         assert_eq!(f.status, Status::Fail);
         assert!(
             f.message.contains("it trusts ec2.amazonaws.com"),
@@ -239,7 +236,7 @@ mod tests {
 
     #[test]
     fn the_lab_role_passes() {
-        assert_eq!(first(&passing_facts()).status, Status::Pass);
+        assert_eq!(first(&RoleTrust.fixtures().1).status, Status::Pass);
     }
 
     #[test]
@@ -262,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_deleted_role_fails_and_an_unreadable_one_is_unknown() {
-        let mut facts = passing_facts();
+        let mut facts = RoleTrust.fixtures().1;
         facts.execution_role = Fact::Unavailable(crate::facts::Unavailable {
             call: "iam:GetRole".into(),
             kind: ErrorKind::NotFound,
@@ -296,7 +293,7 @@ mod tests {
 
     #[test]
     fn an_older_snapshot_without_the_role_is_skipped() {
-        let mut facts = passing_facts();
+        let mut facts = RoleTrust.fixtures().1;
         facts.execution_role = Fact::NotApplicable("not collected".into());
         assert_eq!(first(&facts).status, Status::Skipped);
     }

@@ -4,7 +4,9 @@
 
 use serde_json::{json, Value};
 
+use crate::arn::Arn;
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::{ErrorKind, ExecutionRole, Fact, Facts, KmsKey};
 use crate::finding::{Finding, Severity, Status};
 use crate::fix::{FixAction, FixPlan};
@@ -20,6 +22,8 @@ static META: CheckMeta = CheckMeta {
     name: "role-permissions",
     title: "The execution role allows every action rotation performs",
     severity: Severity::High,
+    can_fix: true,
+    optional_evidence: false,
     docs: r#"## What it checks
 The rotation Lambda's execution role (`iam:GetRole`), its inline policies
 (`iam:GetRolePolicy`), its attached policies (the default version of each,
@@ -120,25 +124,23 @@ fn role_or_finding<'a>(
     facts: &'a Facts,
     resource: &str,
 ) -> Result<&'a ExecutionRole, Box<Finding>> {
-    match &facts.execution_role {
-        Fact::Present(role) => Ok(role),
-        Fact::Unavailable(u) if u.kind == ErrorKind::NotFound => Err(Box::new(META.finding(
-            Status::Unknown,
-            resource,
-            format!("the execution role does not exist ({u}); see IAM001"),
-        ))),
-        // A snapshot of an older tool has no role ("not collected").
-        Fact::NotApplicable(why) => Err(Box::new(META.finding(
-            Status::Skipped,
-            resource,
-            format!("the execution role was not read: {why}"),
-        ))),
-        Fact::Unavailable(u) => Err(Box::new(META.finding(
-            Status::Unknown,
-            resource,
-            format!("the execution role could not be read: {u}"),
-        ))),
+    if let Fact::Unavailable(u) = &facts.execution_role {
+        if u.kind == ErrorKind::NotFound {
+            return Err(Box::new(META.finding(
+                Status::Unknown,
+                resource,
+                format!("the execution role does not exist ({u}); see IAM001"),
+            )));
+        }
     }
+    // A snapshot of an older tool has no role ("not collected").
+    super::support::needed(
+        &META,
+        &facts.execution_role,
+        resource,
+        |why| format!("the execution role was not read: {why}"),
+        |u| format!("the execution role could not be read: {u}"),
+    )
 }
 
 impl Check for RolePermissions {
@@ -146,12 +148,8 @@ impl Check for RolePermissions {
         &META
     }
 
-    fn can_fix(&self) -> bool {
-        true
-    }
-
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
-        let lambda = match super::rotation_lambda(&META, facts) {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
+        let lambda = match super::support::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
             Err(finding) => return vec![*finding],
         };
@@ -180,7 +178,7 @@ impl Check for RolePermissions {
         let key = customer_key(secret.kms_key_id.as_deref(), &facts.kms_key);
         let needs = rotation_role_needs(&secret.arn, key, in_vpc);
         let via_service = format!("secretsmanager.{}.amazonaws.com", facts.region);
-        let account = super::support::parse_arn(&secret.arn)
+        let account = Arn::parse(&secret.arn)
             .map(|a| a.account.to_string())
             .unwrap_or_default();
         let context = [
@@ -371,17 +369,33 @@ impl Check for RolePermissions {
         }
         vec![finding.with_remediation(remediation.join("\n"))]
     }
+
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            use crate::fixtures::SECRET_ARN;
+            // The lab role without PutSecretValue.
+            with_inline(json!({"Statement": [
+                {"Effect": "Allow", "Action": [
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage"
+                ], "Resource": SECRET_ARN},
+                {"Effect": "Allow", "Action": ["secretsmanager:GetRandomPassword", "ec2:*NetworkInterface*"], "Resource": "*"}
+            ]}))
+        };
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
+    }
 }
 
 /// Resources that name this secret without its random 6-character suffix
 /// (aws-cdk#28308): they match nothing.
 fn suffixless_resources(docs: &[(&str, &Value)], secret_arn: &str) -> Vec<String> {
-    let Some((base, suffix)) = secret_arn.rsplit_once('-') else {
+    let Some(base) = Arn::parse(secret_arn).and_then(|a| a.without_secret_suffix()) else {
         return Vec::new();
     };
-    if suffix.len() != 6 {
-        return Vec::new();
-    }
+    let base = base.as_str();
     docs.iter()
         .flat_map(|(label, doc)| {
             crate::policy::statements(doc)
@@ -410,32 +424,13 @@ fn with_inline(document: Value) -> Facts {
 }
 
 #[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    use crate::fixtures::SECRET_ARN;
-    // The lab role without PutSecretValue.
-    with_inline(json!({"Statement": [
-        {"Effect": "Allow", "Action": [
-            "secretsmanager:DescribeSecret",
-            "secretsmanager:GetSecretValue",
-            "secretsmanager:UpdateSecretVersionStage"
-        ], "Resource": SECRET_ARN},
-        {"Effect": "Allow", "Action": ["secretsmanager:GetRandomPassword", "ec2:*NetworkInterface*"], "Resource": "*"}
-    ]}))
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
     use crate::facts::{RolePolicy, SimulatedAction};
     use crate::fixtures::{get, lab_key, KEY_ARN, SECRET_ARN};
 
     fn first(facts: &Facts) -> Finding {
-        RolePermissions.evaluate(facts).remove(0)
+        crate::rules::evaluate_alone(&RolePermissions, facts).remove(0)
     }
 
     fn put_role_policy(f: &Finding) -> (&str, &Value) {
@@ -451,7 +446,7 @@ mod tests {
 
     #[test]
     fn a_missing_put_secret_value_fails_with_exactly_that_action_and_a_safe_fix() {
-        let f = first(&failing_facts());
+        let f = first(&RolePermissions.fixtures().0);
         assert_eq!(f.status, Status::Fail, "{f:?}");
         assert!(
             f.message.contains("lacks secretsmanager:PutSecretValue ("),
@@ -478,7 +473,7 @@ mod tests {
 
     #[test]
     fn the_lab_role_passes_and_names_the_method() {
-        let f = first(&passing_facts());
+        let f = first(&RolePermissions.fixtures().1);
         assert_eq!(f.status, Status::Pass, "{f:?}");
         assert!(
             f.message.contains("our evaluation of 1 policy"),
@@ -511,7 +506,7 @@ mod tests {
 
     #[test]
     fn an_explicit_deny_wins_and_is_not_fixed_by_an_allow() {
-        let mut facts = passing_facts();
+        let mut facts = RolePermissions.fixtures().1;
         get(&mut facts.execution_role).attached_policies = Fact::Present(vec![RolePolicy {
             name: "deny-writes".into(),
             arn: Some("arn:aws:iam::123456789012:policy/deny-writes".into()),
@@ -571,7 +566,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_attached_policy_makes_a_missing_action_unknown() {
-        let mut facts = failing_facts();
+        let mut facts = RolePermissions.fixtures().0;
         get(&mut facts.execution_role).attached_policies = Fact::Present(vec![RolePolicy {
             name: "AWSLambdaVPCAccessExecutionRole".into(),
             arn: Some(
@@ -590,7 +585,7 @@ mod tests {
 
     #[test]
     fn the_permissions_boundary_must_allow_too() {
-        let mut facts = passing_facts();
+        let mut facts = RolePermissions.fixtures().1;
         get(&mut facts.execution_role).permissions_boundary = Some(RolePolicy {
             name: "boundary".into(),
             arn: Some("arn:aws:iam::123456789012:policy/boundary".into()),
@@ -610,7 +605,7 @@ mod tests {
 
     #[test]
     fn a_customer_managed_key_needs_decrypt_and_generate_data_key() {
-        let mut facts = passing_facts();
+        let mut facts = RolePermissions.fixtures().1;
         get(&mut facts.secret).kms_key_id = Some(KEY_ARN.to_string());
         facts.kms_key = Fact::Present(lab_key());
         let f = first(&facts);
@@ -640,7 +635,7 @@ mod tests {
 
     #[test]
     fn a_key_policy_naming_the_role_is_enough_for_kms() {
-        let mut facts = passing_facts();
+        let mut facts = RolePermissions.fixtures().1;
         get(&mut facts.secret).kms_key_id = Some(KEY_ARN.to_string());
         let mut key = lab_key();
         key.policy = Fact::Present(json!({"Statement": [{"Effect": "Allow",
@@ -657,7 +652,7 @@ mod tests {
 
     #[test]
     fn an_aws_managed_key_needs_nothing() {
-        let mut facts = passing_facts();
+        let mut facts = RolePermissions.fixtures().1;
         get(&mut facts.secret).kms_key_id = Some("alias/aws/secretsmanager".to_string());
         facts.kms_key = Fact::NotApplicable("AWS managed".into());
         assert_eq!(first(&facts).status, Status::Pass);
@@ -665,7 +660,7 @@ mod tests {
 
     #[test]
     fn the_simulation_decides_when_it_answers() {
-        let mut facts = failing_facts();
+        let mut facts = RolePermissions.fixtures().0;
         let needs = rotation_role_needs(SECRET_ARN, None, true);
         get(&mut facts.execution_role).simulation = Fact::Present(
             needs
@@ -685,9 +680,8 @@ mod tests {
 
     #[test]
     fn a_resource_without_the_random_suffix_is_pointed_out() {
-        let base = SECRET_ARN
-            .rsplit_once('-')
-            .map(|(b, _)| b)
+        let base = Arn::parse(SECRET_ARN)
+            .and_then(|a| a.without_secret_suffix())
             .unwrap_or_default();
         let facts = with_inline(json!({"Statement": [
             {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": base},
@@ -703,7 +697,7 @@ mod tests {
 
     #[test]
     fn a_missing_role_is_unknown_here() {
-        let mut facts = passing_facts();
+        let mut facts = RolePermissions.fixtures().1;
         facts.execution_role = Fact::Unavailable(crate::facts::Unavailable {
             call: "iam:GetRole".into(),
             kind: ErrorKind::NotFound,

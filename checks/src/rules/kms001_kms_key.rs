@@ -3,12 +3,14 @@
 
 use serde_json::Value;
 
+use crate::arn::Arn;
 use crate::check::{Check, CheckMeta};
-use crate::facts::{Fact, Facts, KmsKey};
+use crate::diagnosis::NetworkPaths;
+use crate::facts::{Facts, KmsKey};
 use crate::finding::{Finding, Severity, Status};
 use crate::policy::{evaluate, statements, strings, Access, Request, KMS_ACTIONS};
 
-use super::support::{iso, parse_arn};
+use super::support::{iso, needed, readable};
 
 pub struct KmsKeyUsable;
 
@@ -17,6 +19,8 @@ static META: CheckMeta = CheckMeta {
     name: "kms-key",
     title: "The secret's customer managed KMS key is enabled and usable by the rotation role",
     severity: Severity::High,
+    can_fix: false,
+    optional_evidence: false,
     docs: r#"## What it checks
 For a secret encrypted with a customer managed key (`KmsKeyId` in
 DescribeSecret; a secret without one uses `aws/secretsmanager` and is
@@ -61,9 +65,10 @@ fn relevant_statements(policy: &Value) -> Vec<String> {
     statements(policy)
         .into_iter()
         .filter(|s| {
+            // Action names have no case (`KMS:Decrypt` is `kms:Decrypt`).
             strings(s.get("Action"))
                 .iter()
-                .any(|a| a.starts_with("kms:") || *a == "*")
+                .any(|a| a.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("kms:")) || *a == "*")
                 || s.get("NotAction").is_some()
         })
         .map(|s| format!("key policy statement: {s}"))
@@ -127,8 +132,8 @@ impl Check for KmsKeyUsable {
         &META
     }
 
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
-        let lambda = match super::rotation_lambda(&META, facts) {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
+        let lambda = match super::support::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
             Err(finding) => return vec![*finding],
         };
@@ -146,18 +151,15 @@ impl Check for KmsKeyUsable {
                 "the secret uses the AWS managed key aws/secretsmanager: nothing to check",
             )];
         };
-        let key = match &facts.kms_key {
-            Fact::Present(key) => key,
-            Fact::NotApplicable(why) => {
-                return vec![META.finding(Status::Skipped, key_id, why.clone())]
-            }
-            Fact::Unavailable(u) => {
-                return vec![META.finding(
-                    Status::Unknown,
-                    key_id,
-                    format!("the secret's KMS key could not be read: {u}"),
-                )]
-            }
+        let key = match needed(
+            &META,
+            &facts.kms_key,
+            key_id,
+            |why| why.to_string(),
+            |u| format!("the secret's KMS key could not be read: {u}"),
+        ) {
+            Ok(key) => key,
+            Err(finding) => return vec![*finding],
         };
         let resource = key.arn.as_deref().unwrap_or(key_id);
         if key.manager.as_deref() == Some("AWS") {
@@ -170,18 +172,14 @@ impl Check for KmsKeyUsable {
         if let Some(finding) = key_state_finding(key, resource) {
             return vec![finding];
         }
-        let policy = match &key.policy {
-            Fact::Present(policy) => policy,
-            other => {
-                return vec![META.finding(
-                    Status::Unknown,
-                    resource,
-                    format!(
-                        "the key is enabled, but its key policy could not be read: {}",
-                        other.missing_reason().unwrap_or_default()
-                    ),
-                )]
-            }
+        let policy = match readable(
+            &META,
+            &key.policy,
+            resource,
+            "the key is enabled, but its key policy",
+        ) {
+            Ok(policy) => policy,
+            Err(finding) => return vec![*finding],
         };
         let Some(role_arn) = lambda.role.as_deref() else {
             return vec![META.finding(
@@ -190,7 +188,7 @@ impl Check for KmsKeyUsable {
                 "the key is enabled; Lambda did not report the function's execution role",
             )];
         };
-        let account = parse_arn(&secret.arn)
+        let account = Arn::parse(&secret.arn)
             .map(|a| a.account)
             .unwrap_or_default();
         let root = format!("arn:aws:iam::{account}:root");
@@ -292,37 +290,37 @@ impl Check for KmsKeyUsable {
         };
         vec![finding.with_evidence(evidence)]
     }
+
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            let mut key = crate::fixtures::lab_key();
+            key.state = Some("Disabled".to_string());
+            with_key(key)
+        };
+        let passing = with_key(crate::fixtures::lab_key());
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
 fn with_key(key: KmsKey) -> Facts {
     let mut facts = crate::fixtures::lab_moved();
     crate::fixtures::get(&mut facts.secret).kms_key_id = Some(key.key_id.clone());
-    facts.kms_key = Fact::Present(key);
+    facts.kms_key = crate::facts::Fact::Present(key);
     facts
-}
-
-#[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    let mut key = crate::fixtures::lab_key();
-    key.state = Some("Disabled".to_string());
-    with_key(key)
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    with_key(crate::fixtures::lab_key())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::Fact;
     use crate::fixtures::{lab_key, ROLE_ARN};
     use chrono::TimeZone;
     use serde_json::json;
 
     fn first(facts: &Facts) -> Finding {
-        KmsKeyUsable.evaluate(facts).remove(0)
+        crate::rules::evaluate_alone(&KmsKeyUsable, facts).remove(0)
     }
 
     fn with_policy(policy: Value) -> Facts {
@@ -333,7 +331,7 @@ mod tests {
 
     #[test]
     fn a_disabled_key_fails_with_enable_key() {
-        let f = first(&failing_facts());
+        let f = first(&KmsKeyUsable.fixtures().0);
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("it is disabled"), "{}", f.message);
         assert!(f.remediation.starts_with("aws kms enable-key"));
@@ -352,7 +350,7 @@ mod tests {
 
     #[test]
     fn the_default_policy_delegates_to_iam() {
-        let f = first(&passing_facts());
+        let f = first(&KmsKeyUsable.fixtures().1);
         assert_eq!(f.status, Status::Pass, "{f:?}");
         assert!(f.message.contains("IAM002"), "{}", f.message);
     }
@@ -406,7 +404,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_key_is_unknown() {
-        let mut facts = passing_facts();
+        let mut facts = KmsKeyUsable.fixtures().1;
         facts.kms_key = Fact::Unavailable(crate::facts::Unavailable {
             call: "kms:DescribeKey".into(),
             kind: crate::facts::ErrorKind::AccessDenied,

@@ -2,6 +2,7 @@
 //! succeeded.
 
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::{ErrorKind, Fact, Facts, Lambda};
 use crate::finding::{Finding, Severity, Status};
 
@@ -12,6 +13,8 @@ static META: CheckMeta = CheckMeta {
     name: "rotation-lambda-state",
     title: "Rotation Lambda exists, is Active, and its last update succeeded",
     severity: Severity::High,
+    can_fix: false,
+    optional_evidence: false,
     docs: r#"## What it checks
 That the function the secret names exists, that its `State` is `Active`,
 and that its `LastUpdateStatus` is `Successful`, with the reason codes
@@ -134,7 +137,7 @@ impl Check for LambdaState {
         &META
     }
 
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
         if let (Fact::Unavailable(u), Some(secret)) = (&facts.lambda, facts.secret.present()) {
             let arn = secret.rotation_lambda_arn.clone().unwrap_or_default();
             if u.kind == ErrorKind::NotFound
@@ -157,27 +160,26 @@ impl Check for LambdaState {
                     )];
             }
         }
-        match super::rotation_lambda(&META, facts) {
+        match super::support::rotation_lambda(&META, facts) {
             Ok(lambda) => vec![evaluate_present(lambda)],
             Err(finding) => vec![*finding],
         }
     }
-}
 
-#[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    let mut facts = crate::fixtures::lab_moved();
-    facts.lambda = Fact::Unavailable(crate::facts::Unavailable {
-        call: "lambda:GetFunctionConfiguration".into(),
-        kind: ErrorKind::NotFound,
-        message: "ResourceNotFoundException: Function not found".into(),
-    });
-    facts
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            let mut facts = crate::fixtures::lab_moved();
+            facts.lambda = Fact::Unavailable(crate::facts::Unavailable {
+                call: "lambda:GetFunctionConfiguration".into(),
+                kind: ErrorKind::NotFound,
+                message: "ResourceNotFoundException: Function not found".into(),
+            });
+            facts
+        };
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -186,12 +188,12 @@ mod tests {
     use crate::fixtures::{get, LAMBDA_ARN};
 
     fn first(facts: &Facts) -> Finding {
-        LambdaState.evaluate(facts).remove(0)
+        crate::rules::evaluate_alone(&LambdaState, facts).remove(0)
     }
 
     #[test]
     fn a_deleted_function_fails_naming_it() {
-        let f = first(&failing_facts());
+        let f = first(&LambdaState.fixtures().0);
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains(LAMBDA_ARN), "{}", f.message);
         assert!(f.message.contains("does not exist"));
@@ -199,12 +201,12 @@ mod tests {
 
     #[test]
     fn active_passes() {
-        assert_eq!(first(&passing_facts()).status, Status::Pass);
+        assert_eq!(first(&LambdaState.fixtures().1).status, Status::Pass);
     }
 
     #[test]
     fn inactive_warns_with_the_reason_code() {
-        let mut facts = passing_facts();
+        let mut facts = LambdaState.fixtures().1;
         let lambda = get(&mut facts.lambda);
         lambda.state = Some("Inactive".into());
         lambda.state_reason_code = Some("Idle".into());
@@ -220,7 +222,7 @@ mod tests {
             ("Pending", "Successful"),
             ("Active", "Failed"),
         ] {
-            let mut facts = passing_facts();
+            let mut facts = LambdaState.fixtures().1;
             let lambda = get(&mut facts.lambda);
             lambda.state = Some(state.into());
             lambda.last_update_status = Some(update.into());

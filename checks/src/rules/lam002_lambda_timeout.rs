@@ -2,6 +2,7 @@
 //! login retries.
 
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
 
@@ -10,7 +11,7 @@ pub struct LambdaTimeout;
 /// The timeout AWS's rotation templates are deployed with, and the least
 /// that fits their logins: with no `ssl` key each login tries TLS and then
 /// plaintext, 5 s each, and single-user setSecret tries up to three
-/// credentials (reference/rotation-failures.md §0 item 6, B3).
+/// credentials (docs/failure-catalog.md, "How rotation runs" item 5, and B3).
 const MIN_TIMEOUT_SECONDS: i32 = 30;
 
 static META: CheckMeta = CheckMeta {
@@ -18,6 +19,8 @@ static META: CheckMeta = CheckMeta {
     name: "rotation-lambda-timeout",
     title: "Rotation Lambda timeout long enough for the database logins",
     severity: Severity::Low,
+    can_fix: false,
+    optional_evidence: false,
     docs: r#"## What it checks
 That the rotation Lambda's timeout is at least 30 seconds, the value AWS's
 rotation templates are deployed with.
@@ -47,8 +50,8 @@ impl Check for LambdaTimeout {
         &META
     }
 
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
-        let lambda = match super::rotation_lambda(&META, facts) {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
+        let lambda = match super::support::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
             Err(finding) => return vec![*finding],
         };
@@ -78,18 +81,17 @@ impl Check for LambdaTimeout {
         };
         vec![finding]
     }
-}
 
-#[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    let mut facts = crate::fixtures::lab_moved();
-    crate::fixtures::get(&mut facts.lambda).timeout_seconds = Some(3);
-    facts
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            let mut facts = crate::fixtures::lab_moved();
+            crate::fixtures::get(&mut facts.lambda).timeout_seconds = Some(3);
+            facts
+        };
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -98,7 +100,7 @@ mod tests {
 
     #[test]
     fn three_seconds_warns_and_states_the_figure() {
-        let f = LambdaTimeout.evaluate(&failing_facts()).remove(0);
+        let f = crate::rules::evaluate_alone(&LambdaTimeout, &LambdaTimeout.fixtures().0).remove(0);
         assert_eq!(f.status, Status::Warn);
         assert!(f.message.contains("3 s"), "{}", f.message);
         assert!(f.remediation.contains("--timeout 30"));
@@ -106,7 +108,7 @@ mod tests {
 
     #[test]
     fn thirty_seconds_passes() {
-        let f = LambdaTimeout.evaluate(&passing_facts()).remove(0);
+        let f = crate::rules::evaluate_alone(&LambdaTimeout, &LambdaTimeout.fixtures().1).remove(0);
         assert_eq!(f.status, Status::Pass);
         assert!(f.message.contains("30 s"));
     }

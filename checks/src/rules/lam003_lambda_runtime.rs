@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
 
@@ -43,6 +44,8 @@ static META: CheckMeta = CheckMeta {
     name: "rotation-lambda-runtime",
     title: "Rotation Lambda runtime is not deprecated",
     severity: Severity::Low,
+    can_fix: false,
+    optional_evidence: false,
     docs: r#"## What it checks
 The rotation Lambda's runtime against Lambda's deprecation dates (Python
 2.7 and 3.6–3.11, Node.js up to 20 as of late 2026), compared with the
@@ -82,8 +85,8 @@ impl Check for LambdaRuntime {
         &META
     }
 
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
-        let lambda = match super::rotation_lambda(&META, facts) {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
+        let lambda = match super::support::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
             Err(finding) => return vec![*finding],
         };
@@ -121,18 +124,17 @@ impl Check for LambdaRuntime {
         };
         vec![finding]
     }
-}
 
-#[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    let mut facts = crate::fixtures::lab_moved();
-    crate::fixtures::get(&mut facts.lambda).runtime = Some("python3.8".into());
-    facts
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            let mut facts = crate::fixtures::lab_moved();
+            crate::fixtures::get(&mut facts.lambda).runtime = Some("python3.8".into());
+            facts
+        };
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -142,19 +144,19 @@ mod tests {
     use chrono::TimeZone;
 
     fn first(facts: &Facts) -> Finding {
-        LambdaRuntime.evaluate(facts).remove(0)
+        crate::rules::evaluate_alone(&LambdaRuntime, facts).remove(0)
     }
 
     #[test]
     fn python38_warns_with_its_date() {
-        let f = first(&failing_facts());
+        let f = first(&LambdaRuntime.fixtures().0);
         assert_eq!(f.status, Status::Warn);
         assert!(f.message.contains("2024-10-14"), "{}", f.message);
     }
 
     #[test]
     fn the_date_is_compared_with_the_collection_time() {
-        let mut facts = passing_facts();
+        let mut facts = LambdaRuntime.fixtures().1;
         get(&mut facts.lambda).runtime = Some("python3.9".into());
         facts.collected_at = chrono::Utc.with_ymd_and_hms(2025, 12, 1, 0, 0, 0).unwrap();
         assert_eq!(first(&facts).status, Status::Pass);
@@ -164,8 +166,8 @@ mod tests {
 
     #[test]
     fn current_passes_and_container_images_are_skipped() {
-        assert_eq!(first(&passing_facts()).status, Status::Pass);
-        let mut facts = passing_facts();
+        assert_eq!(first(&LambdaRuntime.fixtures().1).status, Status::Pass);
+        let mut facts = LambdaRuntime.fixtures().1;
         get(&mut facts.lambda).runtime = None;
         assert_eq!(first(&facts).status, Status::Skipped);
     }

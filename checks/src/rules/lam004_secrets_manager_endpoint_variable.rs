@@ -2,6 +2,7 @@
 //! and points at this region's Secrets Manager (or its VPC endpoint).
 
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::{Facts, Lambda};
 use crate::finding::{Finding, Severity, Status};
 use crate::fix::{FixAction, FixPlan};
@@ -15,6 +16,8 @@ static META: CheckMeta = CheckMeta {
     name: "secrets-manager-endpoint-variable",
     title: "SECRETS_MANAGER_ENDPOINT is set to this region's endpoint",
     severity: Severity::High,
+    can_fix: true,
+    optional_evidence: false,
     docs: r#"## What it checks
 That the rotation Lambda's environment has `SECRETS_MANAGER_ENDPOINT`, and
 that it points at Secrets Manager in the secret's region:
@@ -123,12 +126,8 @@ impl Check for SecretsManagerEndpointVariable {
         &META
     }
 
-    fn can_fix(&self) -> bool {
-        true
-    }
-
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
-        let lambda = match super::rotation_lambda(&META, facts) {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
+        let lambda = match super::support::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
             Err(finding) => return vec![*finding],
         };
@@ -225,20 +224,19 @@ impl Check for SecretsManagerEndpointVariable {
         };
         vec![finding.with_evidence(evidence)]
     }
-}
 
-#[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    let mut facts = crate::fixtures::lab_moved();
-    let lambda = crate::fixtures::get(&mut facts.lambda);
-    lambda.secrets_manager_endpoint = None;
-    lambda.environment_keys.clear();
-    facts
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            let mut facts = crate::fixtures::lab_moved();
+            let lambda = crate::fixtures::get(&mut facts.lambda);
+            lambda.secrets_manager_endpoint = None;
+            lambda.environment_keys.clear();
+            facts
+        };
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -248,18 +246,18 @@ mod tests {
     use crate::fixtures::get;
 
     fn with_endpoint(value: &str) -> Facts {
-        let mut facts = passing_facts();
+        let mut facts = SecretsManagerEndpointVariable.fixtures().1;
         get(&mut facts.lambda).secrets_manager_endpoint = Some(value.into());
         facts
     }
 
     fn first(facts: &Facts) -> Finding {
-        SecretsManagerEndpointVariable.evaluate(facts).remove(0)
+        crate::rules::evaluate_alone(&SecretsManagerEndpointVariable, facts).remove(0)
     }
 
     #[test]
     fn missing_fails_with_the_key_error_and_a_fix() {
-        let f = first(&failing_facts());
+        let f = first(&SecretsManagerEndpointVariable.fixtures().0);
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("KeyError"), "{}", f.message);
         assert_eq!(
@@ -275,7 +273,10 @@ mod tests {
 
     #[test]
     fn regional_and_fips_pass() {
-        assert_eq!(first(&passing_facts()).status, Status::Pass);
+        assert_eq!(
+            first(&SecretsManagerEndpointVariable.fixtures().1).status,
+            Status::Pass
+        );
         let f = first(&with_endpoint(
             "https://secretsmanager-fips.us-east-1.amazonaws.com/",
         ));

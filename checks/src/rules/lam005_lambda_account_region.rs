@@ -1,10 +1,10 @@
 //! LAM005: the rotation Lambda is in the secret's region and account.
 
+use crate::arn::Arn;
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
-
-use super::support::parse_arn;
 
 pub struct LambdaAccountRegion;
 
@@ -13,6 +13,8 @@ static META: CheckMeta = CheckMeta {
     name: "rotation-lambda-account-region",
     title: "Rotation Lambda is in the secret's region and account",
     severity: Severity::High,
+    can_fix: false,
+    optional_evidence: false,
     docs: r#"## What it checks
 That the region and account in the rotation Lambda's ARN are the secret's.
 A function in another account is reported as unknown, with the reason:
@@ -45,7 +47,7 @@ impl Check for LambdaAccountRegion {
         &META
     }
 
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
         let secret = match super::support::unmanaged_secret(&META, facts) {
             Ok(secret) => secret,
             Err(finding) => return vec![*finding],
@@ -64,7 +66,7 @@ impl Check for LambdaAccountRegion {
                 "the secret names no rotation Lambda",
             )];
         };
-        let (Some(s), Some(l)) = (parse_arn(&secret.arn), parse_arn(&lambda_arn)) else {
+        let (Some(s), Some(l)) = (Arn::parse(&secret.arn), Arn::parse(&lambda_arn)) else {
             return vec![META.finding(
                 Status::Unknown,
                 &lambda_arn,
@@ -121,6 +123,14 @@ impl Check for LambdaAccountRegion {
         };
         vec![finding.with_evidence(evidence)]
     }
+
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing =
+            with_lambda_arn("arn:aws:lambda:eu-west-1:123456789012:function:lab-rotation");
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -132,26 +142,16 @@ fn with_lambda_arn(arn: &str) -> Facts {
 }
 
 #[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    with_lambda_arn("arn:aws:lambda:eu-west-1:123456789012:function:lab-rotation")
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
 
     fn first(facts: &Facts) -> Finding {
-        LambdaAccountRegion.evaluate(facts).remove(0)
+        crate::rules::evaluate_alone(&LambdaAccountRegion, facts).remove(0)
     }
 
     #[test]
     fn another_region_fails() {
-        let f = first(&failing_facts());
+        let f = first(&LambdaAccountRegion.fixtures().0);
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("eu-west-1"), "{}", f.message);
     }
@@ -167,6 +167,9 @@ mod tests {
 
     #[test]
     fn same_region_and_account_pass() {
-        assert_eq!(first(&passing_facts()).status, Status::Pass);
+        assert_eq!(
+            first(&LambdaAccountRegion.fixtures().1).status,
+            Status::Pass
+        );
     }
 }

@@ -3,13 +3,15 @@
 
 use serde_json::Value;
 
+use crate::arn::Arn;
 use crate::check::{Check, CheckMeta};
-use crate::facts::{Fact, Facts};
+use crate::diagnosis::NetworkPaths;
+use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
 use crate::fix::{FixAction, FixPlan};
-use crate::policy::{glob_matches, statements, strings};
+use crate::policy::{glob_matches_case, statements, strings, Case};
 
-use super::support::parse_arn;
+use super::support::readable;
 
 pub struct InvokePermission;
 
@@ -23,6 +25,8 @@ static META: CheckMeta = CheckMeta {
     name: "rotation-lambda-invoke-permission",
     title: "Secrets Manager may invoke the rotation Lambda for this secret",
     severity: Severity::Critical,
+    can_fix: true,
+    optional_evidence: false,
     docs: r#"## What it checks
 The rotation Lambda's resource policy (`lambda:GetPolicy`): a statement that
 allows principal `secretsmanager.amazonaws.com` the action
@@ -84,13 +88,14 @@ fn evaluate_conditions(statement: &Value, secret_arn: &str, account: &str) -> Co
         };
         for (key, values) in keys {
             let values = strings(Some(values));
+            // Values compare with case except under StringEqualsIgnoreCase:
+            // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
             let matches = |subject: &str| match op {
-                "StringEquals" | "StringEqualsIgnoreCase" => values.iter().any(|v| {
-                    v.eq_ignore_ascii_case(subject) && (op != "StringEquals" || *v == subject)
-                }),
-                "StringLike" | "ArnLike" | "ArnEquals" => {
-                    values.iter().any(|v| glob_matches(v, subject))
-                }
+                "StringEquals" => values.contains(&subject),
+                "StringEqualsIgnoreCase" => values.iter().any(|v| v.eq_ignore_ascii_case(subject)),
+                "StringLike" | "ArnLike" | "ArnEquals" => values
+                    .iter()
+                    .any(|v| glob_matches_case(v, subject, Case::Sensitive)),
                 _ => false,
             };
             let known_operator = matches!(
@@ -130,35 +135,38 @@ fn evaluate_conditions(statement: &Value, secret_arn: &str, account: &str) -> Co
     }
 }
 
+/// Principals compare with case, as `policy::covers_principal` does.
 fn covers_service(statement: &Value) -> bool {
     match statement.get("Principal") {
         Some(Value::String(p)) => p == "*",
         Some(principal @ Value::Object(_)) => {
             strings(principal.get("Service"))
                 .iter()
-                .any(|s| glob_matches(s, SERVICE))
+                .any(|s| glob_matches_case(s, SERVICE, Case::Sensitive))
                 || strings(principal.get("AWS")).contains(&"*")
         }
         _ => false,
     }
 }
 
+/// Action names match without case.
 fn covers_action(statement: &Value) -> bool {
+    let matches = |a: &&str| glob_matches_case(a, ACTION, Case::Insensitive);
     match (statement.get("Action"), statement.get("NotAction")) {
-        (Some(actions), _) => strings(Some(actions))
-            .iter()
-            .any(|a| glob_matches(a, ACTION)),
-        (None, Some(not)) => !strings(Some(not)).iter().any(|a| glob_matches(a, ACTION)),
+        (Some(actions), _) => strings(Some(actions)).iter().any(matches),
+        (None, Some(not)) => !strings(Some(not)).iter().any(matches),
         (None, None) => false,
     }
 }
 
+/// Function ARNs match with case.
 fn covers_resource(statement: &Value, arns: &[&str]) -> bool {
     match statement.get("Resource") {
         None => true,
-        Some(resources) => strings(Some(resources))
-            .iter()
-            .any(|r| arns.iter().any(|arn| glob_matches(r, arn))),
+        Some(resources) => strings(Some(resources)).iter().any(|r| {
+            arns.iter()
+                .any(|arn| glob_matches_case(r, arn, Case::Sensitive))
+        }),
     }
 }
 
@@ -175,12 +183,8 @@ impl Check for InvokePermission {
         &META
     }
 
-    fn can_fix(&self) -> bool {
-        true
-    }
-
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
-        let lambda = match super::rotation_lambda(&META, facts) {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
+        let lambda = match super::support::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
             Err(finding) => return vec![*finding],
         };
@@ -191,21 +195,17 @@ impl Check for InvokePermission {
                 "the secret could not be read",
             )];
         };
-        let account = parse_arn(&secret.arn)
+        let account = Arn::parse(&secret.arn)
             .map(|a| a.account.to_string())
             .unwrap_or_default();
-        let document = match &facts.lambda_policy {
-            Fact::Present(document) => document.as_ref(),
-            other => {
-                return vec![META.finding(
-                    Status::Unknown,
-                    &lambda.arn,
-                    format!(
-                        "the function's resource policy could not be read: {}",
-                        other.missing_reason().unwrap_or_default()
-                    ),
-                )]
-            }
+        let document = match readable(
+            &META,
+            &facts.lambda_policy,
+            &lambda.arn,
+            "the function's resource policy",
+        ) {
+            Ok(document) => document.as_ref(),
+            Err(finding) => return vec![*finding],
         };
         let fix = FixPlan {
             summary: format!(
@@ -333,12 +333,26 @@ impl Check for InvokePermission {
         };
         vec![finding.with_evidence(evidence)]
     }
+
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            // The lab's Lambda has no policy at all.
+            crate::fixtures::lab_moved()
+        };
+        let passing = {
+            with_policy(allow(Some(serde_json::json!({
+                "StringEquals": {"AWS:SourceAccount": "123456789012"}
+            }))))
+        };
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
 fn with_policy(statement: Value) -> Facts {
     let mut facts = crate::fixtures::lab_moved();
-    facts.lambda_policy = Fact::Present(Some(serde_json::json!({
+    facts.lambda_policy = crate::facts::Fact::Present(Some(serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [statement],
     })));
@@ -361,30 +375,17 @@ fn allow(condition: Option<Value>) -> Value {
 }
 
 #[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    // The lab's Lambda has no policy at all.
-    crate::fixtures::lab_moved()
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    with_policy(allow(Some(serde_json::json!({
-        "StringEquals": {"AWS:SourceAccount": "123456789012"}
-    }))))
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     fn first(facts: &Facts) -> Finding {
-        InvokePermission.evaluate(facts).remove(0)
+        crate::rules::evaluate_alone(&InvokePermission, facts).remove(0)
     }
 
     #[test]
     fn no_policy_fails_with_the_access_denied_text_and_a_safe_fix() {
-        let f = first(&failing_facts());
+        let f = first(&InvokePermission.fixtures().0);
         assert_eq!(f.status, Status::Fail);
         assert!(f
             .message
@@ -402,7 +403,7 @@ mod tests {
 
     #[test]
     fn source_account_or_matching_source_arn_passes() {
-        assert_eq!(first(&passing_facts()).status, Status::Pass);
+        assert_eq!(first(&InvokePermission.fixtures().1).status, Status::Pass);
         let facts = with_policy(allow(Some(json!({
             "ArnLike": {"AWS:SourceArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:lab/*"}
         }))));
@@ -440,6 +441,25 @@ mod tests {
             "Bool": {"aws:SecureTransport": "true"}
         }))));
         assert_eq!(first(&facts).status, Status::Unknown);
+    }
+
+    #[test]
+    fn arns_compare_with_case_and_actions_without() {
+        // The lab secret is `lab/…`: `Lab/*` admits another secret only.
+        let facts = with_policy(allow(Some(json!({
+            "ArnLike": {"AWS:SourceArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:Lab/*"}
+        }))));
+        assert_eq!(first(&facts).status, Status::Fail);
+        let facts = with_policy(allow(Some(json!({
+            "StringLike": {"aws:sourcearn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:lab/*"}
+        }))));
+        assert_eq!(first(&facts).status, Status::Pass);
+        let mut statement = allow(None);
+        statement["Resource"] = json!(crate::fixtures::LAMBDA_ARN.to_uppercase());
+        assert_eq!(first(&with_policy(statement)).status, Status::Fail);
+        let mut statement = allow(None);
+        statement["Action"] = json!("Lambda:invokefunction");
+        assert_eq!(first(&with_policy(statement)).status, Status::Warn);
     }
 
     #[test]

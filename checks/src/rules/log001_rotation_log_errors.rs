@@ -1,6 +1,7 @@
 //! LOG001: the rotation Lambda's recent log errors, grouped by cause.
 
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::{ErrorKind, Fact, Facts};
 use crate::finding::{Finding, Severity, Status};
 use crate::logs::classify;
@@ -12,6 +13,8 @@ static META: CheckMeta = CheckMeta {
     name: "rotation-log-errors",
     title: "Recent errors in the rotation Lambda's logs",
     severity: Severity::High,
+    can_fix: false,
+    optional_evidence: true,
     docs: r#"## What it checks
 The rotation Lambda's log events in the window (`--since`, 24 hours by
 default), matched against the messages AWS's rotation functions and the
@@ -44,38 +47,27 @@ impl Check for RotationLogErrors {
         &META
     }
 
-    fn optional_evidence(&self) -> bool {
-        true
-    }
-
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
-        let lambda = match super::rotation_lambda(&META, facts) {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
+        let lambda = match super::support::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
             Err(finding) => return vec![*finding],
         };
         let hours = facts.log_window_hours;
-        let logs = match &facts.logs {
-            Fact::Present(logs) => logs,
-            Fact::Unavailable(u) if u.kind == ErrorKind::NotFound => {
+        let log_group = format!("/aws/lambda/{}", lambda.name);
+        if let Fact::Unavailable(u) = &facts.logs {
+            if u.kind == ErrorKind::NotFound {
                 return vec![META.finding(
                     Status::Unknown,
-                    format!("/aws/lambda/{}", lambda.name),
+                    &log_group,
                     format!(
-                        "the log group /aws/lambda/{} does not exist: the function has never run, or its role cannot write logs",
-                        lambda.name
+                        "the log group {log_group} does not exist: the function has never run, or its role cannot write logs"
                     ),
-                )]
+                )];
             }
-            other => {
-                return vec![META.finding(
-                    Status::Unknown,
-                    format!("/aws/lambda/{}", lambda.name),
-                    format!(
-                        "the logs could not be read: {}",
-                        other.missing_reason().unwrap_or_default()
-                    ),
-                )]
-            }
+        }
+        let logs = match super::support::readable(&META, &facts.logs, &log_group, "the logs") {
+            Ok(logs) => logs,
+            Err(finding) => return vec![*finding],
         };
         let causes = classify(&logs.events);
         let truncated = if logs.truncated {
@@ -129,18 +121,17 @@ impl Check for RotationLogErrors {
             .with_evidence(evidence)
             .with_remediation(remediation.join("\n"))]
     }
-}
 
-#[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    crate::fixtures::lab()
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    let mut facts = crate::fixtures::lab();
-    crate::fixtures::get(&mut facts.logs).events.clear();
-    facts
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = crate::fixtures::lab();
+        let passing = {
+            let mut facts = crate::fixtures::lab();
+            crate::fixtures::get(&mut facts.logs).events.clear();
+            facts
+        };
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -151,7 +142,7 @@ mod tests {
 
     #[test]
     fn lab_reports_the_set_secret_login_failure() {
-        let finding = RotationLogErrors.evaluate(&lab()).remove(0);
+        let finding = crate::rules::evaluate_alone(&RotationLogErrors, &lab()).remove(0);
         assert_eq!(finding.status, Status::Fail);
         assert!(finding
             .message
@@ -164,7 +155,10 @@ mod tests {
     fn passes_on_quiet_logs() {
         let mut facts = lab();
         get(&mut facts.logs).events.clear();
-        assert_eq!(RotationLogErrors.evaluate(&facts)[0].status, Status::Pass);
+        assert_eq!(
+            crate::rules::evaluate_alone(&RotationLogErrors, &facts)[0].status,
+            Status::Pass
+        );
     }
 
     #[test]
@@ -175,7 +169,7 @@ mod tests {
             kind: ErrorKind::NotFound,
             message: "The specified log group does not exist.".into(),
         });
-        let finding = RotationLogErrors.evaluate(&facts).remove(0);
+        let finding = crate::rules::evaluate_alone(&RotationLogErrors, &facts).remove(0);
         assert_eq!(finding.status, Status::Unknown);
         assert!(finding.message.contains("does not exist"));
     }

@@ -1,12 +1,14 @@
 //! MGD001: a secret another service rotates (RDS-managed master passwords):
 //! report the managed rotation, its schedule, and how to force one.
 
+use crate::arn::Arn;
 use crate::check::{Check, CheckMeta};
-use crate::facts::{Fact, Facts};
+use crate::diagnosis::NetworkPaths;
+use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
 
 use super::schedule::Schedule;
-use super::support::{is_managed, iso, parse_arn};
+use super::support::{is_managed, iso, readable};
 
 pub struct ManagedRotation;
 
@@ -15,6 +17,8 @@ static META: CheckMeta = CheckMeta {
     name: "managed-rotation",
     title: "Managed rotation (RDS master password): schedule and how to force it",
     severity: Severity::Info,
+    can_fix: false,
+    optional_evidence: false,
     docs: r#"## What it checks
 Whether the secret is rotated by another service instead of a Lambda:
 `OwningService` `rds`, or a name `rds!db-…` / `rds!cluster-…` (RDS and
@@ -49,19 +53,10 @@ impl Check for ManagedRotation {
         &META
     }
 
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
-        let secret = match &facts.secret {
-            Fact::Present(secret) => secret,
-            other => {
-                return vec![META.finding(
-                    Status::Unknown,
-                    &facts.secret_id,
-                    format!(
-                        "the secret could not be read: {}",
-                        other.missing_reason().unwrap_or_default()
-                    ),
-                )]
-            }
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
+        let secret = match readable(&META, &facts.secret, &facts.secret_id, "the secret") {
+            Ok(secret) => secret,
+            Err(finding) => return vec![*finding],
         };
         if !is_managed(secret) {
             return vec![META.finding(
@@ -123,12 +118,11 @@ impl Check for ManagedRotation {
             let target = secret
                 .rds_primary_arn
                 .as_deref()
-                .and_then(parse_arn)
-                .and_then(|a| a.resource.split_once(':'))
-                .map(|(kind, id)| (kind.to_string(), id.to_string()));
+                .and_then(Arn::parse)
+                .and_then(|a| Some((a.resource_type()?, a.resource_id())));
             let (kind, id) = match target {
-                Some((kind, id)) if kind == "cluster" => ("cluster", id),
-                Some((_, id)) => ("instance", id),
+                Some(("cluster", id)) => ("cluster", id.to_string()),
+                Some((_, id)) => ("instance", id.to_string()),
                 None if secret.name.starts_with("rds!cluster") => {
                     ("cluster", "CLUSTER_ID".to_string())
                 }
@@ -155,6 +149,16 @@ impl Check for ManagedRotation {
             .with_evidence(evidence)
             .with_remediation(remediation)]
     }
+
+    /// MGD001 reports rather than fails: its "failing" fixture is the secret it
+    /// reports on (a `pass` with the managed schedule), and its passing one is a
+    /// Lambda-rotated secret, which it skips.
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = managed();
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -172,26 +176,13 @@ fn managed() -> Facts {
     facts
 }
 
-/// MGD001 reports rather than fails: its "failing" fixture is the secret it
-/// reports on (a `pass` with the managed schedule), and its passing one is a
-/// Lambda-rotated secret, which it skips.
-#[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    managed()
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn reports_managed_rotation_and_how_to_force_it() {
-        let f = ManagedRotation.evaluate(&managed()).remove(0);
+        let f = crate::rules::evaluate_alone(&ManagedRotation, &managed()).remove(0);
         assert_eq!(f.status, Status::Pass);
         assert!(f.message.contains("managed by rds"), "{}", f.message);
         assert!(f.message.contains("every 7 days"), "{}", f.message);
@@ -210,7 +201,7 @@ mod tests {
         let secret = crate::fixtures::get(&mut facts.secret);
         secret.rds_primary_arn =
             Some("arn:aws:rds:us-east-1:123456789012:cluster:lab-aurora".into());
-        let f = ManagedRotation.evaluate(&facts).remove(0);
+        let f = crate::rules::evaluate_alone(&ManagedRotation, &facts).remove(0);
         assert!(f
             .remediation
             .contains("modify-db-cluster --db-cluster-identifier lab-aurora"));
@@ -218,7 +209,8 @@ mod tests {
 
     #[test]
     fn lambda_rotated_secrets_are_skipped() {
-        let f = ManagedRotation.evaluate(&passing_facts()).remove(0);
+        let f =
+            crate::rules::evaluate_alone(&ManagedRotation, &ManagedRotation.fixtures().1).remove(0);
         assert_eq!(f.status, Status::Skipped);
     }
 }

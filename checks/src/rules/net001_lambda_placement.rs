@@ -3,6 +3,7 @@
 //! database's VPC.
 
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::{ErrorKind, Fact, Facts};
 use crate::finding::{Finding, Severity, Status};
 use crate::net::NetIndex;
@@ -14,6 +15,8 @@ static META: CheckMeta = CheckMeta {
     name: "rotation-lambda-placement",
     title: "Rotation Lambda placement (exists, VPC, subnets, security groups)",
     severity: Severity::High,
+    can_fix: false,
+    optional_evidence: false,
     docs: r#"## What it checks
 That the secret's rotation Lambda exists and sits where it can do its work:
 attached to a VPC when the database is private, in subnets and security
@@ -49,7 +52,7 @@ impl Check for LambdaPlacement {
         &META
     }
 
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
         if let (Fact::Unavailable(u), Some(secret)) = (&facts.lambda, facts.secret.present()) {
             if u.kind == ErrorKind::NotFound && secret.owning_service.is_none() {
                 let arn = secret.rotation_lambda_arn.clone().unwrap_or_default();
@@ -67,7 +70,7 @@ impl Check for LambdaPlacement {
                     )];
             }
         }
-        let lambda = match super::rotation_lambda(&META, facts) {
+        let lambda = match super::support::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
             Err(finding) => return vec![*finding],
         };
@@ -224,18 +227,17 @@ impl Check for LambdaPlacement {
         };
         vec![finding.with_evidence(evidence)]
     }
-}
 
-#[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    let mut facts = crate::fixtures::lab_moved();
-    crate::fixtures::get(&mut facts.lambda).vpc = None;
-    facts
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            let mut facts = crate::fixtures::lab_moved();
+            crate::fixtures::get(&mut facts.lambda).vpc = None;
+            facts
+        };
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -245,13 +247,13 @@ mod tests {
     use crate::fixtures::{get, lab, lab_moved};
 
     fn status(facts: &Facts) -> (Status, String) {
-        let finding = LambdaPlacement.evaluate(facts).remove(0);
+        let finding = crate::rules::evaluate_alone(&LambdaPlacement, facts).remove(0);
         (finding.status, finding.message)
     }
 
     #[test]
     fn passes_in_the_database_vpc_and_notes_the_shared_group() {
-        let findings = LambdaPlacement.evaluate(&lab());
+        let findings = crate::rules::evaluate_alone(&LambdaPlacement, &lab());
         assert_eq!(findings[0].status, Status::Pass);
         assert!(findings[0]
             .evidence

@@ -1,11 +1,12 @@
 //! NET002: the rotation Lambda reaches its database on the engine port.
 
-use super::Blocked;
+use super::support::Blocked;
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity};
 use crate::fix::{EgressDestination, FixAction, FixPlan};
-use crate::net::{database_paths, suggest_placement, Hop, HopKind, NetPath};
+use crate::net::{Hop, HopKind, NetPath};
 
 pub struct DatabaseReachable;
 
@@ -14,6 +15,8 @@ static META: CheckMeta = CheckMeta {
     name: "database-unreachable",
     title: "Rotation Lambda reaches the database on its port",
     severity: Severity::Critical,
+    can_fix: true,
+    optional_evidence: false,
     docs: r#"## What it checks
 From each of the rotation Lambda's subnets, whether a TCP connection to the
 database on its port (the secret's `port`, else the database's, else the
@@ -38,6 +41,11 @@ admits (the report names them when it finds a placement from which both the
 database and Secrets Manager are reachable):
 `aws lambda update-function-configuration --function-name FN --vpc-config SubnetIds=...,SecurityGroupIds=...`.
 Blocking network ACLs need allow rules for the port and the ephemeral range.
+`--fix` offers that move first when the report found a placement (an
+unsafe fix, applied only with `--unsafe-fixes`: it changes the function's
+network configuration), then the one missing inbound or outbound rule
+between the Lambda's and the database's groups (a safe fix: it only adds).
+It does not change network ACLs.
 
 ## References
 - https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot_rotation.html
@@ -50,12 +58,8 @@ impl Check for DatabaseReachable {
         &META
     }
 
-    fn can_fix(&self) -> bool {
-        true
-    }
-
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
-        let lambda = match super::rotation_lambda(&META, facts) {
+    fn evaluate(&self, facts: &Facts, paths: &NetworkPaths) -> Vec<Finding> {
+        let lambda = match super::support::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
             Err(finding) => return vec![*finding],
         };
@@ -75,9 +79,9 @@ impl Check for DatabaseReachable {
                     hop.detail
                 ),
             };
-            let placement = suggest_placement(facts);
+            let placement = paths.placement.as_ref();
             let mut remediation = Vec::new();
-            if let Some(placement) = &placement {
+            if let Some(placement) = placement {
                 remediation.push(format!(
                     "Put the Lambda in security group {} and subnets {}: the database admits that group on tcp/{port} and Secrets Manager is reachable from those subnets. \
                      aws lambda update-function-configuration --function-name {} --vpc-config SubnetIds={},SecurityGroupIds={}",
@@ -176,24 +180,21 @@ impl Check for DatabaseReachable {
                 fixes,
             }
         };
-        vec![super::path_finding(
+        vec![super::support::path_finding(
             &META,
             facts,
-            database_paths(facts),
+            &paths.database,
             blocked,
             &reachable,
         )]
     }
-}
 
-#[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    crate::fixtures::lab()
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = crate::fixtures::lab();
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -204,7 +205,7 @@ mod tests {
 
     #[test]
     fn lab_fails_naming_the_group_the_port_and_the_way_out() {
-        let finding = DatabaseReachable.evaluate(&lab()).remove(0);
+        let finding = crate::rules::evaluate_alone(&DatabaseReachable, &lab()).remove(0);
         assert_eq!(finding.status, Status::Fail);
         assert_eq!(finding.resource, "sg-db");
         assert!(
@@ -231,7 +232,7 @@ mod tests {
     #[test]
     fn lab_offers_moving_the_lambda_then_admitting_the_group() {
         use crate::fix::{FixAction, Safety};
-        let finding = DatabaseReachable.evaluate(&lab()).remove(0);
+        let finding = crate::rules::evaluate_alone(&DatabaseReachable, &lab()).remove(0);
         assert_eq!(finding.fixes.len(), 2);
         assert_eq!(finding.fixes[1].safety(), Safety::Safe);
         assert_eq!(
@@ -261,7 +262,7 @@ mod tests {
 
     #[test]
     fn passes_once_the_lambda_is_moved() {
-        let finding = DatabaseReachable.evaluate(&lab_moved()).remove(0);
+        let finding = crate::rules::evaluate_alone(&DatabaseReachable, &lab_moved()).remove(0);
         assert_eq!(finding.status, Status::Pass, "{finding:?}");
     }
 }

@@ -1,12 +1,13 @@
 //! NET003: the rotation Lambda reaches the Secrets Manager endpoint.
 
-use super::Blocked;
+use super::support::Blocked;
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::facts::{Lambda, VpcEndpoint};
 use crate::finding::{Finding, Severity};
 use crate::fix::{EgressDestination, FixAction, FixPlan};
-use crate::net::{secretsmanager_paths, suggest_placement, Hop, HopKind, NetPath};
+use crate::net::{Hop, HopKind, NetPath};
 
 pub struct SecretsmanagerReachable;
 
@@ -15,6 +16,8 @@ static META: CheckMeta = CheckMeta {
     name: "secretsmanager-unreachable",
     title: "Rotation Lambda reaches the Secrets Manager endpoint",
     severity: Severity::Critical,
+    can_fix: true,
+    optional_evidence: false,
     docs: r#"## What it checks
 From each of the rotation Lambda's subnets, whether HTTPS to Secrets Manager
 gets through. With an interface endpoint `com.amazonaws.REGION.secretsmanager`
@@ -40,6 +43,14 @@ Lambda's route table, or create an interface endpoint:
 the Lambda's group. An existing endpoint with private DNS off: turn it on
 (`aws ec2 modify-vpc-endpoint --vpc-endpoint-id ID --private-dns-enabled`) or
 set the Lambda's `SECRETS_MANAGER_ENDPOINT` to its DNS name.
+`--fix` adds a missing tcp/443 security group rule (a safe fix: it only
+adds). When the subnets have no route to Secrets Manager, it offers an
+interface endpoint in the Lambda's subnets, guarded by the Lambda's own group
+opened to itself on tcp/443 (a safe fix, though billed by the hour), then
+moving the Lambda to subnets that reach Secrets Manager (an unsafe fix,
+applied only with `--unsafe-fixes`: it changes the function's network
+configuration). It does not change routes, network ACLs or endpoint
+policies.
 
 ## References
 - https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-function-network-access.html
@@ -53,12 +64,8 @@ impl Check for SecretsmanagerReachable {
         &META
     }
 
-    fn can_fix(&self) -> bool {
-        true
-    }
-
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
-        let lambda = match super::rotation_lambda(&META, facts) {
+    fn evaluate(&self, facts: &Facts, paths: &NetworkPaths) -> Vec<Finding> {
+        let lambda = match super::support::rotation_lambda(&META, facts) {
             Ok(lambda) => lambda,
             Err(finding) => return vec![*finding],
         };
@@ -126,8 +133,8 @@ impl Check for SecretsmanagerReachable {
                     hop.resource
                 )),
                 _ => {
-                    let placement = suggest_placement(facts);
-                    if let Some(placement) = &placement {
+                    let placement = paths.placement.as_ref();
+                    if let Some(placement) = placement {
                         remediation.push(format!(
                             "Move the Lambda to subnets {} (with security group {}), from which Secrets Manager and the database are reachable: aws lambda update-function-configuration --function-name {} --vpc-config SubnetIds={},SecurityGroupIds={}",
                             placement.subnet_ids.join(", "),
@@ -178,13 +185,28 @@ impl Check for SecretsmanagerReachable {
                 fixes,
             }
         };
-        vec![super::path_finding(
+        vec![super::support::path_finding(
             &META,
             facts,
-            secretsmanager_paths(facts),
+            &paths.secretsmanager,
             blocked,
             "the rotation Lambda reaches Secrets Manager from each of its subnets",
         )]
+    }
+
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            let mut facts = crate::fixtures::lab_moved();
+            crate::fixtures::get(&mut facts.network.route_tables)[1].routes[1] =
+                crate::fixtures::route(
+                    "0.0.0.0/0",
+                    crate::facts::RouteTarget::InternetGateway("igw-lab".into()),
+                );
+            facts
+        };
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
     }
 }
 
@@ -264,21 +286,6 @@ fn new_endpoint_plan(facts: &Facts, lambda: &Lambda) -> Option<FixPlan> {
 }
 
 #[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    let mut facts = crate::fixtures::lab_moved();
-    crate::fixtures::get(&mut facts.network.route_tables)[1].routes[1] = crate::fixtures::route(
-        "0.0.0.0/0",
-        crate::facts::RouteTarget::InternetGateway("igw-lab".into()),
-    );
-    facts
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
     use crate::facts::RouteTarget;
@@ -288,7 +295,9 @@ mod tests {
     #[test]
     fn passes_through_the_nat_gateway() {
         assert_eq!(
-            SecretsmanagerReachable.evaluate(&lab()).remove(0).status,
+            crate::rules::evaluate_alone(&SecretsmanagerReachable, &lab())
+                .remove(0)
+                .status,
             Status::Pass
         );
     }
@@ -298,7 +307,7 @@ mod tests {
         let mut facts = lab_moved();
         get(&mut facts.network.route_tables)[1].routes[1] =
             route("0.0.0.0/0", RouteTarget::InternetGateway("igw-lab".into()));
-        let finding = SecretsmanagerReachable.evaluate(&facts).remove(0);
+        let finding = crate::rules::evaluate_alone(&SecretsmanagerReachable, &facts).remove(0);
         assert_eq!(finding.status, Status::Fail);
         assert_eq!(finding.resource, "rtb-private");
         assert!(

@@ -1,6 +1,7 @@
 //! ROT001: rotation is turned off on a secret that still names a Lambda.
 
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
 
@@ -11,6 +12,8 @@ static META: CheckMeta = CheckMeta {
     name: "rotation-disabled",
     title: "Rotation is turned off on a secret that names a rotation Lambda",
     severity: Severity::High,
+    can_fix: false,
+    optional_evidence: false,
     docs: r#"## What it checks
 That automatic rotation is on (`RotationEnabled`) for a secret that names a
 rotation Lambda (`RotationLambdaARN`). Secrets that were never set up for
@@ -42,7 +45,7 @@ impl Check for RotationDisabled {
         &META
     }
 
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
         let secret = match super::support::unmanaged_secret(&META, facts) {
             Ok(secret) => secret,
             Err(finding) => return vec![*finding],
@@ -88,18 +91,17 @@ impl Check for RotationDisabled {
         };
         vec![finding]
     }
-}
 
-#[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    let mut facts = crate::fixtures::lab_moved();
-    crate::fixtures::get(&mut facts.secret).rotation_enabled = Some(false);
-    facts
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            let mut facts = crate::fixtures::lab_moved();
+            crate::fixtures::get(&mut facts.secret).rotation_enabled = Some(false);
+            facts
+        };
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -108,12 +110,12 @@ mod tests {
     use crate::fixtures::{get, lab};
 
     fn first(facts: &Facts) -> Finding {
-        RotationDisabled.evaluate(facts).remove(0)
+        crate::rules::evaluate_alone(&RotationDisabled, facts).remove(0)
     }
 
     #[test]
     fn fails_when_off_with_a_lambda_and_names_it() {
-        let finding = first(&failing_facts());
+        let finding = first(&RotationDisabled.fixtures().0);
         assert_eq!(finding.status, Status::Fail);
         assert!(
             finding.message.contains("lab-rotation"),
@@ -125,7 +127,7 @@ mod tests {
 
     #[test]
     fn passes_when_on() {
-        assert_eq!(first(&passing_facts()).status, Status::Pass);
+        assert_eq!(first(&RotationDisabled.fixtures().1).status, Status::Pass);
     }
 
     #[test]
@@ -135,7 +137,7 @@ mod tests {
         secret.rotation_enabled = Some(false);
         secret.rotation_lambda_arn = None;
         assert_eq!(first(&facts).status, Status::Skipped);
-        let mut facts = failing_facts();
+        let mut facts = RotationDisabled.fixtures().0;
         get(&mut facts.secret).owning_service = Some("rds".into());
         assert_eq!(first(&facts).status, Status::Skipped);
     }

@@ -2,6 +2,7 @@
 //! new rotation.
 
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
 use crate::fix::{FixAction, FixPlan};
@@ -21,6 +22,8 @@ static META: CheckMeta = CheckMeta {
     name: "stuck-pending-version",
     title: "AWSPENDING left on a version other than AWSCURRENT (stuck rotation)",
     severity: Severity::High,
+    can_fix: true,
+    optional_evidence: false,
     docs: r#"## What it checks
 The staging labels of the secret's versions (`VersionIdsToStages`): that no
 version carries AWSPENDING without also carrying AWSCURRENT, and that some
@@ -70,11 +73,7 @@ impl Check for StuckPending {
         &META
     }
 
-    fn can_fix(&self) -> bool {
-        true
-    }
-
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
         let secret = match super::support::unmanaged_secret(&META, facts) {
             Ok(secret) => secret,
             Err(finding) => return vec![*finding],
@@ -187,21 +186,22 @@ impl Check for StuckPending {
         }
         findings
     }
-}
 
-#[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    // The lab: v2 carries AWSPENDING alone.
-    crate::fixtures::lab()
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    let mut facts = crate::fixtures::lab();
-    crate::fixtures::get(&mut facts.secret)
-        .versions
-        .remove("v2");
-    facts
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            // The lab: v2 carries AWSPENDING alone.
+            crate::fixtures::lab()
+        };
+        let passing = {
+            let mut facts = crate::fixtures::lab();
+            crate::fixtures::get(&mut facts.secret)
+                .versions
+                .remove("v2");
+            facts
+        };
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -212,14 +212,14 @@ mod tests {
 
     #[test]
     fn names_the_stuck_version_its_age_and_the_rotate_secret_error() {
-        let mut facts = failing_facts();
+        let mut facts = StuckPending.fixtures().0;
         get(&mut facts.secret).version_created.insert(
             "v2".into(),
             chrono::Utc
                 .with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
                 .unwrap(),
         );
-        let findings = StuckPending.evaluate(&facts);
+        let findings = crate::rules::evaluate_alone(&StuckPending, &facts);
         assert_eq!(findings.len(), 1);
         let f = &findings[0];
         assert_eq!(f.status, Status::Fail);
@@ -242,32 +242,32 @@ mod tests {
 
     #[test]
     fn current_and_pending_on_one_version_is_normal() {
-        let mut facts = passing_facts();
+        let mut facts = StuckPending.fixtures().1;
         get(&mut facts.secret)
             .versions
             .insert("v1".into(), vec!["AWSCURRENT".into(), "AWSPENDING".into()]);
-        let findings = StuckPending.evaluate(&facts);
+        let findings = crate::rules::evaluate_alone(&StuckPending, &facts);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].status, Status::Pass);
     }
 
     #[test]
     fn no_current_version_fails() {
-        let mut facts = passing_facts();
+        let mut facts = StuckPending.fixtures().1;
         get(&mut facts.secret)
             .versions
             .insert("v1".into(), vec!["AWSPREVIOUS".into()]);
-        let f = StuckPending.evaluate(&facts).remove(0);
+        let f = crate::rules::evaluate_alone(&StuckPending, &facts).remove(0);
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("AWSCURRENT"), "{}", f.message);
     }
 
     #[test]
     fn an_unreadable_creation_date_is_said() {
-        let mut facts = failing_facts();
+        let mut facts = StuckPending.fixtures().0;
         get(&mut facts.secret).version_dates_unavailable =
             Some("secretsmanager:ListSecretVersionIds access denied: no".into());
-        let f = StuckPending.evaluate(&facts).remove(0);
+        let f = crate::rules::evaluate_alone(&StuckPending, &facts).remove(0);
         assert!(
             f.message.contains("creation date is unknown"),
             "{}",

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
 
@@ -16,6 +17,8 @@ static META: CheckMeta = CheckMeta {
     name: "rotation-overdue",
     title: "The last rotation is older than the schedule allows",
     severity: Severity::Medium,
+    can_fix: false,
+    optional_evidence: false,
     docs: r#"## What it checks
 For a secret with rotation on, that rotation happens on schedule:
 `NextRotationDate` is not in the past, and `LastRotatedDate` is not older
@@ -51,7 +54,7 @@ impl Check for RotationOverdue {
         &META
     }
 
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
         let secret = match super::support::unmanaged_secret(&META, facts) {
             Ok(secret) => secret,
             Err(finding) => return vec![*finding],
@@ -157,6 +160,16 @@ impl Check for RotationOverdue {
         evidence.extend(notes.into_iter().map(|n| format!("note: {n}")));
         vec![finding.with_evidence(evidence)]
     }
+
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            // Rotated 40 days ago on a 30-day schedule; the next date passed 10 days ago.
+            with_dates(40, -10)
+        };
+        let passing = with_dates(3, 27);
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -170,24 +183,13 @@ fn with_dates(last_days_ago: i64, next_in_days: i64) -> Facts {
 }
 
 #[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    // Rotated 40 days ago on a 30-day schedule; the next date passed 10 days ago.
-    with_dates(40, -10)
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    with_dates(3, 27)
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
     use crate::facts::RotationRules;
     use crate::fixtures::get;
 
     fn first(facts: &Facts) -> Finding {
-        RotationOverdue.evaluate(facts).remove(0)
+        crate::rules::evaluate_alone(&RotationOverdue, facts).remove(0)
     }
 
     fn rules(facts: &mut Facts, expression: Option<&str>, duration: Option<&str>) {
@@ -200,7 +202,7 @@ mod tests {
 
     #[test]
     fn a_past_next_date_and_an_old_rotation_fail() {
-        let f = first(&failing_facts());
+        let f = first(&RotationOverdue.fixtures().0);
         assert_eq!(f.status, Status::Fail);
         assert_eq!(f.severity, Severity::Medium);
         assert!(f.message.contains("passed 10 days ago"), "{}", f.message);
@@ -209,7 +211,7 @@ mod tests {
 
     #[test]
     fn on_schedule_passes() {
-        assert_eq!(first(&passing_facts()).status, Status::Pass);
+        assert_eq!(first(&RotationOverdue.fixtures().1).status, Status::Pass);
     }
 
     #[test]
@@ -254,7 +256,7 @@ mod tests {
 
     #[test]
     fn skipped_when_rotation_is_off() {
-        let mut facts = failing_facts();
+        let mut facts = RotationOverdue.fixtures().0;
         get(&mut facts.secret).rotation_enabled = Some(false);
         assert_eq!(first(&facts).status, Status::Skipped);
     }

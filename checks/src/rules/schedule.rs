@@ -32,7 +32,8 @@ impl Schedule {
         {
             return Schedule::parse(expression).map(Some);
         }
-        // moto answers 0 for a schedule it ignored (moto-coverage.md §2).
+        // moto answers 0 for a schedule it ignored (docs/moto-notes.md,
+        // "Secrets Manager").
         Ok(rules
             .automatically_after_days
             .filter(|days| *days > 0)

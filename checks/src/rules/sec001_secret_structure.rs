@@ -3,6 +3,7 @@
 //! username are ever named with their values; other keys by name only.
 
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::{Connection, Database, Fact, Facts, SecretFormat};
 use crate::finding::{Finding, Severity, Status};
 
@@ -13,6 +14,8 @@ static META: CheckMeta = CheckMeta {
     name: "secret-structure",
     title: "Secret JSON has the keys and engine its rotation template needs",
     severity: Severity::High,
+    can_fix: false,
+    optional_evidence: false,
     docs: r#"## What it checks
 The AWSCURRENT value of the secret, without ever showing a password or any
 field other than host, port, engine, dbname and username:
@@ -147,24 +150,20 @@ impl Check for SecretStructure {
         &META
     }
 
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
         let secret = match super::support::unmanaged_secret(&META, facts) {
             Ok(secret) => secret,
             Err(finding) => return vec![*finding],
         };
         let resource = secret.arn.as_str();
-        let connection = match &facts.connection {
-            Fact::Present(connection) => connection,
-            other => {
-                return vec![META.finding(
-                    Status::Unknown,
-                    resource,
-                    format!(
-                        "the secret's value could not be read: {}",
-                        other.missing_reason().unwrap_or_default()
-                    ),
-                )]
-            }
+        let connection = match super::support::readable(
+            &META,
+            &facts.connection,
+            resource,
+            "the secret's value",
+        ) {
+            Ok(connection) => connection,
+            Err(finding) => return vec![*finding],
         };
         let put_hint = format!(
             "Put a corrected JSON value: aws secretsmanager put-secret-value --secret-id {resource} \
@@ -311,21 +310,20 @@ impl Check for SecretStructure {
         };
         vec![finding.with_evidence(evidence)]
     }
-}
 
-#[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    let mut facts = crate::fixtures::lab_moved();
-    crate::fixtures::get(&mut facts.connection)
-        .keys
-        .retain(|k| k != "host");
-    crate::fixtures::get(&mut facts.connection).host = None;
-    facts
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    crate::fixtures::lab_moved()
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            let mut facts = crate::fixtures::lab_moved();
+            crate::fixtures::get(&mut facts.connection)
+                .keys
+                .retain(|k| k != "host");
+            crate::fixtures::get(&mut facts.connection).host = None;
+            facts
+        };
+        let passing = crate::fixtures::lab_moved();
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -334,25 +332,25 @@ mod tests {
     use crate::fixtures::get;
 
     fn first(facts: &Facts) -> Finding {
-        SecretStructure.evaluate(facts).remove(0)
+        crate::rules::evaluate_alone(&SecretStructure, facts).remove(0)
     }
 
     #[test]
     fn a_missing_host_fails_naming_the_key() {
-        let f = first(&failing_facts());
+        let f = first(&SecretStructure.fixtures().0);
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("missing key host"), "{}", f.message);
     }
 
     #[test]
     fn the_lab_secret_passes() {
-        let f = first(&passing_facts());
+        let f = first(&SecretStructure.fixtures().1);
         assert_eq!(f.status, Status::Pass, "{}", f.message);
     }
 
     #[test]
     fn engine_mismatch_and_unknown_engines_fail() {
-        let mut facts = passing_facts();
+        let mut facts = SecretStructure.fixtures().1;
         get(&mut facts.connection).engine = Some("postgres".into());
         let f = first(&facts);
         assert_eq!(f.status, Status::Fail);
@@ -374,16 +372,16 @@ mod tests {
 
     #[test]
     fn port_and_host_must_match_the_database() {
-        let mut facts = passing_facts();
+        let mut facts = SecretStructure.fixtures().1;
         get(&mut facts.connection).port = Some(3307);
         assert!(first(&facts).message.contains("port is 3307"));
-        let mut facts = passing_facts();
+        let mut facts = SecretStructure.fixtures().1;
         let connection = get(&mut facts.connection);
         connection.port = None;
         connection.keys.retain(|k| k != "port");
         get(&mut facts.database).port = Some(3307);
         assert!(first(&facts).message.contains("template uses 3306"));
-        let mut facts = passing_facts();
+        let mut facts = SecretStructure.fixtures().1;
         get(&mut facts.connection).host = Some("LAB-DB.abc.us-east-1.rds.amazonaws.com".into());
         assert_eq!(first(&facts).status, Status::Pass);
         get(&mut facts.connection).host = Some("db.internal.example.com".into());
@@ -394,13 +392,13 @@ mod tests {
 
     #[test]
     fn oracle_needs_dbname_and_multi_user_needs_masterarn() {
-        let mut facts = passing_facts();
+        let mut facts = SecretStructure.fixtures().1;
         let connection = get(&mut facts.connection);
         connection.engine = Some("oracle".into());
         connection.keys.retain(|k| k != "dbname");
         facts.database = Fact::NotApplicable("none".into());
         assert!(first(&facts).message.contains("missing key dbname"));
-        let mut facts = passing_facts();
+        let mut facts = SecretStructure.fixtures().1;
         get(&mut facts.lambda).name = "SecretsManagerRDSMySQLRotationMultiUser".into();
         let f = first(&facts);
         assert!(f.message.contains("masterarn"), "{}", f.message);
@@ -408,7 +406,7 @@ mod tests {
 
     #[test]
     fn not_json_and_binary_fail_and_managed_is_skipped() {
-        let mut facts = passing_facts();
+        let mut facts = SecretStructure.fixtures().1;
         get(&mut facts.connection).format = SecretFormat::NotJson;
         assert_eq!(first(&facts).status, Status::Fail);
         get(&mut facts.connection).format = SecretFormat::Binary;

@@ -5,6 +5,7 @@
 //! only verdicts (`Facts::master_secret`).
 
 use crate::check::{Check, CheckMeta};
+use crate::diagnosis::NetworkPaths;
 use crate::facts::{Fact, Facts};
 use crate::finding::{Finding, Severity, Status};
 use crate::role_access::Outcome;
@@ -16,6 +17,8 @@ static META: CheckMeta = CheckMeta {
     name: "master-secret",
     title: "Multi-user rotation: the master secret exists and the rotation role can read it",
     severity: Severity::High,
+    can_fix: false,
+    optional_evidence: false,
     docs: r#"## What it checks
 For a secret whose value has a `masterarn` key (the alternating-users, or
 multi-user, rotation templates), the master secret that key names:
@@ -67,24 +70,21 @@ impl Check for MasterSecretUsable {
         &META
     }
 
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
         let secret = match super::support::unmanaged_secret(&META, facts) {
             Ok(secret) => secret,
             Err(finding) => return vec![*finding],
         };
         let resource = secret.arn.as_str();
-        let master = match &facts.master_secret {
-            Fact::Present(master) => master,
-            Fact::NotApplicable(why) => {
-                return vec![META.finding(Status::Skipped, resource, why.clone())]
-            }
-            Fact::Unavailable(why) => {
-                return vec![META.finding(
-                    Status::Unknown,
-                    resource,
-                    format!("the master secret named by masterarn could not be judged: {why}"),
-                )]
-            }
+        let master = match super::support::needed(
+            &META,
+            &facts.master_secret,
+            resource,
+            |why| why.to_string(),
+            |u| format!("the master secret named by masterarn could not be judged: {u}"),
+        ) {
+            Ok(master) => master,
+            Err(finding) => return vec![*finding],
         };
         let finding = |status: Status, message: String| META.finding(status, resource, message);
         if !master.found {
@@ -217,6 +217,25 @@ impl Check for MasterSecretUsable {
              iam put-role-policy; enable the key if it is disabled.",
         )]
     }
+
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            let mut facts = crate::fixtures::lab();
+            facts.master_secret = Fact::Present(master(Outcome::Missing(
+                "no statement allows it".to_string(),
+            )));
+            facts
+        };
+        let passing = {
+            let mut facts = crate::fixtures::lab();
+            facts.master_secret = Fact::Present(master(Outcome::Granted(
+                "inline policy rotation".to_string(),
+            )));
+            facts
+        };
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -235,36 +254,18 @@ fn master(get: Outcome) -> crate::facts::MasterSecret {
 }
 
 #[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    let mut facts = crate::fixtures::lab();
-    facts.master_secret = Fact::Present(master(Outcome::Missing(
-        "no statement allows it".to_string(),
-    )));
-    facts
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    let mut facts = crate::fixtures::lab();
-    facts.master_secret = Fact::Present(master(Outcome::Granted(
-        "inline policy rotation".to_string(),
-    )));
-    facts
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
 
     fn only(facts: &Facts) -> Finding {
-        let mut findings = MasterSecretUsable.evaluate(facts);
+        let mut findings = crate::rules::evaluate_alone(&MasterSecretUsable, facts);
         assert_eq!(findings.len(), 1, "{findings:?}");
         findings.remove(0)
     }
 
     #[test]
     fn a_role_that_may_not_read_the_master_fails_naming_the_action() {
-        let finding = only(&failing_facts());
+        let finding = only(&MasterSecretUsable.fixtures().0);
         assert_eq!(finding.status, Status::Fail);
         assert!(
             finding.message.contains("secretsmanager:GetSecretValue"),
@@ -275,7 +276,7 @@ mod tests {
 
     #[test]
     fn a_readable_master_passes() {
-        assert_eq!(only(&passing_facts()).status, Status::Pass);
+        assert_eq!(only(&MasterSecretUsable.fixtures().1).status, Status::Pass);
     }
 
     #[test]
@@ -286,7 +287,7 @@ mod tests {
     #[test]
     fn missing_deleted_disabled_and_cross_account_masters() {
         let with = |change: fn(&mut crate::facts::MasterSecret)| {
-            let mut facts = passing_facts();
+            let mut facts = MasterSecretUsable.fixtures().1;
             if let Fact::Present(master) = &mut facts.master_secret {
                 change(master);
             }
@@ -323,7 +324,7 @@ mod tests {
 
     #[test]
     fn a_master_that_could_not_be_judged_is_unknown() {
-        let mut facts = passing_facts();
+        let mut facts = MasterSecretUsable.fixtures().1;
         facts.master_secret = Fact::Unavailable(crate::facts::Unavailable {
             call: "secretsmanager:DescribeSecret".into(),
             kind: crate::facts::ErrorKind::AccessDenied,

@@ -1,32 +1,57 @@
-//! Small helpers shared by the rotation, Lambda and secret checks: ARN
-//! parsing, the managed-secret test, and the secret a check reads.
+//! Small helpers shared by the checks: the fact a check needs (or the
+//! finding that says why it is missing), the managed-secret test, the secret
+//! and the Lambda a check reads, the finding of a reachability check, and
+//! dates for people.
 
 use crate::check::CheckMeta;
-use crate::facts::{Fact, Facts, Secret};
+use crate::facts::{ErrorKind, Fact, Facts, Lambda, Secret, Unavailable};
 use crate::finding::{Finding, Status};
 
-/// The parts of an ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Arn<'a> {
-    pub partition: &'a str,
-    pub service: &'a str,
-    pub region: &'a str,
-    pub account: &'a str,
-    pub resource: &'a str,
+/// The fact a check needs, or the finding that says why it cannot go on: a
+/// fact that does not apply gives `skipped`, worded by `not_applicable`
+/// from its reason; one that could not be read gives `unknown`, worded by
+/// `unavailable` from the failed call.
+pub(crate) fn needed<'a, T>(
+    meta: &'static CheckMeta,
+    fact: &'a Fact<T>,
+    resource: &str,
+    not_applicable: impl FnOnce(&str) -> String,
+    unavailable: impl FnOnce(&Unavailable) -> String,
+) -> Result<&'a T, Box<Finding>> {
+    match fact {
+        Fact::Present(value) => Ok(value),
+        Fact::NotApplicable(why) => Err(Box::new(meta.finding(
+            Status::Skipped,
+            resource,
+            not_applicable(why),
+        ))),
+        Fact::Unavailable(u) => Err(Box::new(meta.finding(
+            Status::Unknown,
+            resource,
+            unavailable(u),
+        ))),
+    }
 }
 
-pub(crate) fn parse_arn(text: &str) -> Option<Arn<'_>> {
-    let mut parts = text.splitn(6, ':');
-    if parts.next()? != "arn" {
-        return None;
+/// The fact a check cannot do without, or an `unknown` finding whatever
+/// the reason it is missing: "{what} could not be read: {reason}".
+pub(crate) fn readable<'a, T>(
+    meta: &'static CheckMeta,
+    fact: &'a Fact<T>,
+    resource: &str,
+    what: &str,
+) -> Result<&'a T, Box<Finding>> {
+    match fact {
+        Fact::Present(value) => Ok(value),
+        other => Err(Box::new(meta.finding(
+            Status::Unknown,
+            resource,
+            format!(
+                "{what} could not be read: {}",
+                other.missing_reason().unwrap_or_default()
+            ),
+        ))),
     }
-    Some(Arn {
-        partition: parts.next()?,
-        service: parts.next()?,
-        region: parts.next()?,
-        account: parts.next()?,
-        resource: parts.next()?,
-    })
 }
 
 /// True for a secret another service rotates without a Lambda (RDS's
@@ -42,25 +67,129 @@ pub(crate) fn unmanaged_secret<'a>(
     meta: &'static CheckMeta,
     facts: &'a Facts,
 ) -> Result<&'a Secret, Box<Finding>> {
-    match &facts.secret {
-        Fact::Present(secret) if is_managed(secret) => Err(Box::new(meta.finding(
+    let secret = readable(meta, &facts.secret, &facts.secret_id, "the secret")?;
+    if is_managed(secret) {
+        return Err(Box::new(meta.finding(
             Status::Skipped,
             &secret.arn,
             format!(
                 "the secret's rotation is managed by {} (see MGD001)",
                 secret.owning_service.as_deref().unwrap_or("rds")
             ),
-        ))),
-        Fact::Present(secret) => Ok(secret),
-        other => Err(Box::new(meta.finding(
-            Status::Unknown,
-            &facts.secret_id,
-            format!(
-                "the secret could not be read: {}",
-                other.missing_reason().unwrap_or_default()
-            ),
-        ))),
+        )));
     }
+    Ok(secret)
+}
+
+/// The rotation Lambda a Lambda-based check looks at, or the finding that
+/// says why it cannot: a managed secret or one without a Lambda is
+/// `skipped`; a Lambda that could not be read is `unknown` (a deleted one
+/// is reported by LAM001, the canonical existence check, and NET001).
+pub(crate) fn rotation_lambda<'a>(
+    meta: &'static CheckMeta,
+    facts: &'a Facts,
+) -> Result<&'a Lambda, Box<Finding>> {
+    let not_this = |status, resource: &str, message: String| {
+        Err(Box::new(meta.finding(status, resource, message)))
+    };
+    let secret = readable(meta, &facts.secret, &facts.secret_id, "the secret")?;
+    if let Some(service) = &secret.owning_service {
+        let message =
+            format!("the secret is managed by {service}, which rotates it without a Lambda");
+        return not_this(Status::Skipped, &secret.arn, message);
+    }
+    let arn = secret.rotation_lambda_arn.as_deref().unwrap_or_default();
+    if arn.is_empty() {
+        let message = "the secret names no rotation Lambda".to_string();
+        return not_this(Status::Skipped, &secret.arn, message);
+    }
+    if let Fact::Unavailable(u) = &facts.lambda {
+        if u.kind == ErrorKind::NotFound {
+            let message = format!("the rotation Lambda {arn} does not exist (see LAM001)");
+            return not_this(Status::Unknown, arn, message);
+        }
+    }
+    readable(meta, &facts.lambda, arn, "the rotation Lambda")
+}
+
+/// What a reachability check says about its first blocked path.
+pub(crate) struct Blocked {
+    pub message: String,
+    pub remediation: String,
+    pub fixes: Vec<crate::fix::FixPlan>,
+}
+
+/// The finding of a reachability check from its paths: `fail` when any path
+/// is blocked (the first blocked one speaks), `unknown` when any is
+/// undecided, else `pass`. Every path is one line of evidence.
+pub(crate) fn path_finding(
+    meta: &'static CheckMeta,
+    facts: &Facts,
+    paths: &Result<Vec<crate::net::NetPath>, String>,
+    blocked: impl Fn(&crate::net::NetPath, &crate::net::Hop) -> Blocked,
+    reachable: &str,
+) -> Finding {
+    use crate::net::{render_path, HopVerdict, Verdict};
+    let resource = facts
+        .lambda
+        .present()
+        .map(|l| l.arn.clone())
+        .unwrap_or_else(|| facts.secret_id.clone());
+    let paths = match paths {
+        Ok(paths) if !paths.is_empty() => paths,
+        Ok(_) => {
+            return meta.finding(
+                Status::Unknown,
+                resource,
+                "the Lambda has no subnets to evaluate",
+            )
+        }
+        Err(reason) => return meta.finding(Status::Unknown, resource, reason.clone()),
+    };
+    let evidence: Vec<String> = paths.iter().map(render_path).collect();
+    let first_block = paths.iter().find_map(|path| {
+        path.hops
+            .iter()
+            .find(|h| h.verdict == HopVerdict::Block)
+            .map(|hop| (path, hop))
+    });
+    if let Some((path, hop)) = first_block {
+        let Blocked {
+            message,
+            remediation,
+            fixes,
+        } = blocked(path, hop);
+        let mut evidence = evidence;
+        evidence.push(format!("{}: {}", hop.kind.as_str(), hop.detail));
+        evidence.extend(
+            path.hops
+                .iter()
+                .filter(|h| h.verdict == HopVerdict::Info)
+                .map(|h| format!("note: {}", h.detail)),
+        );
+        return meta
+            .finding(Status::Fail, hop.resource.clone(), message)
+            .with_evidence(evidence)
+            .with_remediation(remediation)
+            .with_fixes(fixes);
+    }
+    if let Some(path) = paths.iter().find(|p| p.verdict == Verdict::Unknown) {
+        let reasons: Vec<String> = path
+            .hops
+            .iter()
+            .filter(|h| h.verdict == HopVerdict::Unknown)
+            .map(|h| h.detail.clone())
+            .collect();
+        return meta
+            .finding(
+                Status::Unknown,
+                resource,
+                format!("could not be decided: {}", reasons.join("; ")),
+            )
+            .with_evidence(evidence);
+    }
+    meta.finding(Status::Pass, resource, reachable)
+        .with_evidence(evidence)
 }
 
 /// `2026-11-28T12:00:00Z`.
@@ -84,18 +213,6 @@ pub(crate) fn age(delta: chrono::TimeDelta) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn arns_split_into_their_parts() {
-        let arn =
-            parse_arn("arn:aws:lambda:eu-west-1:123456789012:function:rot:live").expect("an ARN");
-        assert_eq!(arn.service, "lambda");
-        assert_eq!(arn.region, "eu-west-1");
-        assert_eq!(arn.account, "123456789012");
-        assert_eq!(arn.resource, "function:rot:live");
-        assert!(parse_arn("rot").is_none());
-        assert!(parse_arn("arn:aws:lambda").is_none());
-    }
 
     #[test]
     fn ages_read_naturally() {

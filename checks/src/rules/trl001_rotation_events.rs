@@ -2,10 +2,11 @@
 //! abandoned ones, with the step that failed.
 
 use crate::check::{Check, CheckMeta};
-use crate::facts::{Fact, Facts, RotationEvent};
+use crate::diagnosis::NetworkPaths;
+use crate::facts::{Facts, RotationEvent};
 use crate::finding::{Finding, Severity, Status};
 
-use super::support::{iso, unmanaged_secret};
+use super::support::{iso, needed, unmanaged_secret};
 
 pub struct RotationEvents;
 
@@ -18,6 +19,10 @@ static META: CheckMeta = CheckMeta {
     name: "rotation-events",
     title: "CloudTrail records no failed or abandoned rotation in the window",
     severity: Severity::High,
+    can_fix: false,
+    // CloudTrail only confirms what the other checks decide: an unknown
+    // here (no permission, moto) never changes the exit code.
+    optional_evidence: true,
     docs: r#"## What it checks
 CloudTrail's management events (`cloudtrail:LookupEvents`, by event name)
 `RotationFailed`, `RotationAbandoned` and `RotationSucceeded` for this
@@ -69,13 +74,7 @@ impl Check for RotationEvents {
         &META
     }
 
-    /// CloudTrail only confirms what the other checks decide: an unknown
-    /// here (no permission, moto) never changes the exit code.
-    fn optional_evidence(&self) -> bool {
-        true
-    }
-
-    fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+    fn evaluate(&self, facts: &Facts, _paths: &NetworkPaths) -> Vec<Finding> {
         let secret = match unmanaged_secret(&META, facts) {
             Ok(secret) => secret,
             Err(finding) => return vec![*finding],
@@ -87,24 +86,19 @@ impl Check for RotationEvents {
                 "rotation is not configured on the secret",
             )];
         }
-        let trail = match &facts.rotation_events {
-            Fact::Present(trail) => trail,
-            Fact::Unavailable(u) => {
-                return vec![META.finding(
-                    Status::Unknown,
-                    &secret.arn,
-                    format!(
-                        "CloudTrail's rotation events could not be read ({u}); they are optional evidence, the other checks decide"
-                    ),
-                )]
-            }
-            Fact::NotApplicable(why) => {
-                return vec![META.finding(
-                    Status::Skipped,
-                    &secret.arn,
-                    format!("CloudTrail's rotation events were not read: {why}"),
-                )]
-            }
+        let trail = match needed(
+            &META,
+            &facts.rotation_events,
+            &secret.arn,
+            |why| format!("CloudTrail's rotation events were not read: {why}"),
+            |u| {
+                format!(
+                "CloudTrail's rotation events could not be read ({u}); they are optional evidence, the other checks decide"
+            )
+            },
+        ) {
+            Ok(trail) => trail,
+            Err(finding) => return vec![*finding],
         };
         let window = format!("the last {} hours", facts.log_window_hours);
         let mut events: Vec<&RotationEvent> = trail.events.iter().collect();
@@ -197,6 +191,18 @@ impl Check for RotationEvents {
         };
         vec![finding.with_evidence(evidence)]
     }
+
+    #[cfg(test)]
+    fn fixtures(&self) -> (Facts, Facts) {
+        let failing = {
+            with_events(vec![
+                event(9, FAILED, Some("setSecret")),
+                event(10, FAILED, Some("setSecret")),
+            ])
+        };
+        let passing = with_events(vec![event(9, SUCCEEDED, None)]);
+        (failing, passing)
+    }
 }
 
 #[cfg(test)]
@@ -226,30 +232,17 @@ fn with_events(events: Vec<RotationEvent>) -> Facts {
 }
 
 #[cfg(test)]
-pub(super) fn failing_facts() -> Facts {
-    with_events(vec![
-        event(9, FAILED, Some("setSecret")),
-        event(10, FAILED, Some("setSecret")),
-    ])
-}
-
-#[cfg(test)]
-pub(super) fn passing_facts() -> Facts {
-    with_events(vec![event(9, SUCCEEDED, None)])
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{ErrorKind, Unavailable};
+    use crate::facts::{ErrorKind, Fact, Unavailable};
 
     fn first(facts: &Facts) -> Finding {
-        RotationEvents.evaluate(facts).remove(0)
+        crate::rules::evaluate_alone(&RotationEvents, facts).remove(0)
     }
 
     #[test]
     fn failures_fail_with_count_last_time_and_step() {
-        let f = first(&failing_facts());
+        let f = first(&RotationEvents.fixtures().0);
         assert_eq!(f.status, Status::Fail);
         assert!(
             f.message.contains("2 RotationFailed events"),
@@ -267,7 +260,7 @@ mod tests {
 
     #[test]
     fn a_success_passes_and_failures_before_it_warn() {
-        assert_eq!(first(&passing_facts()).status, Status::Pass);
+        assert_eq!(first(&RotationEvents.fixtures().1).status, Status::Pass);
         let f = first(&with_events(vec![
             event(8, ABANDONED, None),
             event(9, SUCCEEDED, None),
@@ -288,7 +281,7 @@ mod tests {
 
     #[test]
     fn it_is_optional_evidence() {
-        assert!(RotationEvents.optional_evidence());
+        assert!(RotationEvents.meta().optional_evidence);
     }
 
     #[test]
@@ -300,7 +293,7 @@ mod tests {
 
     #[test]
     fn unreadable_cloudtrail_is_unknown_with_the_reason() {
-        let mut facts = failing_facts();
+        let mut facts = RotationEvents.fixtures().0;
         facts.rotation_events = Fact::Unavailable(Unavailable {
             call: "cloudtrail:LookupEvents".into(),
             kind: ErrorKind::Other,
