@@ -48,6 +48,7 @@ pub async fn load_config(args: &AwsArgs) -> Result<aws_config::SdkConfig, UserEr
     if let Some(profile) = &args.profile {
         loader = loader.profile_name(profile);
     }
+    check_profile_exists(args.profile.as_deref()).await?;
     if let Some(region) = args.region.last() {
         loader = loader.region(Region::new(region.clone()));
     }
@@ -75,6 +76,41 @@ pub async fn load_config(args: &AwsArgs) -> Result<aws_config::SdkConfig, UserEr
         }
     }
     Ok(config)
+}
+
+/// A profile named by `--profile` or `AWS_PROFILE` that the shared files do
+/// not have would otherwise fall through the credential chain to the
+/// instance metadata service, whose error says nothing about the profile.
+async fn check_profile_exists(flag: Option<&str>) -> Result<(), UserError> {
+    let env = aws_types::os_shim_internal::Env::real();
+    let (name, source) = match flag {
+        Some(name) => (name.to_string(), "--profile"),
+        None => match env.get("AWS_PROFILE") {
+            Ok(name) if !name.is_empty() => (name, "AWS_PROFILE"),
+            _ => return Ok(()),
+        },
+    };
+    let fs = aws_types::os_shim_internal::Fs::real();
+    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+    match aws_config::profile::load(&fs, &env, &files, None).await {
+        Ok(profiles) if profiles.get_profile(&name).is_some() => Ok(()),
+        Ok(_) => Err(UserError::new(format!(
+            "profile {name} (from {source}) is not in {} or {}: list the profiles with `aws configure list-profiles`",
+            shared_file(&env, "AWS_CONFIG_FILE", "config"),
+            shared_file(&env, "AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+        ))),
+        Err(error) => Err(UserError::new(format!(
+            "the AWS config files could not be read for profile {name}: {error}"
+        ))),
+    }
+}
+
+/// Where the SDK reads a shared file: the variable's path, else `~/.aws/NAME`.
+fn shared_file(env: &aws_types::os_shim_internal::Env, variable: &str, name: &str) -> String {
+    env.get(variable)
+        .ok()
+        .filter(|path| !path.is_empty())
+        .unwrap_or_else(|| format!("~/.aws/{name}"))
 }
 
 /// The shape of every AWS region name: `us-east-1`, `us-gov-west-1`,

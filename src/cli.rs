@@ -1,4 +1,5 @@
-//! The command line: `diagnose`, `checks`, `explain`.
+//! The command line: `diagnose`, `scan`, `checks`, `explain`, `rotate`,
+//! `undo`, `apply` and `permissions`.
 
 use std::path::PathBuf;
 
@@ -30,7 +31,8 @@ pub enum Command {
     },
     /// Print what a check looks at, why it matters and how to fix it.
     Explain {
-        /// A check id, e.g. NET002.
+        /// A check's id or name, as `checks` lists them (NET002 or
+        /// database-unreachable).
         id: String,
     },
     /// Start a rotation; with --wait, watch it and diagnose a failure.
@@ -69,22 +71,6 @@ pub struct ScanArgs {
     #[arg(long = "filter", value_name = "FILTER", value_parser = crate::scan::parse_filter)]
     pub filters: Vec<crate::scan::SecretFilter>,
 
-    /// Output format (default: table on a terminal, json otherwise).
-    #[arg(long, value_enum)]
-    pub output: Option<OutputFormat>,
-
-    /// How far back to read each rotation Lambda's logs, e.g. 24h, 3d.
-    #[arg(long, default_value = "24h", value_parser = parse_since)]
-    pub since: std::time::Duration,
-
-    /// Exit 1 only for a failing finding at or above this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = parse_severity)]
-    pub fail_on: Severity,
-
-    /// Do not exit 1 when a check that decides whether rotation can work is unknown.
-    #[arg(long)]
-    pub allow_unknown: bool,
-
     /// How many secrets are collected at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
@@ -95,10 +81,7 @@ pub struct ScanArgs {
     pub stats: bool,
 
     #[command(flatten)]
-    pub accept: AcceptArgs,
-
-    #[command(flatten)]
-    pub aws: AwsArgs,
+    pub report: ReportArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -131,8 +114,8 @@ pub struct UndoArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct DiagnoseArgs {
-    /// The secret's name or ARN.
-    #[arg(required_unless_present = "snapshot", conflicts_with = "snapshot")]
+    /// The secret's name or ARN (or --snapshot FILE instead).
+    #[arg(conflicts_with = "snapshot")]
     pub secret: Option<String>,
 
     /// Diagnose a saved snapshot instead of a live account (no AWS calls).
@@ -142,14 +125,6 @@ pub struct DiagnoseArgs {
     /// Write the collected facts (no secret values) to FILE.
     #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
     pub save_snapshot: Option<PathBuf>,
-
-    /// Output format (default: table on a terminal, json otherwise).
-    #[arg(long, value_enum)]
-    pub output: Option<OutputFormat>,
-
-    /// How far back to read the rotation Lambda's logs, e.g. 24h, 3d.
-    #[arg(long, default_value = "24h", value_parser = parse_since)]
-    pub since: std::time::Duration,
 
     /// Apply the fixes the findings propose (asks first; see --yes).
     #[arg(long, conflicts_with = "snapshot")]
@@ -181,8 +156,24 @@ pub struct DiagnoseArgs {
     #[arg(long, conflicts_with = "snapshot")]
     pub stats: bool,
 
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// The flags `diagnose` and `scan` share: what to read, how to report, and
+/// when to fail.
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+
+    /// How far back to read the rotation Lambdas' logs, e.g. 24h, 3d.
+    #[arg(long, default_value = "24h", value_parser = parse_since)]
+    pub since: std::time::Duration,
+
     /// Exit 1 only for a failing finding at or above this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = parse_severity)]
+    #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = severity_parser())]
     pub fail_on: Severity,
 
     /// Do not exit 1 when a check that decides whether rotation can work
@@ -228,7 +219,7 @@ pub enum ListFormat {
     Markdown,
 }
 
-/// CloudWatch Logs keeps what the log group's retention says; two weeks of
+/// CloudWatch Logs keeps what the log group's retention says; 90 days of
 /// rotation attempts is plenty to diagnose and bounds the read.
 const MAX_SINCE_HOURS: u64 = 24 * 90;
 
@@ -257,9 +248,11 @@ fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
     Ok(duration)
 }
 
-fn parse_severity(text: &str) -> Result<Severity, String> {
-    Severity::parse(text).ok_or_else(|| {
-        let names: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
-        format!("expected one of {}", names.join(", "))
-    })
+/// The severities by name, so that `--help` and a wrong value list them.
+fn severity_parser() -> impl clap::builder::TypedValueParser<Value = Severity> {
+    use clap::builder::TypedValueParser;
+    let names = Severity::ALL.map(|s| s.as_str());
+    // The possible values admit only names `Severity::parse` knows.
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name| Severity::parse(&name).unwrap_or(Severity::Info))
 }

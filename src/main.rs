@@ -14,7 +14,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use rotation_doctor_checks::{rules, Facts};
+use rotation_doctor_checks::{diagnose, rules, Facts};
 
 use crate::cli::{
     ApplyArgs, Cli, Command, DiagnoseArgs, ListFormat, OutputFormat, RotateArgs, ScanArgs, UndoArgs,
@@ -22,6 +22,7 @@ use crate::cli::{
 use crate::error::UserError;
 
 fn main() -> ExitCode {
+    exit_quietly_on_closed_pipe();
     // A bug must still end in one sentence, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let location = info
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<u8, UserError> {
     match cli.command {
-        Command::Diagnose(args) => diagnose(args),
+        Command::Diagnose(args) => diagnose_command(args),
         Command::Scan(args) => scan_command(args),
         Command::Rotate(args) => rotate_command(args),
         Command::Undo(args) => undo_command(args),
@@ -66,13 +67,26 @@ fn run(cli: Cli) -> Result<u8, UserError> {
         Command::Explain { id } => {
             let check = rules::find(&id).ok_or_else(|| {
                 UserError::new(format!(
-                    "there is no check {id}: `rotation-doctor checks` lists them"
+                    "there is no check {id:?}: `rotation-doctor checks` lists them"
                 ))
             })?;
             let meta = check.meta();
             println!("# {} {}\n\n{}", meta.id, meta.title, meta.docs);
             Ok(0)
         }
+    }
+}
+
+/// `rotation-doctor … | head -1` closes the pipe early, the normal end of a
+/// pipeline. Rust ignores SIGPIPE, so the next write would fail and
+/// `println!` panic; with the signal's default action the process ends
+/// silently, as `ls | head` does.
+fn exit_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any thread exists; it
+    // only restores the signal's default disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -174,6 +188,14 @@ fn output_format(requested: Option<OutputFormat>) -> OutputFormat {
     })
 }
 
+/// The terminal's width when stdout is one.
+fn terminal_width() -> Option<u16> {
+    std::io::stdout()
+        .is_terminal()
+        .then(|| comfy_table::Table::new().width())
+        .flatten()
+}
+
 fn print_report(
     targets: &[report::Target],
     output: OutputFormat,
@@ -183,26 +205,24 @@ fn print_report(
         OutputFormat::Json => println!("{}", report::render_json(targets, stats)),
         OutputFormat::Sarif => println!("{}", report::render_sarif(targets)),
         OutputFormat::Junit => print!("{}", report::render_junit(targets)),
-        OutputFormat::Table => {
-            let width = std::io::stdout()
-                .is_terminal()
-                .then(|| comfy_table::Table::new().width())
-                .flatten();
-            print!("{}", report::render_table(targets, width));
-        }
+        OutputFormat::Table => print!("{}", report::render_table(targets, terminal_width())),
     }
 }
 
-fn diagnose(args: DiagnoseArgs) -> Result<u8, UserError> {
+fn diagnose_command(args: DiagnoseArgs) -> Result<u8, UserError> {
     let started = std::time::Instant::now();
     let live = match (&args.snapshot, &args.secret) {
-        (None, Some(_)) => Some(Live::connect(&args.aws)?),
+        (None, Some(_)) => Some(Live::connect(&args.report.aws)?),
         _ => None,
     };
     let facts = match (&args.snapshot, &args.secret, &live) {
         (Some(path), _, _) => snapshot::load(path)?,
-        (None, Some(secret), Some(live)) => live.collect(secret, args.since)?,
-        _ => return Err(UserError::new("name a secret, or pass --snapshot FILE")),
+        (None, Some(secret), Some(live)) => live.collect(secret, args.report.since)?,
+        _ => {
+            return Err(UserError::new(
+                "name a secret to diagnose, or pass --snapshot FILE to diagnose saved facts offline (try --snapshot examples/lab-failed-rotation.json)",
+            ))
+        }
     };
     // The diagnosis's own calls (a --fix applies and collects again after).
     let stats = live
@@ -218,14 +238,15 @@ fn diagnose(args: DiagnoseArgs) -> Result<u8, UserError> {
     }
     refuse_unrotated(&facts)?;
 
-    let output = output_format(args.output);
-    let mut targets = vec![report::Target::from_facts(&facts)];
-    accept(&mut targets, &args.accept)?;
+    let diagnosis = diagnose(&facts);
+    let mut targets = vec![report::Target::new(&facts, diagnosis)];
+    accept(&mut targets, &args.report.accept)?;
+    let output = output_format(args.report.output);
     if args.dry_run || args.fix {
         return fix_flow(&args, live.as_ref(), &facts, targets, output);
     }
     print_report(&targets, output, stats.as_ref());
-    Ok(report::exit_code(&targets, args.fail_on, args.allow_unknown) as u8)
+    Ok(report::exit_code(&targets, args.report.fail_on, args.report.allow_unknown) as u8)
 }
 
 /// `--dry-run` shows the plan; `--fix` applies it, then diagnoses again.
@@ -244,7 +265,8 @@ fn fix_flow(
         OutputFormat::Table => Box::new(std::io::stdout()),
         _ => Box::new(std::io::stderr()),
     };
-    let before_code = report::exit_code(&before, args.fail_on, args.allow_unknown) as u8;
+    let before_code =
+        report::exit_code(&before, args.report.fail_on, args.report.allow_unknown) as u8;
     if args.dry_run {
         match output {
             OutputFormat::Json | OutputFormat::Sarif | OutputFormat::Junit => {
@@ -293,18 +315,19 @@ fn fix_flow(
             &mut human,
         ))?;
         let _ = writeln!(human, "Undo with: rotation-doctor undo {}", path.display());
-        let facts_after = live.collect(&facts.secret_id, args.since)?;
-        after = vec![report::Target::from_facts(&facts_after)];
+        let facts_after = live.collect(&facts.secret_id, args.report.since)?;
+        let diagnosis_after = diagnose(&facts_after);
         let _ = write!(
             human,
             "\n{}",
-            fix::render_changes(&rules::evaluate(facts), &after[0].findings)
+            fix::render_changes(&after[0].findings, &diagnosis_after.findings)
         );
+        after = vec![report::Target::new(&facts_after, diagnosis_after)];
     }
     if output != OutputFormat::Table {
         print_report(&after, output, None);
     }
-    let mut code = report::exit_code(&after, args.fail_on, args.allow_unknown) as u8;
+    let mut code = report::exit_code(&after, args.report.fail_on, args.report.allow_unknown) as u8;
     if args.rotate {
         let rotated = live.runtime.block_on(rotate::rotate_and_wait(
             &live.config,
@@ -347,10 +370,10 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
     let started = std::time::Instant::now();
     // One session per region, all regions at once, the secrets of each
     // concurrently under the bound.
-    let regions: Vec<Option<String>> = if args.aws.region.is_empty() {
+    let regions: Vec<Option<String>> = if args.report.aws.region.is_empty() {
         vec![None]
     } else {
-        args.aws.region.iter().cloned().map(Some).collect()
+        args.report.aws.region.iter().cloned().map(Some).collect()
     };
     let progress = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
@@ -358,7 +381,7 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
         bar
     });
     let options = std::sync::Arc::new(scan::ScanOptions {
-        since: args.since,
+        since: args.report.since,
         concurrency: usize::from(args.concurrency),
         filters: args.filters.clone(),
         progress: progress.clone(),
@@ -367,7 +390,7 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
     let scans = runtime.block_on(async {
         let mut handles = Vec::new();
         for region in regions {
-            let mut aws = args.aws.clone();
+            let mut aws = args.report.aws.clone();
             aws.region = region.into_iter().collect();
             let options = options.clone();
             handles.push(tokio::spawn(async move {
@@ -389,9 +412,10 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
     }
     let mut targets: Vec<report::Target> = scans
         .iter()
-        .flat_map(|scan| scan.facts.iter().map(report::Target::from_facts))
+        .flat_map(|scan| &scan.facts)
+        .map(|facts| report::Target::new(facts, diagnose(facts)))
         .collect();
-    accept(&mut targets, &args.accept)?;
+    accept(&mut targets, &args.report.accept)?;
     let stats = args.stats.then(|| {
         let counts: Vec<_> = scans.iter().flat_map(|scan| scan.calls.clone()).collect();
         report::RunStats::new(started.elapsed(), &counts)
@@ -399,12 +423,12 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
     if let Some(stats) = &stats {
         eprint!("{}", stats.render_table());
     }
-    let output = output_format(args.output);
+    let output = output_format(args.report.output);
     print_report(&targets, output, stats.as_ref());
     if targets.is_empty() {
         eprintln!("rotation-doctor: no rotating secret matched");
     }
-    Ok(report::exit_code(&targets, args.fail_on, args.allow_unknown) as u8)
+    Ok(report::exit_code(&targets, args.report.fail_on, args.report.allow_unknown) as u8)
 }
 
 fn rotate_command(args: RotateArgs) -> Result<u8, UserError> {
@@ -443,8 +467,9 @@ fn rotate_command(args: RotateArgs) -> Result<u8, UserError> {
     }
     eprintln!("Diagnosing {}:", args.secret);
     let facts = live.collect(&args.secret, std::time::Duration::from_secs(3600))?;
+    let diagnosis = diagnose(&facts);
     print_report(
-        &[report::Target::from_facts(&facts)],
+        &[report::Target::new(&facts, diagnosis)],
         output_format(args.output),
         None,
     );
@@ -537,7 +562,7 @@ fn refuse_unrotated(facts: &Facts) -> Result<(), UserError> {
 }
 
 fn can_fix(id: &str) -> bool {
-    rules::find(id).is_some_and(|c| c.can_fix())
+    rules::find(id).is_some_and(|c| c.meta().can_fix)
 }
 
 fn list_checks(format: ListFormat) -> String {
@@ -574,10 +599,10 @@ fn list_checks(format: ListFormat) -> String {
             out
         }
         ListFormat::Table => {
-            let mut table = comfy_table::Table::new();
-            table
-                .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-                .set_header(["Id", "Severity", "Fix", "Name", "Title"]);
+            let mut table = report::new_table(
+                &["Id", "Severity", "Fix", "Name", "Title"],
+                terminal_width(),
+            );
             for m in metas {
                 let fix = if can_fix(m.id) { "yes" } else { "" };
                 table.add_row([m.id, m.severity.as_str(), fix, m.name, m.title]);

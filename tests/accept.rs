@@ -1,7 +1,7 @@
 //! Accepted findings on the bundled example, offline: suppressions with a
 //! reason and an expiry, and a baseline that fails only on new failures.
 
-mod common;
+use crate::common;
 
 use common::{describe, exit_code, run_doctor, stdout_of};
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! and exit 2, or, where the secret exists but its wiring is broken, with a
 //! finding and exit 1. Never a panic.
 
-mod common;
+use crate::common;
 
 use common::lab::{Lab, LabOptions};
 use common::{

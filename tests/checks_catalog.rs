@@ -3,7 +3,7 @@
 //! test builds the lab, bends it into one failure, and runs the real binary.
 //! Each test has its own server.
 
-mod common;
+use crate::common;
 
 use common::lab::{Lab, LabOptions, CANARY, DB_PORT};
 use common::{

@@ -4,10 +4,11 @@
 //! test has its own server.
 //!
 //! moto does not implement iam:SimulatePrincipalPolicy nor
-//! cloudtrail:LookupEvents (HTTP 500, moto-coverage §1 item 8): IAM002 is
-//! decided by our own evaluation of the documents, and TRL001 is `unknown`.
+//! cloudtrail:LookupEvents (HTTP 500; docs/moto-notes.md, "Errors and
+//! unimplemented calls"): IAM002 is decided by our own evaluation of the
+//! documents, and TRL001 is `unknown`.
 
-mod common;
+use crate::common;
 
 use common::lab::{healthy_role_policy, Lab, LabOptions};
 use common::{assert_check_status, assert_schema, finding_with, findings, MotoServer};

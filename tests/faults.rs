@@ -1,7 +1,7 @@
 //! The doctor on an unhealthy account (issue 7): throttling, denied calls
 //! and dropped connections injected by a loopback proxy in front of moto.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

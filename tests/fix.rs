@@ -2,7 +2,7 @@
 //! fix clears its finding, a second run changes nothing, nothing changes
 //! without consent, a plan whose resource moved stops, undo restores.
 
-mod common;
+use crate::common;
 
 use common::lab::{Lab, OrPanic};
 use common::{describe, exit_code, parse_report, stdout_of, Clients, MotoServer};
@@ -250,9 +250,10 @@ async fn nothing_to_fix_changes_nothing() {
 
 #[tokio::test]
 async fn rotate_wait_reports_the_new_version_becoming_current() {
-    // moto's Docker-less Lambda backend promotes the new version to
-    // AWSCURRENT by itself (moto-coverage §2, RotateSecret), which is what a
-    // working rotation function's finishSecret does.
+    // moto's RotateSecret without a Lambda ARN (as `rotate` sends it)
+    // promotes the new version to AWSCURRENT by itself (docs/moto-notes.md,
+    // "Secrets Manager"), which is what a working rotation function's
+    // finishSecret does.
     let server = MotoServer::start();
     let c = server.clients().await;
     let lab = Lab::build(&c).await;
@@ -282,8 +283,8 @@ async fn rotate_wait_that_fails_to_start_shows_the_diagnosis() {
     let c = server.clients().await;
     let lab = Lab::build(&c).await;
     // moto refuses RotateSecret while AWSPENDING sits on the AWSCURRENT
-    // version (its check is inverted from AWS's: moto-coverage §1 item 3),
-    // which gives a rotation that fails to start.
+    // version (its check is inverted from AWS's: docs/moto-notes.md,
+    // "Secrets Manager"), which gives a rotation that fails to start.
     let described =
         c.sm.describe_secret()
             .secret_id(&lab.secret_arn)

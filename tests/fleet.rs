@@ -5,7 +5,7 @@
 //! no password reaches the output, and the AWS calls (counted by the proxy
 //! in front of moto, not timed) stay within the budget.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

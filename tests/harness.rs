@@ -1,7 +1,7 @@
 //! The harness itself: moto starts, the lab case seeds, and the seeded state
 //! is what the other tests assume. Independent of the binary.
 
-mod common;
+use crate::common;
 
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use common::lab::{Lab, OrPanic, CANARY, SET_SECRET_ERROR};

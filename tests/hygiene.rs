@@ -4,7 +4,7 @@
 //! journal, undo or rotate output, or an error message, even with
 //! `RUST_LOG=trace` and a rotation function that logs the password.
 
-mod common;
+use crate::common;
 
 use common::lab::{Lab, CANARY};
 use common::{describe, stderr_of, stdout_of, MotoServer};

@@ -2,7 +2,7 @@
 //! binary against a moto server seeded through the SDK. Each test has its
 //! own server.
 
-mod common;
+use crate::common;
 
 use common::lab::{Lab, LabOptions, CANARY, SET_SECRET_ERROR};
 use common::{

@@ -3,7 +3,7 @@
 //! field of the secret's value, so besides the verdict every test checks
 //! that its name never reaches the output or a snapshot.
 
-mod common;
+use crate::common;
 
 use common::lab::{healthy_role_policy, Lab, LabOptions, OrPanic, CANARY, DB_PORT};
 use common::{describe, finding_with, parse_report, stderr_of, stdout_of, Clients, MotoServer};

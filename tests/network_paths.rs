@@ -2,7 +2,7 @@
 //! VPC built on moto, each diagnosed by the real binary, asserting the
 //! verdict, the blocking component and the `paths` the JSON reports.
 
-mod common;
+use crate::common;
 
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, IpPermission, IpRange, RuleAction, UserIdGroupPair,

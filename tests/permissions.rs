@@ -1,7 +1,7 @@
 //! `rotation-doctor permissions` lists every call a diagnosis makes: the
 //! proxy in front of moto records the calls, and each must be in the policy.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! the official 2.1.0 schema, JUnit that is well-formed XML, both agreeing
 //! with the JSON findings.
 
-mod common;
+use crate::common;
 
 use common::{exit_code, run_doctor, stdout_of};
 use serde_json::Value;

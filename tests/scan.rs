@@ -1,7 +1,7 @@
 //! `scan` on moto: every rotating secret appears, the others do not, and the
 //! broken one fails; filters narrow the listing.
 
-mod common;
+use crate::common;
 
 use common::lab::{Lab, OrPanic};
 use common::{describe, exit_code, parse_report, MotoServer};

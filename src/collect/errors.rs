@@ -79,8 +79,9 @@ impl CallFailure {
             (Some(code), Some(message)) if !message.is_empty() => format!("{code}: {message}"),
             (Some(code), _) => code.to_string(),
             // moto answers some calls with an HTML page or an XML body the
-            // JSON deserializer cannot read (moto-coverage.md §1 items 8 and
-            // 12): say so with the status instead of the parser's complaint.
+            // JSON deserializer cannot read (docs/moto-notes.md, "Errors and
+            // unimplemented calls"): say so with the status instead of the
+            // parser's complaint.
             (None, _) => match (err, status) {
                 (SdkError::ServiceError(_), Some(status)) => {
                     format!("HTTP {status} with an unreadable error body")
@@ -153,8 +154,9 @@ fn kind_from_code(code: &str) -> ErrorKind {
     }
 }
 
-/// For errors without a readable code (moto-coverage.md §1 item 12: a 403
-/// whose XML body the JSON services cannot parse).
+/// For errors without a readable code (a 403 whose XML body the JSON
+/// services cannot parse: docs/moto-notes.md, "Errors and unimplemented
+/// calls").
 fn kind_from_status(status: u16) -> ErrorKind {
     match status {
         401 | 403 => ErrorKind::AccessDenied,

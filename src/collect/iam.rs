@@ -2,9 +2,10 @@
 //! policy, inline and attached policy documents and permissions boundary, and
 //! a `SimulatePrincipalPolicy` for what rotation needs.
 //!
-//! IAM hands policy documents over URL-encoded (moto-coverage §7); they are
-//! decoded by `policy::parse_document`. One unreadable document makes only
-//! that document unavailable, never the whole role.
+//! IAM hands policy documents over URL-encoded
+//! (https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRolePolicy.html);
+//! they are decoded by `policy::parse_document`. One unreadable document
+//! makes only that document unavailable, never the whole role.
 
 use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum};

@@ -47,7 +47,7 @@ pub(crate) async fn get_configuration(client: &Client, arn: &str) -> LambdaConfi
 
 fn lambda_from(arn: &str, output: &GetFunctionConfigurationOutput) -> Lambda {
     // VpcConfig.VpcId is never read: moto answers a fixed "vpc-123abc"
-    // (moto-coverage.md §1 item 6); the VPC comes from the subnets.
+    // (docs/moto-notes.md, "Lambda"); the VPC comes from the subnets.
     let vpc = output.vpc_config().and_then(|config| {
         let subnet_ids = config.subnet_ids().to_vec();
         let security_group_ids = config.security_group_ids().to_vec();

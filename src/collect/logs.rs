@@ -25,11 +25,11 @@ pub(crate) fn default_log_group(function_name: &str) -> String {
 }
 
 /// FilterLogEvents over `[start, end]`, with no filter pattern: moto
-/// implements patterns only partly (moto-coverage.md §1 item 9), so the checks
-/// match on our side. `interleaved` keeps moto from grouping by stream; we
-/// sort anyway. Every value in `masked` (each password and `masterarn` the
-/// run has read: a log group serves every secret its Lambda rotates) is
-/// scrubbed from every message before it is kept.
+/// implements patterns only partly (docs/moto-notes.md, "CloudWatch Logs"), so
+/// the checks match on our side. `interleaved` keeps moto from grouping by
+/// stream; we sort anyway. Every value in `masked` (each password and
+/// `masterarn` the run has read: a log group serves every secret its Lambda
+/// rotates) is scrubbed from every message before it is kept.
 pub(crate) async fn read_logs(
     client: &Client,
     log_group: &str,
@@ -51,7 +51,7 @@ pub(crate) async fn read_logs(
             .set_next_token(next_token.take());
         // AWS ignores `interleaved` (always true) and the SDK marks it
         // deprecated, but moto still groups by stream without it
-        // (moto-coverage.md §1 item 9).
+        // (docs/moto-notes.md, "CloudWatch Logs").
         #[allow(deprecated)]
         let request = request.interleaved(true);
         let result = request.send().await;

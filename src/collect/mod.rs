@@ -338,6 +338,7 @@ impl Session {
         Facts {
             schema_version: SNAPSHOT_SCHEMA_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            description: None,
             collected_at: shared.collected_at,
             region,
             secret_id: secret_id.to_string(),

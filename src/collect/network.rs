@@ -2,9 +2,9 @@
 //!
 //! Every list is read with a `vpc-id` style filter over all the VPCs at once,
 //! one call (plus its pages) per kind of resource, all concurrently. Filters
-//! moto does not implement answer HTTP 500 (moto-coverage.md §1 item 8 and
-//! §4), so only `vpc-id`, `subnet-id`, `group-id` and `attachment.vpc-id` are
-//! used.
+//! moto does not implement answer HTTP 500 (docs/moto-notes.md, "Errors and
+//! unimplemented calls"), so only `vpc-id`, `subnet-id`, `group-id` and
+//! `attachment.vpc-id` are used.
 
 use std::collections::BTreeSet;
 
@@ -42,8 +42,9 @@ fn filter(name: &str, values: &[String]) -> Filter {
 }
 
 /// The VPCs of the Lambda's subnets. A `subnet-id` filter rather than
-/// `SubnetIds`, so one deleted subnet (moto accepts any id on the function,
-/// §1 item 6) does not fail the whole lookup: it is simply absent.
+/// `SubnetIds`, so one deleted subnet (moto accepts any id on the function:
+/// docs/moto-notes.md, "Lambda") does not fail the whole lookup: it is
+/// simply absent.
 pub(crate) async fn vpcs_of_subnets(
     client: &Client,
     subnet_ids: &[String],
@@ -369,7 +370,8 @@ fn route_table_from(table: &SdkRouteTable) -> RouteTable {
     let mut main = false;
     let mut subnet_ids = Vec::new();
     for assoc in live {
-        // The main association has Main=true and no SubnetId (moto-coverage.md §4).
+        // The main association has Main=true and no SubnetId, in AWS and moto
+        // (docs/moto-notes.md, "EC2 (VPC)").
         if assoc.main() == Some(true) {
             main = true;
         }
@@ -395,8 +397,9 @@ fn route_from(route: &SdkRoute) -> Option<Route> {
     } else {
         RouteDestination::PrefixList(route.destination_prefix_list_id()?.to_string())
     };
-    // moto never reports `blackhole` (§1 item 10): the checks infer it from
-    // the target's own state; we pass the state through as given.
+    // moto never reports `blackhole` (docs/moto-notes.md, "EC2 (VPC)"): the
+    // checks infer it from the target's own state; we pass the state through
+    // as given.
     Some(Route {
         destination,
         target: route_target(route),
@@ -455,8 +458,9 @@ fn network_acl_from(acl: &SdkNetworkAcl) -> NetworkAcl {
             .filter_map(|assoc| assoc.subnet_id())
             .map(str::to_string)
             .collect(),
-        // Custom NACLs from moto have no entries at all (§1 item 11); the
-        // evaluator treats "no rule matched" as deny, so nothing is added here.
+        // Custom NACLs from moto have no entries at all (docs/moto-notes.md,
+        // "EC2 (VPC)"); the evaluator treats "no rule matched" as deny, so
+        // nothing is added here.
         entries: acl
             .entries()
             .iter()
@@ -552,7 +556,8 @@ fn vpc_endpoint_from(endpoint: &SdkVpcEndpoint) -> VpcEndpoint {
             .vpc_endpoint_type()
             .map(|kind| kind.as_str().to_string()),
         // moto's "available" reaches the SDK as Unknown("available")
-        // (moto-coverage.md §4); as_str() gives the wire value either way.
+        // (docs/moto-notes.md, "EC2 (VPC)"); as_str() gives the wire value
+        // either way.
         state: endpoint.state().map(|state| state.as_str().to_string()),
         subnet_ids: endpoint.subnet_ids().to_vec(),
         security_group_ids: endpoint
@@ -582,7 +587,8 @@ fn nat_gateway_from(nat: &SdkNatGateway) -> NatGateway {
         vpc_id: nat.vpc_id().map(str::to_string),
         subnet_id: nat.subnet_id().map(str::to_string),
         state: nat.state().map(|state| state.as_str().to_string()),
-        // moto omits ConnectivityType (§4); None means AWS's default, public.
+        // moto omits ConnectivityType (docs/moto-notes.md, "EC2 (VPC)"); None
+        // means AWS's default, public.
         connectivity: nat
             .connectivity_type()
             .map(|kind| kind.as_str().to_string()),

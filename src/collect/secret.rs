@@ -56,7 +56,8 @@ pub(crate) async fn collect_secret(
 ) -> Result<SecretRound, UserError> {
     let describe = client.describe_secret().secret_id(target.secret_id).send();
     // Always name the stage: after a moto rotation whose Lambda did nothing,
-    // GetSecretValue without VersionStage fails (moto-coverage.md §1 item 4).
+    // GetSecretValue without VersionStage fails (docs/moto-notes.md,
+    // "Secrets Manager").
     let value = client
         .get_secret_value()
         .secret_id(target.secret_id)
@@ -96,10 +97,23 @@ fn fatal_error(failure: &CallFailure, target: &Target<'_>) -> Option<UserError> 
     } = target;
     let message = match (failure.transport, failure.kind) {
         (Some(Transport::NoCredentials), _) => {
+            // The chain asks the instance metadata service last, only when
+            // nothing before it (environment, profile, SSO, web identity,
+            // container) was configured: its error means "no credentials".
             let cause = failure.root_cause.to_ascii_lowercase();
-            if cause.contains("not enabled") || cause.contains("no credentials") {
-                "no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and \
-                 AWS_SECRET_ACCESS_KEY, or pass --profile"
+            let nothing_configured = [
+                "imds",
+                "instance metadata",
+                "not enabled",
+                "no credentials",
+                "not loaded",
+            ]
+            .iter()
+            .any(|hint| cause.contains(hint));
+            if nothing_configured {
+                "no AWS credentials were found: run `aws configure` or `aws sso login`, or pass \
+                 --profile; to try rotation-doctor without an account, diagnose a snapshot with \
+                 --snapshot examples/lab-failed-rotation.json"
                     .to_string()
             } else {
                 format!(
@@ -142,7 +156,8 @@ macro_rules! secret_fields {
             arn: output.arn().unwrap_or_default().to_string(),
             name: output.name().unwrap_or_default().to_string(),
             rotation_enabled: output.rotation_enabled(),
-            // moto stores "" after an ARN-less RotateSecret (moto-coverage.md §2).
+            // moto stores "" after an ARN-less RotateSecret
+            // (docs/moto-notes.md, "Secrets Manager").
             rotation_lambda_arn: output
                 .rotation_lambda_arn()
                 .filter(|arn| !arn.is_empty())
@@ -276,7 +291,7 @@ async fn batch_chunk(client: &Client, chunk: Vec<String>) -> Vec<(String, Secret
 
 /// GetSecretValue(AWSCURRENT) of one secret. Always name the stage: after
 /// a moto rotation whose Lambda did nothing, GetSecretValue without
-/// VersionStage fails (moto-coverage.md §1 item 4).
+/// VersionStage fails (docs/moto-notes.md, "Secrets Manager").
 async fn single_value(client: &Client, secret_id: &str) -> SecretValue {
     let value = client
         .get_secret_value()
@@ -331,9 +346,10 @@ fn parsed(string: Option<Zeroizing<String>>, binary: bool) -> SecretValue {
 const VERSION_PAGES: usize = 20;
 
 /// Version id to creation date, from ListSecretVersionIds. moto quirks
-/// (moto-coverage.md §2): `ARN` holds the name (not read here), `NextToken`
-/// is `""` on the last page, and a missing secret answers HTTP 500 (the
-/// DescribeSecret beside it reports the missing secret properly).
+/// (docs/moto-notes.md, "Secrets Manager"): `ARN` holds the name (not read
+/// here), `NextToken` is `""` on the last page, and a missing secret answers
+/// HTTP 500 (the DescribeSecret beside it reports the missing secret
+/// properly).
 async fn version_dates(
     client: &Client,
     secret_id: &str,

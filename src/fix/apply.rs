@@ -173,8 +173,8 @@ async fn lambda_vpc(
 }
 
 /// Moves the function, sending both lists always: a VpcConfig without
-/// SecurityGroupIds corrupts the function in moto (moto-coverage §1 item 7),
-/// and AWS expects both too.
+/// SecurityGroupIds corrupts the function in moto (docs/moto-notes.md,
+/// "Lambda"), and AWS expects both too.
 async fn set_lambda_vpc(
     clients: &Clients,
     function: &str,
@@ -510,7 +510,9 @@ pub async fn apply(clients: &Clients, action: &FixAction) -> Result {
                 .await
             {
                 Ok(existing) => {
-                    let decoded = percent_decode(existing.policy_document());
+                    let decoded = rotation_doctor_checks::policy::decode_policy_document(
+                        existing.policy_document(),
+                    );
                     let same = serde_json::from_str::<serde_json::Value>(&decoded)
                         .ok()
                         .as_ref()
@@ -617,32 +619,6 @@ pub async fn apply(clients: &Clients, action: &FixAction) -> Result {
             )
         }
     }
-}
-
-/// IAM returns policy documents URL-encoded (moto-coverage §7).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (bytes[i], bytes.get(i + 1..i + 3)) {
-            (b'%', Some(hex)) => match std::str::from_utf8(hex)
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                Some(byte) => {
-                    out.push(byte);
-                    i += 3;
-                    continue;
-                }
-                None => out.push(b'%'),
-            },
-            (b'+', _) => out.push(b' '),
-            (byte, _) => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Reverses one applied action, with the same care: it stops when the
@@ -827,16 +803,5 @@ pub async fn undo(clients: &Clients, undo: &Undo) -> Result {
             );
             reversed(format!("put AWSPENDING back on version {version_id}"))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_decoding_reads_iam_documents() {
-        assert_eq!(percent_decode("%7B%22a%22%3A%201%7D"), "{\"a\": 1}");
-        assert_eq!(percent_decode("100%"), "100%");
     }
 }

@@ -7,15 +7,15 @@ pub mod sarif;
 mod stats;
 mod table;
 
-use rotation_doctor_checks::net::{database_paths, secretsmanager_paths, NetPath};
-use rotation_doctor_checks::{rules, Facts, Finding, Severity, Status};
+use rotation_doctor_checks::net::NetPath;
+use rotation_doctor_checks::{rules, Diagnosis, Facts, Finding, Severity, Status};
 use serde::Serialize;
 
 pub use json::render_json;
 pub use junit::render_junit;
 pub use sarif::render_sarif;
 pub use stats::RunStats;
-pub use table::render_table;
+pub use table::{new_table, render_table};
 
 /// Version of the JSON report's shape (documented in README.md).
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -38,7 +38,9 @@ pub struct SecretRef {
 }
 
 impl Target {
-    pub fn from_facts(facts: &Facts) -> Target {
+    /// The report of one secret: who it is, from the facts, and what the
+    /// diagnosis found. Nothing is evaluated here.
+    pub fn new(facts: &Facts, diagnosis: Diagnosis) -> Target {
         let secret = match facts.secret.present() {
             Some(secret) => SecretRef {
                 arn: Some(secret.arn.clone()),
@@ -49,22 +51,12 @@ impl Target {
                 name: facts.secret_id.clone(),
             },
         };
-        let lambda_rotated = facts.lambda.present().is_some()
-            && facts
-                .secret
-                .present()
-                .is_some_and(|s| s.owning_service.is_none());
-        let mut paths = Vec::new();
-        if lambda_rotated {
-            paths.extend(database_paths(facts).unwrap_or_default());
-            paths.extend(secretsmanager_paths(facts).unwrap_or_default());
-        }
         Target {
             secret,
             region: facts.region.clone(),
             collected_at: facts.collected_at,
-            findings: rules::evaluate(facts),
-            paths,
+            findings: diagnosis.findings,
+            paths: diagnosis.paths,
         }
     }
 
@@ -78,7 +70,7 @@ impl Target {
 /// `unknown` at or above it; else 0. Optional evidence (logs, CloudTrail)
 /// that cannot be read never changes it.
 pub fn exit_code(targets: &[Target], fail_on: Severity, allow_unknown: bool) -> i32 {
-    let deciding = |check: &str| rules::find(check).is_some_and(|c| !c.optional_evidence());
+    let deciding = |check: &str| rules::find(check).is_some_and(|c| !c.meta().optional_evidence);
     let failing = targets.iter().flat_map(|t| &t.findings).any(|f| {
         f.suppressed.is_none()
             && f.severity.at_least(fail_on)

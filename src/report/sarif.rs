@@ -3,7 +3,8 @@
 //! so each result is located by a stable artifact URI derived from the
 //! secret's ARN and by a logical location naming the resource, and carries
 //! partialFingerprints so code scanning can track it across runs
-//! (reference/peer-tools.md, "SARIF for GitHub code scanning").
+//! (GitHub, "SARIF support for code scanning":
+//! https://docs.github.com/en/code-security/reference/code-scanning/sarif-files/sarif-support-for-code-scanning).
 
 use rotation_doctor_checks::{rules, Severity, Status};
 use serde_json::{json, Value};

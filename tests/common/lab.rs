@@ -324,7 +324,8 @@ impl Lab {
                 .or_panic("CreateSecret");
         let secret_arn = s(secret.arn(), "ARN");
         // A healthy execution role: what the rotation template and a VPC
-        // function need (rotation-failures.md, execution-role policy).
+        // function need:
+        // https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html
         put_role_policy(c, &opts.role_name, &healthy_role_policy(&secret_arn)).await;
         let current_version = s(secret.version_id(), "VersionId");
         if opts.rotate {

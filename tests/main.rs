@@ -1,0 +1,25 @@
+//! The integration tests, one binary: each module runs the real
+//! `rotation-doctor` binary against moto's standalone server on loopback.
+//! One test binary instead of one per file: the AWS SDK and the harness are
+//! compiled and linked once, not once per file.
+
+mod common;
+
+mod accept;
+mod bad_input;
+mod checks_catalog;
+mod checks_iam;
+mod example_snapshot;
+mod faults;
+mod first_run;
+mod fix;
+mod fleet;
+mod golden;
+mod harness;
+mod hygiene;
+mod lab_case;
+mod master_secret;
+mod network_paths;
+mod permissions;
+mod reports;
+mod scan;
