@@ -14,7 +14,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use rotation_doctor_checks::{diagnose, rules, Facts};
+use rotation_doctor_checks::{diagnose, rules, Arn, Facts};
 
 use crate::cli::{
     ApplyArgs, Cli, Command, DiagnoseArgs, ListFormat, OutputFormat, RotateArgs, ScanArgs, UndoArgs,
@@ -142,23 +142,22 @@ fn new_runtime() -> Result<tokio::runtime::Runtime, UserError> {
 /// A secret ARN is `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME`;
 /// one for another region would be looked up in the wrong place.
 fn check_secret_arn(arn: &str, region: Option<&str>) -> Result<(), UserError> {
-    let parts: Vec<&str> = arn.splitn(7, ':').collect();
-    let well_formed = parts.len() == 7
-        && parts[2] == "secretsmanager"
-        && parts[5] == "secret"
-        && aws::region_name_is_valid(parts[3])
-        && parts[4].len() == 12
-        && parts[4].chars().all(|c| c.is_ascii_digit())
-        && !parts[6].is_empty();
-    if !well_formed {
+    let parsed = Arn::parse(arn).filter(|a| {
+        a.service == "secretsmanager"
+            && a.secret_name().is_some_and(|name| !name.is_empty())
+            && aws::region_name_is_valid(a.region)
+            && a.account.len() == 12
+            && a.account.chars().all(|c| c.is_ascii_digit())
+    });
+    let Some(parsed) = parsed else {
         return Err(UserError::new(format!(
             "{arn} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
         )));
-    }
+    };
     match region {
-        Some(region) if region != parts[3] => Err(UserError::new(format!(
+        Some(region) if region != parsed.region => Err(UserError::new(format!(
             "the secret's ARN is in {} but the region is {region}: pass --region {}",
-            parts[3], parts[3]
+            parsed.region, parsed.region
         ))),
         _ => Ok(()),
     }

@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use rotation_doctor_checks::policy::glob_matches;
 use rotation_doctor_checks::Status;
 use serde::{Deserialize, Serialize};
 
@@ -29,9 +28,13 @@ pub struct Config {
 pub struct Suppression {
     /// A check id; absent means every check.
     pub check: Option<String>,
-    /// A glob over the finding's resource, the secret's ARN or its name;
+    /// A glob over the finding's resource, the secret's ARN or its name
+    /// (`*` and `?` also match `/` and `:`; case-sensitive, as ARNs are);
     /// absent means every resource.
     pub resource: Option<String>,
+    /// `resource`, compiled when the config is loaded.
+    #[serde(skip)]
+    resource_glob: Option<globset::GlobMatcher>,
     pub reason: String,
     /// The last day the suppression holds (YYYY-MM-DD).
     pub expires: Option<NaiveDate>,
@@ -49,19 +52,33 @@ impl Config {
         };
         let text = std::fs::read_to_string(path)
             .map_err(|e| UserError::new(format!("cannot read {}: {e}", path.display())))?;
-        let config: Config = toml::from_str(&text).map_err(|e| {
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// A config's text; `source` names it in errors.
+    fn parse(text: &str, source: &str) -> Result<Config, UserError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             UserError::new(format!(
-                "{} is not a valid rotation-doctor config: {}",
-                path.display(),
+                "{source} is not a valid rotation-doctor config: {}",
                 e.message()
             ))
         })?;
         if let Some(empty) = config.ignore.iter().find(|s| s.reason.trim().is_empty()) {
             return Err(UserError::new(format!(
-                "{}: every suppression needs a reason (the one for {} has none)",
-                path.display(),
+                "{source}: every suppression needs a reason (the one for {} has none)",
                 empty.check.as_deref().unwrap_or("all checks")
             )));
+        }
+        for suppression in &mut config.ignore {
+            if let Some(pattern) = &suppression.resource {
+                let glob = globset::Glob::new(pattern).map_err(|e| {
+                    UserError::new(format!(
+                        "{source}: the resource pattern {pattern:?} is not a valid glob: {}",
+                        e.kind()
+                    ))
+                })?;
+                suppression.resource_glob = Some(glob.compile_matcher());
+            }
         }
         Ok(config)
     }
@@ -73,9 +90,9 @@ fn matches(suppression: &Suppression, check: &str, candidates: &[&str]) -> bool 
         .as_deref()
         .is_none_or(|c| c.eq_ignore_ascii_case(check))
         && suppression
-            .resource
-            .as_deref()
-            .is_none_or(|pattern| candidates.iter().any(|c| glob_matches(pattern, c)))
+            .resource_glob
+            .as_ref()
+            .is_none_or(|glob| candidates.iter().any(|c| glob.is_match(c)))
 }
 
 /// Marks the findings the config accepts; returns one notice per expired
@@ -204,7 +221,7 @@ mod tests {
     use super::*;
 
     fn config(text: &str) -> Config {
-        toml::from_str(text).expect("config")
+        Config::parse(text, "test config").expect("config")
     }
 
     #[test]
@@ -242,7 +259,22 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_refused() {
-        assert!(toml::from_str::<Config>("[[ignore]]\nchek = \"X\"\nreason = \"r\"").is_err());
+    fn resource_globs_are_case_sensitive_and_cross_separators() {
+        let config = config("[[ignore]]\nresource = \"*secret:prod/*\"\nreason = \"r\"");
+        let suppression = &config.ignore[0];
+        let arn = |name: &str| format!("arn:aws:secretsmanager:us-east-1:1:secret:{name}");
+        assert!(matches(suppression, "NET002", &[&arn("prod/db/a")]));
+        assert!(!matches(suppression, "NET002", &[&arn("Prod/db")]));
+    }
+
+    #[test]
+    fn bad_configs_are_refused() {
+        for text in [
+            "[[ignore]]\nchek = \"X\"\nreason = \"r\"",
+            "[[ignore]]\nresource = \"a[\"\nreason = \"r\"",
+            "[[ignore]]\ncheck = \"X\"\nreason = \" \"",
+        ] {
+            assert!(Config::parse(text, "c").is_err(), "{text}");
+        }
     }
 }

@@ -11,6 +11,7 @@ use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum};
 use aws_sdk_iam::Client;
 use rotation_doctor_checks::policy::{parse_document, rotation_role_needs, Need};
+use rotation_doctor_checks::Arn;
 use rotation_doctor_checks::{
     ErrorKind, ExecutionRole, Fact, Lambda, RolePolicy, Secret, SimulatedAction, Unavailable,
 };
@@ -34,13 +35,17 @@ const MAX_PAGES: usize = 5;
 /// The role's name: the last path segment of its ARN
 /// (`arn:aws:iam::123456789012:role/service-role/name`).
 pub(crate) fn role_name(role_arn: &str) -> &str {
-    role_arn
-        .rsplit_once(":role/")
-        .map(|(_, path)| path)
+    Arn::parse(role_arn)
+        .and_then(|arn| arn.iam_name())
         .unwrap_or(role_arn)
-        .rsplit('/')
-        .next()
-        .unwrap_or(role_arn)
+}
+
+/// A managed policy's name, from its ARN.
+fn policy_name(policy_arn: &str) -> String {
+    Arn::parse(policy_arn)
+        .and_then(|arn| arn.iam_name())
+        .unwrap_or(policy_arn)
+        .to_string()
 }
 
 fn other(call: &str, message: impl Into<String>) -> Unavailable {
@@ -90,10 +95,9 @@ async fn role_documents(client: &Client, role_arn: &str) -> Fact<ExecutionRole> 
     };
     let boundary = async {
         match boundary_arn {
-            Some(arn) => {
-                let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
-                managed_documents(client, vec![(name, arn)]).await.pop()
-            }
+            Some(arn) => managed_documents(client, vec![(policy_name(&arn), arn)])
+                .await
+                .pop(),
             None => None,
         }
     };
@@ -148,7 +152,7 @@ async fn list_attached(client: &Client, role: &str) -> Result<Vec<(String, Strin
             let name = p
                 .policy_name()
                 .map(str::to_string)
-                .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or(&arn).to_string());
+                .unwrap_or_else(|| policy_name(&arn));
             Some((name, arn))
         }));
         match output.marker() {
@@ -502,7 +506,7 @@ fn key_arn(key_id: Option<&str>, secret_arn: &str, region: &str) -> Option<Strin
     if key_id.starts_with("arn:") || key_id.starts_with("alias/") {
         return Some(key_id.to_string());
     }
-    let account = secret_arn.split(':').nth(4).unwrap_or_default();
+    let account = Arn::parse(secret_arn).map_or("", |arn| arn.account);
     Some(format!("arn:aws:kms:{region}:{account}:key/{key_id}"))
 }
 

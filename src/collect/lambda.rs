@@ -2,6 +2,7 @@
 
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::Client;
+use rotation_doctor_checks::Arn;
 use rotation_doctor_checks::{ErrorKind, Fact, Lambda, LambdaVpc, Unavailable};
 
 use super::errors::unavailable;
@@ -130,10 +131,12 @@ pub(crate) async fn get_policy(client: &Client, arn: &str) -> Fact<Option<serde_
 /// The function name in a Lambda ARN (`arn:aws:lambda:r:a:function:NAME[:qualifier]`),
 /// or the input itself when it is already a name.
 pub(crate) fn function_name(arn: &str) -> String {
+    if let Some(name) = Arn::parse(arn).and_then(|a| a.function_name()) {
+        return name.to_string();
+    }
+    // The short forms Lambda also accepts: `ACCOUNT:function:NAME`, `NAME:qualifier`.
     let parts: Vec<&str> = arn.split(':').collect();
     match parts.as_slice() {
-        ["arn", _, "lambda", _, _, "function", name, ..] => (*name).to_string(),
-        // The short forms Lambda also accepts: `ACCOUNT:function:NAME`, `NAME:qualifier`.
         [_, "function", name, ..] => (*name).to_string(),
         [name, ..] => (*name).to_string(),
         [] => arn.to_string(),

@@ -10,6 +10,7 @@ use rotation_doctor_checks::policy::Need;
 use rotation_doctor_checks::role_access::{
     key_policy_grants, role_outcome, simulated_outcome, Outcome,
 };
+use rotation_doctor_checks::Arn;
 use rotation_doctor_checks::{
     Connection, ErrorKind, ExecutionRole, Fact, KmsKey, MasterSecret, Secret, Unavailable,
 };
@@ -85,14 +86,14 @@ fn not_applicable<T>(why: &str) -> Fact<T> {
 }
 
 fn region_of(arn: &str) -> Option<&str> {
-    arn.strip_prefix("arn:")
-        .and_then(|rest| rest.split(':').nth(2))
+    Arn::parse(arn)
+        .map(|arn| arn.region)
         .filter(|region| !region.is_empty())
 }
 
 fn account_of(arn: &str) -> Option<&str> {
-    arn.strip_prefix("arn:")
-        .and_then(|rest| rest.split(':').nth(3))
+    Arn::parse(arn)
+        .map(|arn| arn.account)
         .filter(|account| !account.is_empty())
 }
 

@@ -6,7 +6,7 @@ use comfy_table::{
     presets::UTF8_FULL_CONDENSED, Attribute, Cell, Color, ContentArrangement, Table,
 };
 use rotation_doctor_checks::net::render_path;
-use rotation_doctor_checks::{Finding, Status};
+use rotation_doctor_checks::{Arn, Finding, Status};
 
 use super::Target;
 
@@ -69,11 +69,7 @@ fn status_cell(status: Status, accepted: bool) -> Cell {
 /// An ARN's resource part (`function:name`, `secret:name-AbCdEf`): the
 /// table has little room, and the JSON keeps the whole ARN.
 fn short_resource(resource: &str) -> &str {
-    if resource.starts_with("arn:") {
-        resource.splitn(6, ':').nth(5).unwrap_or(resource)
-    } else {
-        resource
-    }
+    Arn::parse(resource).map_or(resource, |arn| arn.resource)
 }
 
 fn needs_action(finding: &Finding) -> bool {
