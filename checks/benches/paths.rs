@@ -225,5 +225,26 @@ fn bench(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, bench);
+/// The whole evaluation step of one target: the engine once, every check
+/// on its paths, and (on the example, whose database path is blocked) the
+/// placement search that runs the engine once per candidate subnet.
+fn bench_diagnose(c: &mut Criterion) {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/lab-failed-rotation.json"
+    );
+    let text = std::fs::read_to_string(example).expect("the bundled example");
+    let lab: Facts = serde_json::from_str(&text).expect("the example is a snapshot");
+    let synthetic = synthetic();
+    c.bench_function(
+        "diagnose the bundled example (blocked: engine + placement + 21 checks)",
+        |b| b.iter(|| rotation_doctor_checks::diagnose(std::hint::black_box(&lab))),
+    );
+    c.bench_function(
+        "diagnose the synthetic VPC (reachable: engine + 21 checks)",
+        |b| b.iter(|| rotation_doctor_checks::diagnose(std::hint::black_box(&synthetic))),
+    );
+}
+
+criterion_group!(benches, bench, bench_diagnose);
 criterion_main!(benches);

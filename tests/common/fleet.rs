@@ -47,7 +47,9 @@ pub async fn build(c: &Clients, size: usize, plain: usize) -> Fleet {
     )
     .await;
     lab.move_lambda_to_lambda_tier(c).await;
-    let account = lab.secret_arn.split(':').nth(4).expect("account in ARN");
+    let account = rotation_doctor_checks::Arn::parse(&lab.secret_arn)
+        .expect("the secret's ARN")
+        .account;
     lab.set_role_policy(
         c,
         &healthy_role_policy(&format!(

@@ -794,7 +794,9 @@ async fn put_role_policy(c: &Clients, role: &str, document: &serde_json::Value) 
 }
 
 fn role_name(role_arn: &str) -> &str {
-    role_arn.rsplit('/').next().unwrap_or(role_arn)
+    rotation_doctor_checks::Arn::parse(role_arn)
+        .and_then(|arn| arn.iam_name())
+        .unwrap_or(role_arn)
 }
 
 /// A rotation function like the lab's (Python 3.12, 30 s, the endpoint
