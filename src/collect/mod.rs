@@ -23,6 +23,7 @@
 mod cloudtrail;
 mod database;
 pub(crate) mod errors;
+mod fleet;
 mod iam;
 mod kms;
 mod lambda;
@@ -44,7 +45,8 @@ use rotation_doctor_checks::{
 
 use crate::error::UserError;
 use database::DatabaseHint;
-pub(crate) use secret::{batch_values, secret_from_entry, version_dates_of_stuck, SecretValue};
+pub use fleet::SecretFilter;
+use secret::SecretValue;
 pub use session::Session;
 
 pub struct CollectOptions {
@@ -98,7 +100,7 @@ impl Session {
 
     /// Rounds 2 and 3 for a secret already read (by `diagnose`, or by a
     /// scan's listing and batched values).
-    pub(crate) async fn diagnose_read(
+    async fn diagnose_read(
         &self,
         secret_id: &str,
         secret: Fact<Secret>,

@@ -225,10 +225,6 @@ impl Session {
         &self.shared.stats
     }
 
-    pub(crate) fn secrets_client(&self) -> &aws_sdk_secretsmanager::Client {
-        &self.shared.clients.secrets
-    }
-
     /// Remembers a value (a password, a `masterarn`) so that every log line
     /// and CloudTrail event kept is scrubbed of it.
     pub(crate) fn add_masked(&self, value: Option<&Redacted>) {
@@ -244,7 +240,7 @@ impl Session {
     }
 
     /// Records which secrets each rotation Lambda serves in this run.
-    pub(crate) fn set_secrets_by_lambda(&self, map: HashMap<String, Vec<String>>) {
+    pub(super) fn set_secrets_by_lambda(&self, map: HashMap<String, Vec<String>>) {
         *self
             .shared
             .secrets_by_lambda
