@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::collect::errors::unavailable;
+use crate::collect::Clients;
 use crate::error::UserError;
 
 pub enum Rotation {
@@ -16,12 +17,12 @@ pub enum Rotation {
 const POLL_EVERY: Duration = Duration::from_secs(2);
 
 pub async fn rotate_and_wait(
-    config: &aws_config::SdkConfig,
+    clients: &Clients,
     secret_id: &str,
     timeout: Duration,
     show_progress: bool,
 ) -> Result<Rotation, UserError> {
-    let client = aws_sdk_secretsmanager::Client::new(config);
+    let client = &clients.secrets;
     let started = match client
         .rotate_secret()
         .secret_id(secret_id)

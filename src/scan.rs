@@ -10,9 +10,8 @@ use std::time::Duration;
 use rotation_doctor_checks::Facts;
 use tokio::sync::Semaphore;
 
-use crate::collect::stats::{CallStats, OperationCount};
 pub use crate::collect::SecretFilter;
-use crate::collect::Session;
+use crate::collect::{Clients, Session};
 use crate::error::UserError;
 
 pub fn parse_filter(text: &str) -> Result<SecretFilter, String> {
@@ -40,26 +39,12 @@ pub struct ScanOptions {
     pub progress: Option<indicatif::ProgressBar>,
 }
 
-/// One region's scan: the facts of every rotating secret, in listing order,
-/// and the calls it made.
-pub struct RegionScan {
-    pub facts: Vec<Facts>,
-    pub calls: Vec<(String, String, OperationCount)>,
-}
-
 /// Lists the region's rotating secrets, reads their values 20 a call, then
 /// diagnoses them all under one session, so what they share (Lambdas,
-/// roles, log groups, VPCs, databases, keys, CloudTrail events) is read once.
-pub async fn scan_region(
-    config: &aws_config::SdkConfig,
-    options: &ScanOptions,
-) -> Result<RegionScan, UserError> {
-    // Retries follow the configuration (standard mode unless AWS_RETRY_MODE
-    // or the profile says otherwise). Not adaptive by default: under heavy
-    // throttling its client-side rate limiter fell to about one call in two
-    // seconds and calls ran into the 25 s operation timeout
-    // (tests/fleet.rs, one call in three throttled).
-    let session = Session::new(config, options.since, true, CallStats::default())?;
+/// roles, log groups, VPCs, databases, keys, CloudTrail events) is read
+/// once. The facts of every rotating secret, in listing order.
+pub async fn scan_region(clients: Clients, options: &ScanOptions) -> Result<Vec<Facts>, UserError> {
+    let session = Session::new(clients, options.since, true);
     let secrets = session.list_rotating(&options.filters).await?;
     if let Some(bar) = &options.progress {
         bar.inc_length(secrets.len() as u64);
@@ -86,10 +71,7 @@ pub async fn scan_region(
         }
     }
     results.sort_by_key(|(index, _)| *index);
-    Ok(RegionScan {
-        facts: results.into_iter().map(|(_, facts)| facts).collect(),
-        calls: session.stats().snapshot(),
-    })
+    Ok(results.into_iter().map(|(_, facts)| facts).collect())
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 //! VPCs, database listing, key, CloudTrail events) goes through the run's
 //! [`Session`], so a `scan` of many secrets makes each call once.
 
+mod clients;
 mod cloudtrail;
 mod database;
 pub(crate) mod errors;
@@ -44,17 +45,11 @@ use rotation_doctor_checks::{
 };
 
 use crate::error::UserError;
+pub use clients::Clients;
 use database::DatabaseHint;
 pub use fleet::SecretFilter;
 use secret::SecretValue;
 pub use session::Session;
-
-pub struct CollectOptions {
-    /// How far back to read the rotation Lambda's log events.
-    pub since: Duration,
-    /// Where the calls are counted (`--stats`).
-    pub stats: stats::CallStats,
-}
 
 /// Where the Lambda's network lookup ended.
 enum LambdaNetwork {
@@ -73,14 +68,15 @@ enum LambdaNetwork {
 }
 
 /// One diagnosis: a session of its own, the secret read with DescribeSecret
-/// and GetSecretValue.
+/// and GetSecretValue, the Lambda's log events read from `since` ago.
 pub async fn collect(
-    config: &aws_config::SdkConfig,
+    clients: &Clients,
     secret_id: &str,
-    options: &CollectOptions,
+    since: Duration,
 ) -> Result<Facts, UserError> {
-    let session = Session::new(config, options.since, false, options.stats.clone())?;
-    session.diagnose(secret_id).await
+    Session::new(clients.clone(), since, false)
+        .diagnose(secret_id)
+        .await
 }
 
 impl Session {

@@ -10,24 +10,7 @@ use rotation_doctor_checks::fix::{EgressDestination, FixAction};
 
 use super::journal::{Outcome, Undo};
 use crate::collect::errors::unavailable;
-
-pub struct Clients {
-    pub ec2: aws_sdk_ec2::Client,
-    pub lambda: aws_sdk_lambda::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
-    pub iam: aws_sdk_iam::Client,
-}
-
-impl Clients {
-    pub fn new(config: &aws_config::SdkConfig) -> Clients {
-        Clients {
-            ec2: aws_sdk_ec2::Client::new(config),
-            lambda: aws_sdk_lambda::Client::new(config),
-            secrets: aws_sdk_secretsmanager::Client::new(config),
-            iam: aws_sdk_iam::Client::new(config),
-        }
-    }
-}
+use crate::collect::Clients;
 
 /// What happened to one action.
 pub struct Result {

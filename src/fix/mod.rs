@@ -219,7 +219,7 @@ pub fn consent(yes: bool, count: usize) -> Result<bool, UserError> {
 
 /// Applies the steps in order, saving the journal after each one.
 pub async fn apply_plan(
-    clients: &apply::Clients,
+    clients: &crate::collect::Clients,
     plan: &Plan,
     journal: &mut Journal,
     path: &Path,
@@ -244,7 +244,7 @@ pub async fn apply_plan(
 
 /// Reverses what a journal applied, newest first, marking each entry.
 pub async fn undo_journal(
-    clients: &apply::Clients,
+    clients: &crate::collect::Clients,
     journal: &mut Journal,
     path: &Path,
     log: &mut dyn Write,
