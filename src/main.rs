@@ -1,3 +1,4 @@
+mod actions;
 mod aws;
 mod cli;
 mod collect;
@@ -439,26 +440,11 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
 fn rotate_command(args: RotateArgs) -> Result<u8, UserError> {
     let live = Live::connect(&args.aws)?;
     if !args.wait {
-        let started = live
+        let version_id = live
             .runtime
-            .block_on(
-                live.clients
-                    .secrets
-                    .rotate_secret()
-                    .secret_id(&args.secret)
-                    .rotate_immediately(true)
-                    .send(),
-            )
-            .map_err(|e| {
-                UserError::new(format!(
-                    "the rotation did not start: {}",
-                    collect::errors::unavailable("secretsmanager:RotateSecret", &e)
-                ))
-            })?;
-        println!(
-            "Rotation started: version {}",
-            started.version_id().unwrap_or_default()
-        );
+            .block_on(actions::rotate_secret::start(&live.clients, &args.secret))
+            .map_err(|reason| UserError::new(format!("the rotation did not start: {reason}")))?;
+        println!("Rotation started: version {version_id}");
         return Ok(0);
     }
     let rotation = live.runtime.block_on(rotate::rotate_and_wait(

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::collect::errors::unavailable;
+use crate::actions;
 use crate::collect::Clients;
 use crate::error::UserError;
 
@@ -22,24 +22,11 @@ pub async fn rotate_and_wait(
     timeout: Duration,
     show_progress: bool,
 ) -> Result<Rotation, UserError> {
-    let client = &clients.secrets;
-    let started = match client
-        .rotate_secret()
-        .secret_id(secret_id)
-        .rotate_immediately(true)
-        .send()
-        .await
-    {
-        Ok(output) => output,
-        // "A previous rotation isn't complete", a missing Lambda, a denied
-        // invoke: the rotation failed to start; the diagnosis says why.
-        Err(error) => {
-            return Ok(Rotation::Failed(
-                unavailable("secretsmanager:RotateSecret", &error).to_string(),
-            ))
-        }
+    // A rotation that fails to start has failed; the diagnosis says why.
+    let version_id = match actions::rotate_secret::start(clients, secret_id).await {
+        Ok(version_id) => version_id,
+        Err(reason) => return Ok(Rotation::Failed(reason)),
     };
-    let version_id = started.version_id().unwrap_or_default().to_string();
     let spinner = show_progress.then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message(format!(
@@ -50,10 +37,8 @@ pub async fn rotate_and_wait(
     });
     let deadline = Instant::now() + timeout;
     let outcome = loop {
-        let described = client.describe_secret().secret_id(secret_id).send().await;
-        match described {
-            Ok(secret) => {
-                let stages = secret.version_ids_to_stages().cloned().unwrap_or_default();
+        match actions::version_stages(clients, secret_id).await {
+            Ok(stages) => {
                 let labels = stages.get(&version_id).cloned().unwrap_or_default();
                 if labels.iter().any(|l| l == "AWSCURRENT") {
                     break Rotation::Succeeded { version_id };
@@ -67,11 +52,7 @@ pub async fn rotate_and_wait(
                     ));
                 }
             }
-            Err(error) => {
-                break Rotation::Failed(
-                    unavailable("secretsmanager:DescribeSecret", &error).to_string(),
-                )
-            }
+            Err(reason) => break Rotation::Failed(reason),
         }
         if Instant::now() >= deadline {
             break Rotation::TimedOut { version_id };

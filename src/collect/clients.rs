@@ -1,7 +1,7 @@
 //! The one set of AWS SDK clients a command uses: every read (this module's
-//! collector) and every write (`--fix`, `undo`, `rotate`) goes through it,
-//! and every client counts its calls into the same [`CallStats`]
-//! (`--stats`).
+//! collector) and every write (`crate::actions`: `--fix`, `undo`, `rotate`)
+//! goes through it, and every client counts its calls into the same
+//! [`CallStats`] (`--stats`).
 
 use super::stats::CallStats;
 use crate::error::UserError;

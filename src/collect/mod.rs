@@ -1,5 +1,8 @@
-//! The collector: AWS SDK calls in, `Facts` out. No SDK type leaves this
-//! module (and `aws.rs`).
+//! The collector: AWS SDK calls in, `Facts` out. AWS SDK types live in
+//! three places only: `aws.rs` configures (the SDK configuration, handed
+//! straight to [`Clients::new`]), this module reads, and `crate::actions`
+//! writes, through this module's [`Clients`] and its error classification
+//! ([`errors`]). Everything else sees the checks crate's types and our own.
 //!
 //! The calls run in dependent rounds, concurrent within each round:
 //! 1. DescribeSecret + GetSecretValue(AWSCURRENT)
