@@ -1,3 +1,4 @@
+mod actions;
 mod aws;
 mod cli;
 mod collect;
@@ -90,12 +91,12 @@ fn exit_quietly_on_closed_pipe() {
     }
 }
 
-/// A connection to a live account: one runtime and one SDK configuration
-/// for every call a command makes.
+/// A connection to a live account: one runtime and one set of clients for
+/// every call a command makes.
 struct Live {
     runtime: tokio::runtime::Runtime,
-    config: aws_config::SdkConfig,
-    /// Every collection's AWS calls (`--stats`).
+    clients: collect::Clients,
+    /// Every call of `clients` (`--stats`).
     stats: collect::stats::CallStats,
 }
 
@@ -108,10 +109,12 @@ impl Live {
         }
         let runtime = new_runtime()?;
         let config = runtime.block_on(aws::load_config(aws))?;
+        let stats = collect::stats::CallStats::default();
+        let clients = collect::Clients::new(&config, &stats)?;
         Ok(Live {
             runtime,
-            config,
-            stats: collect::stats::CallStats::default(),
+            clients,
+            stats,
         })
     }
 
@@ -120,14 +123,10 @@ impl Live {
             return Err(UserError::new("the secret id is empty"));
         }
         if secret.starts_with("arn:") {
-            check_secret_arn(secret, self.config.region().map(|r| r.as_ref()))?;
+            check_secret_arn(secret, Some(self.clients.region()))?;
         }
-        let options = collect::CollectOptions {
-            since,
-            stats: self.stats.clone(),
-        };
         self.runtime
-            .block_on(collect::collect(&self.config, secret, &options))
+            .block_on(collect::collect(&self.clients, secret, since))
     }
 }
 
@@ -304,10 +303,9 @@ fn fix_flow(
         }
         let mut journal = fix::journal::Journal::new(&facts.secret_id, &facts.region);
         let path = fix::journal::fresh_path(args.journal.clone(), &journal)?;
-        let clients = fix::apply::Clients::new(&live.config);
         let _ = writeln!(human, "Applying (journal: {}):", path.display());
         live.runtime.block_on(fix::apply_plan(
-            &clients,
+            &live.clients,
             &plan,
             &mut journal,
             &path,
@@ -329,7 +327,7 @@ fn fix_flow(
     let mut code = report::exit_code(&after, args.report.fail_on, args.report.allow_unknown) as u8;
     if args.rotate {
         let rotated = live.runtime.block_on(rotate::rotate_and_wait(
-            &live.config,
+            &live.clients,
             &facts.secret_id,
             std::time::Duration::from_secs(300),
             std::io::stderr().is_terminal(),
@@ -385,16 +383,25 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
         filters: args.filters.clone(),
         progress: progress.clone(),
     });
+    // Every region's calls are counted together.
+    let calls = collect::stats::CallStats::default();
     let runtime = new_runtime()?;
     let scans = runtime.block_on(async {
         let mut handles = Vec::new();
         for region in regions {
             let mut aws = args.report.aws.clone();
             aws.region = region.into_iter().collect();
-            let options = options.clone();
+            let (options, calls) = (options.clone(), calls.clone());
             handles.push(tokio::spawn(async move {
+                // Retries follow the configuration (standard mode unless
+                // AWS_RETRY_MODE or the profile says otherwise). Not adaptive
+                // by default: under heavy throttling its client-side rate
+                // limiter fell to about one call in two seconds and calls ran
+                // into the 25 s operation timeout (tests/fleet.rs, one call in
+                // three throttled).
                 let config = aws::load_config(&aws).await?;
-                scan::scan_region(&config, &options).await
+                let clients = collect::Clients::new(&config, &calls)?;
+                scan::scan_region(clients, &options).await
             }));
         }
         let mut scans = Vec::new();
@@ -411,14 +418,13 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
     }
     let mut targets: Vec<report::Target> = scans
         .iter()
-        .flat_map(|scan| &scan.facts)
+        .flatten()
         .map(|facts| report::Target::new(facts, diagnose(facts)))
         .collect();
     accept(&mut targets, &args.report.accept)?;
-    let stats = args.stats.then(|| {
-        let counts: Vec<_> = scans.iter().flat_map(|scan| scan.calls.clone()).collect();
-        report::RunStats::new(started.elapsed(), &counts)
-    });
+    let stats = args
+        .stats
+        .then(|| report::RunStats::new(started.elapsed(), &calls.snapshot()));
     if let Some(stats) = &stats {
         eprint!("{}", stats.render_table());
     }
@@ -433,30 +439,15 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
 fn rotate_command(args: RotateArgs) -> Result<u8, UserError> {
     let live = Live::connect(&args.aws)?;
     if !args.wait {
-        let client = aws_sdk_secretsmanager::Client::new(&live.config);
-        let started = live
+        let version_id = live
             .runtime
-            .block_on(
-                client
-                    .rotate_secret()
-                    .secret_id(&args.secret)
-                    .rotate_immediately(true)
-                    .send(),
-            )
-            .map_err(|e| {
-                UserError::new(format!(
-                    "the rotation did not start: {}",
-                    collect::errors::unavailable("secretsmanager:RotateSecret", &e)
-                ))
-            })?;
-        println!(
-            "Rotation started: version {}",
-            started.version_id().unwrap_or_default()
-        );
+            .block_on(actions::rotate_secret::start(&live.clients, &args.secret))
+            .map_err(|reason| UserError::new(format!("the rotation did not start: {reason}")))?;
+        println!("Rotation started: version {version_id}");
         return Ok(0);
     }
     let rotation = live.runtime.block_on(rotate::rotate_and_wait(
-        &live.config,
+        &live.clients,
         &args.secret,
         args.timeout,
         std::io::stderr().is_terminal(),
@@ -490,9 +481,8 @@ fn apply_command(args: ApplyArgs) -> Result<u8, UserError> {
     let mut journal = fix::journal::Journal::new(&file.secret_id, &file.region);
     let path = fix::journal::fresh_path(args.journal.clone(), &journal)?;
     println!("Applying (journal: {}):", path.display());
-    let clients = fix::apply::Clients::new(&live.config);
     live.runtime.block_on(fix::apply_plan(
-        &clients,
+        &live.clients,
         &file.plan,
         &mut journal,
         &path,
@@ -531,9 +521,8 @@ fn undo_command(args: UndoArgs) -> Result<u8, UserError> {
         println!("Nothing was changed.");
         return Ok(0);
     }
-    let clients = fix::apply::Clients::new(&live.config);
     let clean = live.runtime.block_on(fix::undo_journal(
-        &clients,
+        &live.clients,
         &mut journal,
         &args.journal,
         &mut std::io::stdout(),

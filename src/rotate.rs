@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::collect::errors::unavailable;
+use crate::actions;
+use crate::collect::Clients;
 use crate::error::UserError;
 
 pub enum Rotation {
@@ -16,29 +17,16 @@ pub enum Rotation {
 const POLL_EVERY: Duration = Duration::from_secs(2);
 
 pub async fn rotate_and_wait(
-    config: &aws_config::SdkConfig,
+    clients: &Clients,
     secret_id: &str,
     timeout: Duration,
     show_progress: bool,
 ) -> Result<Rotation, UserError> {
-    let client = aws_sdk_secretsmanager::Client::new(config);
-    let started = match client
-        .rotate_secret()
-        .secret_id(secret_id)
-        .rotate_immediately(true)
-        .send()
-        .await
-    {
-        Ok(output) => output,
-        // "A previous rotation isn't complete", a missing Lambda, a denied
-        // invoke: the rotation failed to start; the diagnosis says why.
-        Err(error) => {
-            return Ok(Rotation::Failed(
-                unavailable("secretsmanager:RotateSecret", &error).to_string(),
-            ))
-        }
+    // A rotation that fails to start has failed; the diagnosis says why.
+    let version_id = match actions::rotate_secret::start(clients, secret_id).await {
+        Ok(version_id) => version_id,
+        Err(reason) => return Ok(Rotation::Failed(reason)),
     };
-    let version_id = started.version_id().unwrap_or_default().to_string();
     let spinner = show_progress.then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message(format!(
@@ -49,10 +37,8 @@ pub async fn rotate_and_wait(
     });
     let deadline = Instant::now() + timeout;
     let outcome = loop {
-        let described = client.describe_secret().secret_id(secret_id).send().await;
-        match described {
-            Ok(secret) => {
-                let stages = secret.version_ids_to_stages().cloned().unwrap_or_default();
+        match actions::version_stages(clients, secret_id).await {
+            Ok(stages) => {
                 let labels = stages.get(&version_id).cloned().unwrap_or_default();
                 if labels.iter().any(|l| l == "AWSCURRENT") {
                     break Rotation::Succeeded { version_id };
@@ -66,11 +52,7 @@ pub async fn rotate_and_wait(
                     ));
                 }
             }
-            Err(error) => {
-                break Rotation::Failed(
-                    unavailable("secretsmanager:DescribeSecret", &error).to_string(),
-                )
-            }
+            Err(reason) => break Rotation::Failed(reason),
         }
         if Instant::now() >= deadline {
             break Rotation::TimedOut { version_id };

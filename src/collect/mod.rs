@@ -1,5 +1,8 @@
-//! The collector: AWS SDK calls in, `Facts` out. No SDK type leaves this
-//! module (and `aws.rs`).
+//! The collector: AWS SDK calls in, `Facts` out. AWS SDK types live in
+//! three places only: `aws.rs` configures (the SDK configuration, handed
+//! straight to [`Clients::new`]), this module reads, and `crate::actions`
+//! writes, through this module's [`Clients`] and its error classification
+//! ([`errors`]). Everything else sees the checks crate's types and our own.
 //!
 //! The calls run in dependent rounds, concurrent within each round:
 //! 1. DescribeSecret + GetSecretValue(AWSCURRENT)
@@ -20,9 +23,11 @@
 //! VPCs, database listing, key, CloudTrail events) goes through the run's
 //! [`Session`], so a `scan` of many secrets makes each call once.
 
+mod clients;
 mod cloudtrail;
 mod database;
 pub(crate) mod errors;
+mod fleet;
 mod iam;
 mod kms;
 mod lambda;
@@ -43,16 +48,11 @@ use rotation_doctor_checks::{
 };
 
 use crate::error::UserError;
+pub use clients::Clients;
 use database::DatabaseHint;
-pub(crate) use secret::{batch_values, secret_from_entry, version_dates_of_stuck, SecretValue};
+pub use fleet::SecretFilter;
+use secret::SecretValue;
 pub use session::Session;
-
-pub struct CollectOptions {
-    /// How far back to read the rotation Lambda's log events.
-    pub since: Duration,
-    /// Where the calls are counted (`--stats`).
-    pub stats: stats::CallStats,
-}
 
 /// Where the Lambda's network lookup ended.
 enum LambdaNetwork {
@@ -71,14 +71,15 @@ enum LambdaNetwork {
 }
 
 /// One diagnosis: a session of its own, the secret read with DescribeSecret
-/// and GetSecretValue.
+/// and GetSecretValue, the Lambda's log events read from `since` ago.
 pub async fn collect(
-    config: &aws_config::SdkConfig,
+    clients: &Clients,
     secret_id: &str,
-    options: &CollectOptions,
+    since: Duration,
 ) -> Result<Facts, UserError> {
-    let session = Session::new(config, options.since, false, options.stats.clone())?;
-    session.diagnose(secret_id).await
+    Session::new(clients.clone(), since, false)
+        .diagnose(secret_id)
+        .await
 }
 
 impl Session {
@@ -98,7 +99,7 @@ impl Session {
 
     /// Rounds 2 and 3 for a secret already read (by `diagnose`, or by a
     /// scan's listing and batched values).
-    pub(crate) async fn diagnose_read(
+    async fn diagnose_read(
         &self,
         secret_id: &str,
         secret: Fact<Secret>,

@@ -55,18 +55,9 @@ pub(crate) async fn collect_secret(
     target: &Target<'_>,
 ) -> Result<SecretRound, UserError> {
     let describe = client.describe_secret().secret_id(target.secret_id).send();
-    // Always name the stage: after a moto rotation whose Lambda did nothing,
-    // GetSecretValue without VersionStage fails (docs/moto-notes.md,
-    // "Secrets Manager").
-    let value = client
-        .get_secret_value()
-        .secret_id(target.secret_id)
-        .version_stage("AWSCURRENT")
-        .send();
+    let value = current_value(client, target.secret_id);
     let versions = version_dates(client, target.secret_id);
     let (describe, value, versions) = tokio::join!(describe, value, versions);
-
-    let value = value_fact(value);
 
     let secret = match describe {
         Ok(output) => {
@@ -189,7 +180,7 @@ fn secret_from(output: &DescribeSecretOutput) -> Secret {
 
 /// A ListSecrets entry as the `Secret` DescribeSecret would give: a scan
 /// needs no DescribeSecret.
-pub(crate) fn secret_from_entry(entry: &SecretListEntry) -> Secret {
+pub(super) fn secret_from_entry(entry: &SecretListEntry) -> Secret {
     let mut secret = secret_fields!(entry);
     secret.versions = stages(entry.secret_versions_to_stages());
     secret
@@ -204,113 +195,16 @@ fn stages(map: Option<&HashMap<String, Vec<String>>>) -> BTreeMap<String, Vec<St
     .unwrap_or_default()
 }
 
-/// The creation dates of a secret's versions, read only when one of them
-/// holds AWSPENDING without AWSCURRENT (a stuck rotation, where ROT002 says
-/// how old it is); for any other secret the listing has said enough.
-pub(crate) async fn version_dates_of_stuck(client: &Client, secret: &mut Secret) {
-    let stuck = secret.versions.values().any(|stages| {
-        stages.iter().any(|s| s == "AWSPENDING") && !stages.iter().any(|s| s == "AWSCURRENT")
-    });
-    if stuck {
-        match version_dates(client, &secret.arn).await {
-            Ok(dates) => secret.version_created = dates,
-            Err(reason) => secret.version_dates_unavailable = Some(reason),
-        }
-    }
-}
-
-/// BatchGetSecretValue takes at most 20 secret ids a call.
-const BATCH_SIZE: usize = 20;
-
-/// The connection fields (and the password, for log scrubbing) of every
-/// secret in `arns`, 20 a call, `concurrency` calls at once. A secret the
-/// batch could not answer (a per-secret error, or a failed batch) is read
-/// alone with GetSecretValue(AWSCURRENT), so its fact carries that call's
-/// own reason.
-pub(crate) async fn batch_values(
-    client: &Client,
-    arns: &[String],
-    concurrency: usize,
-) -> HashMap<String, SecretValue> {
-    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for chunk in arns.chunks(BATCH_SIZE) {
-        let (client, chunk, limit) = (client.clone(), chunk.to_vec(), limit.clone());
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            batch_chunk(&client, chunk).await
-        });
-    }
-    let mut values = HashMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok(chunk) = joined {
-            values.extend(chunk);
-        }
-    }
-    values
-}
-
-async fn batch_chunk(client: &Client, chunk: Vec<String>) -> Vec<(String, SecretValue)> {
-    let mut values = Vec::new();
-    let mut missed: Vec<String> = Vec::new();
-    match client
-        .batch_get_secret_value()
-        .set_secret_id_list(Some(chunk.clone()))
-        .send()
-        .await
-    {
-        Ok(mut output) => {
-            for mut entry in output.secret_values.take().unwrap_or_default() {
-                let Some(arn) = entry.arn.take() else {
-                    continue;
-                };
-                let string = entry.secret_string.take().map(Zeroizing::new);
-                let binary = entry
-                    .secret_binary
-                    .take()
-                    .map(|b| Zeroizing::new(b.into_inner()));
-                values.push((arn, parsed(string, binary.is_some())));
-            }
-            missed.extend(
-                chunk
-                    .iter()
-                    .filter(|arn| !values.iter().any(|(done, _)| done == *arn))
-                    .cloned(),
-            );
-        }
-        // The whole batch failed (no permission for the batch call, or an
-        // emulator that cannot answer it): read each secret alone.
-        Err(_) => missed = chunk,
-    }
-    for arn in missed {
-        let value = single_value(client, &arn).await;
-        values.push((arn, value));
-    }
-    values
-}
-
 /// GetSecretValue(AWSCURRENT) of one secret. Always name the stage: after
 /// a moto rotation whose Lambda did nothing, GetSecretValue without
 /// VersionStage fails (docs/moto-notes.md, "Secrets Manager").
-async fn single_value(client: &Client, secret_id: &str) -> SecretValue {
+pub(super) async fn current_value(client: &Client, secret_id: &str) -> SecretValue {
     let value = client
         .get_secret_value()
         .secret_id(secret_id)
         .version_stage("AWSCURRENT")
         .send()
         .await;
-    value_fact(value)
-}
-
-fn value_fact(
-    value: Result<
-        aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput,
-        aws_sdk_secretsmanager::error::SdkError<
-            aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError,
-            aws_smithy_runtime_api::http::Response,
-        >,
-    >,
-) -> SecretValue {
     // Take the value out of the SDK's output into wiping buffers first, so
     // it is wiped whatever happens next.
     match value {
@@ -332,7 +226,7 @@ fn value_fact(
     }
 }
 
-fn parsed(string: Option<Zeroizing<String>>, binary: bool) -> SecretValue {
+pub(super) fn parsed(string: Option<Zeroizing<String>>, binary: bool) -> SecretValue {
     let parsed = parse_secret_value(string, binary);
     SecretValue {
         connection: Fact::Present(parsed.connection),
@@ -350,7 +244,7 @@ const VERSION_PAGES: usize = 20;
 /// here), `NextToken` is `""` on the last page, and a missing secret answers
 /// HTTP 500 (the DescribeSecret beside it reports the missing secret
 /// properly).
-async fn version_dates(
+pub(super) async fn version_dates(
     client: &Client,
     secret_id: &str,
 ) -> Result<BTreeMap<String, DateTime<Utc>>, String> {

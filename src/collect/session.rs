@@ -1,4 +1,4 @@
-//! One run's AWS clients and the answers already fetched.
+//! One run's answers already fetched, over its [`Clients`].
 //!
 //! `scan` diagnoses many secrets that share a few Lambdas, roles, VPCs,
 //! databases and log groups. Every lookup of a shared resource goes through a
@@ -18,12 +18,12 @@ use rotation_doctor_checks::{
 };
 use tokio::sync::OnceCell;
 
+use super::clients::Clients;
 use super::cloudtrail::TrailPage;
 use super::database::{DatabaseHint, Listing};
 use super::lambda::LambdaConfig;
 use super::master::Described;
 use super::redacted::Redacted;
-use super::stats::CallStats;
 
 /// Answers by key, each computed once. Values are cloned out, so a memo of
 /// `Fact`s hands every diagnosis its own copy.
@@ -54,70 +54,6 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
     }
 }
 
-/// The SDK clients of one region, each counting its calls into the run's
-/// [`CallStats`].
-#[derive(Clone)]
-pub(crate) struct Clients {
-    pub secrets: aws_sdk_secretsmanager::Client,
-    pub lambda: aws_sdk_lambda::Client,
-    pub logs: aws_sdk_cloudwatchlogs::Client,
-    pub rds: aws_sdk_rds::Client,
-    pub ec2: aws_sdk_ec2::Client,
-    pub iam: aws_sdk_iam::Client,
-    pub kms: aws_sdk_kms::Client,
-    pub cloudtrail: aws_sdk_cloudtrail::Client,
-}
-
-impl Clients {
-    fn new(config: &aws_config::SdkConfig, stats: &CallStats) -> Clients {
-        use aws_sdk_cloudtrail as trail;
-        use aws_sdk_cloudwatchlogs as logs;
-        use aws_sdk_secretsmanager as sm;
-        Clients {
-            secrets: sm::Client::from_conf(
-                sm::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            lambda: aws_sdk_lambda::Client::from_conf(
-                aws_sdk_lambda::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            logs: logs::Client::from_conf(
-                logs::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            rds: aws_sdk_rds::Client::from_conf(
-                aws_sdk_rds::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            ec2: aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            kms: aws_sdk_kms::Client::from_conf(
-                aws_sdk_kms::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            cloudtrail: trail::Client::from_conf(
-                trail::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-        }
-    }
-}
-
 /// What a simulation call is about: the role, the actions, the resources
 /// and the context entries. Equal keys are the same question.
 pub(crate) type SimulationKey = (String, Vec<String>, Vec<String>, Vec<(String, String)>);
@@ -129,11 +65,11 @@ pub struct Session {
 }
 
 pub(crate) struct Shared {
+    /// The clients' region and Secrets Manager endpoint, copied here where
+    /// every lookup reads them.
     pub region: String,
-    /// The Secrets Manager endpoint, for error sentences.
     pub endpoint: String,
     pub clients: Clients,
-    pub stats: CallStats,
     /// The log window every diagnosis of the run reads.
     pub log_start: DateTime<Utc>,
     pub collected_at: DateTime<Utc>,
@@ -168,35 +104,19 @@ pub(crate) struct Shared {
 }
 
 impl Session {
-    pub fn new(
-        config: &aws_config::SdkConfig,
-        since: std::time::Duration,
-        fleet: bool,
-        stats: CallStats,
-    ) -> Result<Session, crate::error::UserError> {
-        let region = config
-            .region()
-            .map(|region| region.to_string())
-            .ok_or_else(|| {
-                crate::error::UserError::new(
-                    "no AWS region is set: pass --region or set AWS_REGION",
-                )
-            })?;
-        let endpoint = config
-            .endpoint_url()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("https://secretsmanager.{region}.amazonaws.com"));
+    /// A session over `clients`, reading log events from `since` ago;
+    /// `fleet` when many secrets will be diagnosed.
+    pub fn new(clients: Clients, since: std::time::Duration, fleet: bool) -> Session {
         let collected_at = Utc::now();
         let window = chrono::TimeDelta::from_std(since).unwrap_or(chrono::TimeDelta::MAX);
         let log_start = collected_at
             .checked_sub_signed(window)
             .unwrap_or(DateTime::UNIX_EPOCH);
-        Ok(Session {
+        Session {
             shared: Arc::new(Shared {
-                clients: Clients::new(config, &stats),
-                stats,
-                region,
-                endpoint,
+                region: clients.region.clone(),
+                endpoint: clients.endpoint.clone(),
+                clients,
                 log_start,
                 collected_at,
                 since,
@@ -217,16 +137,7 @@ impl Session {
                 trail_pages: Memo::new(),
                 masters: Memo::new(),
             }),
-        })
-    }
-
-    /// The calls this session has made so far.
-    pub fn stats(&self) -> &CallStats {
-        &self.shared.stats
-    }
-
-    pub(crate) fn secrets_client(&self) -> &aws_sdk_secretsmanager::Client {
-        &self.shared.clients.secrets
+        }
     }
 
     /// Remembers a value (a password, a `masterarn`) so that every log line
@@ -244,7 +155,7 @@ impl Session {
     }
 
     /// Records which secrets each rotation Lambda serves in this run.
-    pub(crate) fn set_secrets_by_lambda(&self, map: HashMap<String, Vec<String>>) {
+    pub(super) fn set_secrets_by_lambda(&self, map: HashMap<String, Vec<String>>) {
         *self
             .shared
             .secrets_by_lambda

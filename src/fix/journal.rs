@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use rotation_doctor_checks::arn::Arn;
 use rotation_doctor_checks::fix::FixAction;
 use serde::{Deserialize, Serialize};
 
@@ -131,11 +132,10 @@ impl Journal {
     /// Where a journal goes by default: the working directory, named by the
     /// secret and the time.
     pub fn default_path(&self) -> PathBuf {
-        let safe: String = self
-            .secret_id
-            .rsplit(':')
-            .next()
-            .unwrap_or(&self.secret_id)
+        let name = Arn::parse(&self.secret_id)
+            .and_then(|arn| arn.secret_name())
+            .unwrap_or(&self.secret_id);
+        let safe: String = name
             .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() || c == '-' {

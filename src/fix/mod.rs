@@ -1,8 +1,8 @@
-//! `--fix`: choose a plan per failing finding, show it, ask, re-check and
-//! apply each action in dependency order, journal it, then diagnose again
-//! and show each finding before and after. `undo` reverses a journal.
+//! `--fix`: choose a plan per failing finding, show it, ask, apply each
+//! action (`crate::actions` re-checks and makes the change) in dependency
+//! order, journal it, then diagnose again and show each finding before and
+//! after. `undo` reverses a journal.
 
-pub mod apply;
 pub mod journal;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -12,6 +12,8 @@ use rotation_doctor_checks::fix::{FixAction, FixPlan, Safety};
 use rotation_doctor_checks::{Finding, Status};
 use serde::{Deserialize, Serialize};
 
+use crate::actions;
+use crate::collect::Clients;
 use crate::error::UserError;
 use journal::{Entry, Journal, Outcome};
 
@@ -219,7 +221,7 @@ pub fn consent(yes: bool, count: usize) -> Result<bool, UserError> {
 
 /// Applies the steps in order, saving the journal after each one.
 pub async fn apply_plan(
-    clients: &apply::Clients,
+    clients: &Clients,
     plan: &Plan,
     journal: &mut Journal,
     path: &Path,
@@ -227,7 +229,7 @@ pub async fn apply_plan(
 ) -> Result<(), UserError> {
     journal.save(path)?;
     for step in &plan.steps {
-        let result = apply::apply(clients, &step.action).await;
+        let result = actions::apply(clients, &step.action).await;
         let _ = writeln!(log, "  {}: {}", result.outcome.as_str(), result.detail);
         journal.entries.push(Entry {
             check: step.check.clone(),
@@ -244,7 +246,7 @@ pub async fn apply_plan(
 
 /// Reverses what a journal applied, newest first, marking each entry.
 pub async fn undo_journal(
-    clients: &apply::Clients,
+    clients: &Clients,
     journal: &mut Journal,
     path: &Path,
     log: &mut dyn Write,
@@ -258,7 +260,7 @@ pub async fn undo_journal(
         if entry.undone || entry.outcome != Outcome::Applied {
             continue;
         }
-        let result = apply::undo(clients, &undo).await;
+        let result = actions::undo(clients, &undo).await;
         let _ = writeln!(log, "  {}: {}", result.outcome.as_str(), result.detail);
         match result.outcome {
             Outcome::Applied | Outcome::AlreadyDone => journal.entries[index].undone = true,

@@ -1,0 +1,206 @@
+//! A fleet's reads, for `scan`: the rotating secrets of a region from
+//! ListSecrets, their values from BatchGetSecretValue, and the version dates
+//! of the stuck ones, each secret then diagnosed by the session's rounds 2
+//! and 3 (a listing entry already says what DescribeSecret would).
+
+use std::collections::HashMap;
+
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+use rotation_doctor_checks::{ErrorKind, Fact, Facts, Secret, Unavailable};
+use zeroize::Zeroizing;
+
+use super::errors::unavailable;
+use super::secret::{current_value, parsed, secret_from_entry, version_dates, SecretValue};
+use super::Session;
+use crate::error::UserError;
+
+/// A `--filter`: `name-prefix=PREFIX` or `tag=KEY=VALUE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretFilter {
+    NamePrefix(String),
+    Tag { key: String, value: String },
+}
+
+/// A rotating secret of the listing with its value, ready to diagnose.
+pub struct ListedSecret {
+    secret: Secret,
+    value: SecretValue,
+}
+
+/// BatchGetSecretValue takes at most 20 secret ids a call.
+const BATCH_SIZE: usize = 20;
+
+impl Session {
+    /// ListSecrets, every page: the rotating secrets (rotation on, a rotation
+    /// Lambda named, or managed by a service that rotates it, such as RDS),
+    /// each already as the `Secret` DescribeSecret would give. Name prefixes
+    /// go to the service; tags are matched here, as a key and value pair (the
+    /// service filters keys and values separately). The session learns which
+    /// secrets each rotation Lambda serves.
+    pub async fn list_rotating(&self, filters: &[SecretFilter]) -> Result<Vec<Secret>, UserError> {
+        let mut request = self.shared.clients.secrets.list_secrets().max_results(100);
+        for filter in filters {
+            if let SecretFilter::NamePrefix(prefix) = filter {
+                request = request.filters(
+                    Filter::builder()
+                        .key(FilterNameStringType::Name)
+                        .values(prefix)
+                        .build(),
+                );
+            }
+        }
+        let mut pages = request.into_paginator().send();
+        let mut rotating = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                UserError::new(format!(
+                    "cannot list the secrets: {}",
+                    unavailable("secretsmanager:ListSecrets", &e)
+                ))
+            })?;
+            for entry in page.secret_list() {
+                let tags_match = filters.iter().all(|f| match f {
+                    SecretFilter::NamePrefix(_) => true,
+                    SecretFilter::Tag { key, value } => entry
+                        .tags()
+                        .iter()
+                        .any(|t| t.key() == Some(key) && t.value() == Some(value)),
+                });
+                let is_rotating = entry.rotation_enabled() == Some(true)
+                    || entry.rotation_lambda_arn().is_some_and(|a| !a.is_empty())
+                    || entry.owning_service().is_some();
+                if tags_match && is_rotating && entry.arn().is_some() {
+                    rotating.push(secret_from_entry(entry));
+                }
+            }
+        }
+
+        let mut by_lambda: HashMap<String, Vec<String>> = HashMap::new();
+        for secret in &rotating {
+            if let Some(lambda) = &secret.rotation_lambda_arn {
+                by_lambda
+                    .entry(lambda.clone())
+                    .or_default()
+                    .push(secret.arn.clone());
+            }
+        }
+        self.set_secrets_by_lambda(by_lambda);
+        Ok(rotating)
+    }
+
+    /// The value of every secret listed, 20 a call, `concurrency` calls at
+    /// once, before any diagnosis: every password (and masterarn) is masked
+    /// first, since one Lambda's log group serves all its secrets.
+    pub async fn read_values(&self, secrets: Vec<Secret>, concurrency: usize) -> Vec<ListedSecret> {
+        let arns: Vec<String> = secrets.iter().map(|s| s.arn.clone()).collect();
+        let mut values = batch_values(&self.shared.clients.secrets, &arns, concurrency).await;
+        let listed: Vec<ListedSecret> = secrets
+            .into_iter()
+            .map(|secret| {
+                let value = values.remove(&secret.arn).unwrap_or_else(|| SecretValue {
+                    connection: Fact::Unavailable(Unavailable {
+                        call: "secretsmanager:BatchGetSecretValue".to_string(),
+                        kind: ErrorKind::Other,
+                        message: "the value was not returned".to_string(),
+                    }),
+                    password: None,
+                    master_arn: None,
+                });
+                ListedSecret { secret, value }
+            })
+            .collect();
+        for ListedSecret { value, .. } in &listed {
+            self.add_masked(value.password.as_ref());
+            self.add_masked(value.master_arn.as_ref());
+        }
+        listed
+    }
+
+    /// One listed secret's diagnosis: the creation dates of its versions
+    /// when it is stuck (a rotation whose AWSPENDING version is not
+    /// AWSCURRENT, where ROT002 says how old it is; for any other secret the
+    /// listing has said enough), then rounds 2 and 3.
+    pub async fn diagnose_listed(&self, listed: ListedSecret) -> Facts {
+        let ListedSecret { mut secret, value } = listed;
+        let stuck = secret.versions.values().any(|stages| {
+            stages.iter().any(|s| s == "AWSPENDING") && !stages.iter().any(|s| s == "AWSCURRENT")
+        });
+        if stuck {
+            match version_dates(&self.shared.clients.secrets, &secret.arn).await {
+                Ok(dates) => secret.version_created = dates,
+                Err(reason) => secret.version_dates_unavailable = Some(reason),
+            }
+        }
+        let id = secret.arn.clone();
+        self.diagnose_read(&id, Fact::Present(secret), value).await
+    }
+}
+
+/// The connection fields (and the password, for log scrubbing) of every
+/// secret in `arns`. A secret the batch could not answer (a per-secret
+/// error, or a failed batch) is read alone with GetSecretValue(AWSCURRENT),
+/// so its fact carries that call's own reason.
+async fn batch_values(
+    client: &aws_sdk_secretsmanager::Client,
+    arns: &[String],
+    concurrency: usize,
+) -> HashMap<String, SecretValue> {
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for chunk in arns.chunks(BATCH_SIZE) {
+        let (client, chunk, limit) = (client.clone(), chunk.to_vec(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            batch_chunk(&client, chunk).await
+        });
+    }
+    let mut values = HashMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(chunk) = joined {
+            values.extend(chunk);
+        }
+    }
+    values
+}
+
+async fn batch_chunk(
+    client: &aws_sdk_secretsmanager::Client,
+    chunk: Vec<String>,
+) -> Vec<(String, SecretValue)> {
+    let mut values = Vec::new();
+    let mut missed: Vec<String> = Vec::new();
+    match client
+        .batch_get_secret_value()
+        .set_secret_id_list(Some(chunk.clone()))
+        .send()
+        .await
+    {
+        Ok(mut output) => {
+            for mut entry in output.secret_values.take().unwrap_or_default() {
+                let Some(arn) = entry.arn.take() else {
+                    continue;
+                };
+                let string = entry.secret_string.take().map(Zeroizing::new);
+                let binary = entry
+                    .secret_binary
+                    .take()
+                    .map(|b| Zeroizing::new(b.into_inner()));
+                values.push((arn, parsed(string, binary.is_some())));
+            }
+            missed.extend(
+                chunk
+                    .iter()
+                    .filter(|arn| !values.iter().any(|(done, _)| done == *arn))
+                    .cloned(),
+            );
+        }
+        // The whole batch failed (no permission for the batch call, or an
+        // emulator that cannot answer it): read each secret alone.
+        Err(_) => missed = chunk,
+    }
+    for arn in missed {
+        let value = current_value(client, &arn).await;
+        values.push((arn, value));
+    }
+    values
+}
