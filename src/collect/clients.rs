@@ -23,12 +23,22 @@ pub struct Clients {
     pub(crate) cloudtrail: aws_sdk_cloudtrail::Client,
 }
 
+/// One service's client of `config`, counting its calls into `stats`.
+/// Each SDK crate has its own `Client` and `config::Builder` types, with
+/// no trait in common, so a macro spells the same three calls for each.
+macro_rules! counted_client {
+    ($sdk:ident, $config:expr, $stats:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($config)
+                .interceptor($stats.interceptor())
+                .build(),
+        )
+    };
+}
+
 impl Clients {
     /// Every client of `config`'s region, each counting into `stats`.
     pub fn new(config: &aws_config::SdkConfig, stats: &CallStats) -> Result<Clients, UserError> {
-        use aws_sdk_cloudtrail as trail;
-        use aws_sdk_cloudwatchlogs as logs;
-        use aws_sdk_secretsmanager as sm;
         let region = config
             .region()
             .map(|region| region.to_string())
@@ -42,46 +52,14 @@ impl Clients {
         Ok(Clients {
             region,
             endpoint,
-            secrets: sm::Client::from_conf(
-                sm::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            lambda: aws_sdk_lambda::Client::from_conf(
-                aws_sdk_lambda::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            logs: logs::Client::from_conf(
-                logs::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            rds: aws_sdk_rds::Client::from_conf(
-                aws_sdk_rds::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            ec2: aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            kms: aws_sdk_kms::Client::from_conf(
-                aws_sdk_kms::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
-            cloudtrail: trail::Client::from_conf(
-                trail::config::Builder::from(config)
-                    .interceptor(stats.interceptor())
-                    .build(),
-            ),
+            secrets: counted_client!(aws_sdk_secretsmanager, config, stats),
+            lambda: counted_client!(aws_sdk_lambda, config, stats),
+            logs: counted_client!(aws_sdk_cloudwatchlogs, config, stats),
+            rds: counted_client!(aws_sdk_rds, config, stats),
+            ec2: counted_client!(aws_sdk_ec2, config, stats),
+            iam: counted_client!(aws_sdk_iam, config, stats),
+            kms: counted_client!(aws_sdk_kms, config, stats),
+            cloudtrail: counted_client!(aws_sdk_cloudtrail, config, stats),
         })
     }
 
