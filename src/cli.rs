@@ -168,9 +168,10 @@ pub struct ReportArgs {
     #[arg(long, value_enum)]
     pub output: Option<OutputFormat>,
 
-    /// How far back to read the rotation Lambdas' logs, e.g. 24h, 3d.
-    #[arg(long, default_value = "24h", value_parser = parse_since)]
-    pub since: std::time::Duration,
+    /// How far back to read the rotation Lambdas' logs, e.g. 24h, 3d
+    /// (default 24h). A snapshot keeps the window it was saved with.
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<std::time::Duration>,
 
     /// Exit 1 only for a failing finding at or above this severity.
     #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = severity_parser())]
@@ -218,6 +219,15 @@ pub enum ListFormat {
     /// The table of checks in README.md.
     Markdown,
 }
+
+impl ReportArgs {
+    /// The log window: `--since`, else 24 hours.
+    pub fn since(&self) -> std::time::Duration {
+        self.since.unwrap_or(DEFAULT_SINCE)
+    }
+}
+
+const DEFAULT_SINCE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// CloudWatch Logs keeps what the log group's retention says; 90 days of
 /// rotation attempts is plenty to diagnose and bounds the read.

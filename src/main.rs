@@ -209,13 +209,14 @@ fn print_report(
 
 fn diagnose_command(args: DiagnoseArgs) -> Result<u8, UserError> {
     let started = std::time::Instant::now();
+    check_diagnose_flags(&args)?;
     let live = match (&args.snapshot, &args.secret) {
         (None, Some(_)) => Some(Live::connect(&args.report.aws)?),
         _ => None,
     };
     let facts = match (&args.snapshot, &args.secret, &live) {
         (Some(path), _, _) => snapshot::load(path)?,
-        (None, Some(secret), Some(live)) => live.collect(secret, args.report.since)?,
+        (None, Some(secret), Some(live)) => live.collect(secret, args.report.since())?,
         _ => {
             return Err(UserError::new(
                 "name a secret to diagnose, or pass --snapshot FILE to diagnose saved facts offline (try --snapshot examples/lab-failed-rotation.json)",
@@ -245,6 +246,27 @@ fn diagnose_command(args: DiagnoseArgs) -> Result<u8, UserError> {
     }
     print_report(&targets, output, stats.as_ref());
     Ok(report::exit_code(&targets, args.report.fail_on, args.report.allow_unknown) as u8)
+}
+
+/// Flags that would otherwise be ignored without a word.
+fn check_diagnose_flags(args: &DiagnoseArgs) -> Result<(), UserError> {
+    if args.dry_run
+        && matches!(
+            args.report.output,
+            Some(OutputFormat::Sarif | OutputFormat::Junit)
+        )
+    {
+        return Err(UserError::new(
+            "--dry-run writes the fix plan as json (for `rotation-doctor apply`) or as a table; sarif and junit are report formats: drop --dry-run for those",
+        ));
+    }
+    if let (Some(path), Some(_)) = (&args.snapshot, args.report.since) {
+        eprintln!(
+            "rotation-doctor: --since does not apply to a snapshot: {} holds the log lines of the window it was saved with",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// `--dry-run` shows the plan; `--fix` applies it, then diagnoses again.
@@ -312,7 +334,7 @@ fn fix_flow(
             &mut human,
         ))?;
         let _ = writeln!(human, "Undo with: rotation-doctor undo {}", path.display());
-        let facts_after = live.collect(&facts.secret_id, args.report.since)?;
+        let facts_after = live.collect(&facts.secret_id, args.report.since())?;
         let diagnosis_after = diagnose(&facts_after);
         let _ = write!(
             human,
@@ -378,7 +400,7 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
         bar
     });
     let options = std::sync::Arc::new(scan::ScanOptions {
-        since: args.report.since,
+        since: args.report.since(),
         concurrency: usize::from(args.concurrency),
         filters: args.filters.clone(),
         progress: progress.clone(),

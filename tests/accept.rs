@@ -96,3 +96,51 @@ fn a_baseline_fails_only_on_new_failures() {
     assert_eq!(code, 1);
     assert_eq!(failing_unaccepted(&report), ["LAM004"]);
 }
+
+#[test]
+fn junit_skips_accepted_failures_with_their_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("accept.toml");
+    std::fs::write(
+        &config,
+        "[[ignore]]\ncheck = \"NET002\"\nreason = \"moving the Lambda on Friday\"\n",
+    )
+    .unwrap();
+    let args = |config: Option<&str>| {
+        let mut args = vec!["diagnose", "--snapshot", &example(), "--output", "junit"]
+            .into_iter()
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        if let Some(config) = config {
+            args.extend(["--config".to_string(), config.to_string()]);
+        }
+        args
+    };
+    let junit = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        stdout_of(&run_doctor(&args))
+    };
+    let testcase = |xml: &str, check: &str| -> String {
+        let start = xml
+            .find(&format!("name=\"{check} "))
+            .expect("the check's test case");
+        xml[start..start + xml[start..].find("</testcase>").unwrap()].to_string()
+    };
+    let before = junit(args(None));
+    let after = junit(args(Some(config.to_str().unwrap())));
+    assert!(testcase(&before, "NET002").contains("<failure"), "{before}");
+    let net002 = testcase(&after, "NET002");
+    assert!(!net002.contains("<failure"), "{net002}");
+    assert!(
+        net002.contains("<skipped message=\"accepted (moving the Lambda on Friday): "),
+        "{net002}"
+    );
+    let suite_counts = |xml: &str| -> (usize, usize) {
+        let doc = roxmltree::Document::parse(xml).expect("well-formed JUnit");
+        let suite = doc.root_element();
+        let number = |name| suite.attribute(name).unwrap().parse::<usize>().unwrap();
+        (number("failures"), number("skipped"))
+    };
+    let (failures, skipped) = suite_counts(&before);
+    assert_eq!(suite_counts(&after), (failures - 1, skipped + 1));
+}

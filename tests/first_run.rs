@@ -183,3 +183,42 @@ fn fail_on_help_lists_the_severities() {
     assert_eq!(exit_code(&out), 2, "{}", describe(&out));
     assert!(stderr_of(&out).contains("critical"), "{}", describe(&out));
 }
+
+#[test]
+fn dry_run_refuses_report_formats() {
+    for format in ["sarif", "junit"] {
+        let out = run_doctor(&[
+            "diagnose",
+            "--snapshot",
+            &example(),
+            "--dry-run",
+            "--output",
+            format,
+        ]);
+        assert_eq!(exit_code(&out), 2, "{}", describe(&out));
+        assert!(out.stdout.is_empty(), "{}", describe(&out));
+        assert!(stderr_of(&out).contains("--dry-run"), "{}", describe(&out));
+    }
+}
+
+#[test]
+fn since_with_a_snapshot_says_it_does_not_apply() {
+    let without = run_doctor(&["diagnose", "--snapshot", &example(), "--output", "json"]);
+    assert_eq!(stderr_of(&without), "");
+    let with = run_doctor(&[
+        "diagnose",
+        "--snapshot",
+        &example(),
+        "--output",
+        "json",
+        "--since",
+        "3d",
+    ]);
+    assert_eq!(exit_code(&with), 1, "{}", describe(&with));
+    assert!(
+        stderr_of(&with).contains("--since does not apply to a snapshot"),
+        "{}",
+        describe(&with)
+    );
+    assert_eq!(without.stdout, with.stdout, "the report is the same");
+}

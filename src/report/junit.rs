@@ -1,11 +1,34 @@
 //! JUnit XML for CI systems that read test reports: one test suite per
 //! secret, one test case per finding. `fail` is a failure, `unknown` an
 //! error (the check could not run), `skipped` skipped; `warn` passes with
-//! its message in system-out.
+//! its message in system-out. A finding the team accepted (a suppression or
+//! the baseline) is skipped with the reason, as it does not fail the run.
 
-use rotation_doctor_checks::Status;
+use rotation_doctor_checks::{Finding, Status};
 
 use super::Target;
+
+/// How a finding reads in JUnit: the element its test case holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Case {
+    Failure,
+    Error,
+    Skipped,
+    Passed,
+}
+
+fn case(finding: &Finding) -> Case {
+    match (finding.status, &finding.suppressed) {
+        (Status::Skipped, _) | (Status::Fail | Status::Unknown, Some(_)) => Case::Skipped,
+        (Status::Fail, None) => Case::Failure,
+        (Status::Unknown, None) => Case::Error,
+        (Status::Warn | Status::Pass, _) => Case::Passed,
+    }
+}
+
+fn count<'a>(findings: impl IntoIterator<Item = &'a Finding>, wanted: Case) -> usize {
+    findings.into_iter().filter(|f| case(f) == wanted).count()
+}
 
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -25,23 +48,23 @@ fn escape(text: &str) -> String {
 }
 
 pub fn render_junit(targets: &[Target]) -> String {
-    let count = |status: Status| -> usize { targets.iter().map(|t| t.count(status)).sum() };
-    let total: usize = targets.iter().map(|t| t.findings.len()).sum();
+    let all = || targets.iter().flat_map(|t| &t.findings);
+    let total = all().count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
         "<testsuites name=\"rotation-doctor\" tests=\"{total}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n",
-        count(Status::Fail),
-        count(Status::Unknown),
-        count(Status::Skipped)
+        count(all(), Case::Failure),
+        count(all(), Case::Error),
+        count(all(), Case::Skipped)
     ));
     for target in targets {
         out.push_str(&format!(
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" timestamp=\"{}\">\n",
             escape(&target.secret.name),
             target.findings.len(),
-            target.count(Status::Fail),
-            target.count(Status::Unknown),
-            target.count(Status::Skipped),
+            count(&target.findings, Case::Failure),
+            count(&target.findings, Case::Error),
+            count(&target.findings, Case::Skipped),
             target.collected_at.format("%Y-%m-%dT%H:%M:%S")
         ));
         for finding in &target.findings {
@@ -62,21 +85,25 @@ pub fn render_junit(targets: &[Target]) -> String {
                     .join("\n"),
             );
             let message = escape(&finding.message);
-            match finding.status {
-                Status::Fail => out.push_str(&format!(
+            match case(finding) {
+                Case::Failure => out.push_str(&format!(
                     "      <failure message=\"{message}\" type=\"{}\">{body}</failure>\n",
                     finding.severity.as_str()
                 )),
-                Status::Unknown => out.push_str(&format!(
+                Case::Error => out.push_str(&format!(
                     "      <error message=\"{message}\" type=\"unknown\"></error>\n"
                 )),
-                Status::Skipped => {
-                    out.push_str(&format!("      <skipped message=\"{message}\"/>\n"))
+                Case::Skipped => {
+                    let why = match &finding.suppressed {
+                        Some(reason) => format!("accepted ({}): {message}", escape(reason)),
+                        None => message,
+                    };
+                    out.push_str(&format!("      <skipped message=\"{why}\"/>\n"))
                 }
-                Status::Warn => out.push_str(&format!(
+                Case::Passed if finding.status == Status::Warn => out.push_str(&format!(
                     "      <system-out>warning: {message}\n{body}</system-out>\n"
                 )),
-                Status::Pass => {}
+                Case::Passed => {}
             }
             out.push_str("    </testcase>\n");
         }
