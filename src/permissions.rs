@@ -1,6 +1,6 @@
 //! `rotation-doctor permissions`: the least-privilege IAM policies the tool
-//! needs, one to diagnose (read-only) and one to apply and undo fixes. A
-//! test compares the read list with the calls a diagnosis really makes.
+//! needs, one to diagnose (read-only) and one to apply and undo fixes.
+//! tests/permissions.rs compares both with the calls the commands make.
 
 use rotation_doctor_checks::fix::{EgressDestination, FixAction};
 use serde_json::json;

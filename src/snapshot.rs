@@ -1,55 +1,27 @@
 //! Saved facts: `--save-snapshot` writes them, `--snapshot` reads them back
-//! for an offline diagnosis with the same output.
+//! for an offline diagnosis with the same output. This reads the file; the
+//! checks crate's loader (`rotation_doctor_checks::snapshot`) decides what
+//! its bytes are.
 
 use std::io::Read;
 use std::path::Path;
 
-use rotation_doctor_checks::{Facts, SNAPSHOT_SCHEMA_VERSION};
+use rotation_doctor_checks::snapshot::{parse, MAX_SNAPSHOT_BYTES};
+use rotation_doctor_checks::Facts;
 
 use crate::error::UserError;
 
-/// Far above any real snapshot (a few hundred KiB); stops a wrong file from
-/// being read into memory whole.
-const MAX_SNAPSHOT_BYTES: u64 = 64 * 1024 * 1024;
-
 pub fn load(path: &Path) -> Result<Facts, UserError> {
-    let shown = path.display();
+    let shown = path.display().to_string();
     let file = std::fs::File::open(path)
         .map_err(|e| UserError::new(format!("cannot open snapshot {shown}: {e}")))?;
-    let mut text = String::new();
-    let read = file
-        .take(MAX_SNAPSHOT_BYTES + 1)
-        .read_to_string(&mut text)
+    // One byte past the bound, so that the loader can refuse a larger file
+    // without it being read into memory whole.
+    let mut bytes = Vec::new();
+    file.take(MAX_SNAPSHOT_BYTES + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| UserError::new(format!("cannot read snapshot {shown}: {e}")))?;
-    if read as u64 > MAX_SNAPSHOT_BYTES {
-        return Err(UserError::new(format!(
-            "snapshot {shown} is larger than {} MiB, so it is not a rotation-doctor snapshot",
-            MAX_SNAPSHOT_BYTES / 1024 / 1024
-        )));
-    }
-    // Read the version first, so a newer snapshot gets a clear sentence
-    // rather than a parse error about a field this version does not know.
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| UserError::new(format!("snapshot {shown} is not valid JSON: {e}")))?;
-    let version = value.get("schema_version").and_then(|v| v.as_u64());
-    match version {
-        None => {
-            return Err(UserError::new(format!(
-                "{shown} is not a rotation-doctor snapshot: it has no schema_version"
-            )))
-        }
-        Some(v) if v > u64::from(SNAPSHOT_SCHEMA_VERSION) => {
-            return Err(UserError::new(format!(
-                "snapshot {shown} has schema version {v}, newer than this rotation-doctor reads ({SNAPSHOT_SCHEMA_VERSION}): upgrade rotation-doctor"
-            )))
-        }
-        Some(_) => {}
-    }
-    serde_json::from_value(value).map_err(|e| {
-        UserError::new(format!(
-            "{shown} is not a valid rotation-doctor snapshot: {e}"
-        ))
-    })
+    parse(&bytes, &shown).map_err(UserError::new)
 }
 
 pub fn save(path: &Path, facts: &Facts) -> Result<(), UserError> {

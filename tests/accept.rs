@@ -1,5 +1,7 @@
 //! Accepted findings on the bundled example, offline: suppressions with a
-//! reason and an expiry, and a baseline that fails only on new failures.
+//! reason and an expiry, a baseline that fails only on new failures, and no
+//! config but the one asked for in a test (the harness runs each command in
+//! a directory of its own).
 
 use crate::common;
 
@@ -143,4 +145,32 @@ fn junit_skips_accepted_failures_with_their_reason() {
     };
     let (failures, skipped) = suite_counts(&before);
     assert_eq!(suite_counts(&after), (failures - 1, skipped + 1));
+}
+
+#[test]
+fn a_config_where_the_tests_run_changes_no_verdict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(".rotation-doctor.toml"),
+        "[[ignore]]\nreason = \"accepts everything\"\n",
+    )
+    .unwrap();
+    let args = ["diagnose", "--snapshot", &example(), "--output", "json"];
+
+    // Run in that directory, the binary reads the config: nothing fails.
+    let mut cmd = common::doctor_command(&common::doctor_env(), dir.path());
+    cmd.args(args);
+    let inside = common::run_with_watchdog(cmd, common::DOCTOR_WATCHDOG);
+    let (code, report) = common::parse_report(&inside, "diagnose in the config's directory");
+    assert_eq!(code, 0, "{}", describe(&inside));
+    assert!(failing_unaccepted(&report).is_empty(), "{report:#}");
+
+    // The harness runs it elsewhere, even from that directory.
+    let here = std::env::current_dir().expect("the working directory");
+    std::env::set_current_dir(dir.path()).expect("enter the config's directory");
+    let out = run_doctor(&args);
+    std::env::set_current_dir(here).expect("leave the config's directory");
+    let (code, report) = common::parse_report(&out, "diagnose through the harness");
+    assert_eq!(code, 1, "{}", describe(&out));
+    assert!(failing_unaccepted(&report).contains(&"NET002".to_string()));
 }

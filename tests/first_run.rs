@@ -3,13 +3,11 @@
 //! help that lists what a flag takes.
 
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use crate::common;
 
-use common::{
-    base_env, describe, doctor_bin, exit_code, run_doctor, run_doctor_with_env, stderr_of,
-};
+use common::{base_env, describe, exit_code, run_doctor, run_doctor_with_env, stderr_of};
 
 fn example() -> String {
     common::workspace_root()
@@ -24,9 +22,8 @@ fn example() -> String {
 fn run_into_closed_pipe(args: &[&str]) -> std::process::Output {
     let (reader, writer) = std::io::pipe().expect("a pipe");
     drop(reader);
-    let child = Command::new(doctor_bin())
-        .env_clear()
-        .envs(common::doctor_env())
+    let dir = tempfile::tempdir().expect("a working directory");
+    let child = common::doctor_command(&common::doctor_env(), dir.path())
         .args(args)
         .stdin(Stdio::null())
         .stdout(writer)

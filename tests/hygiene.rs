@@ -1,30 +1,29 @@
 //! Secret hygiene over every output path: the password, and every secret
 //! field other than host, port, engine, dbname and username, never appears
 //! in a report (table, JSON, SARIF, JUnit), a snapshot, a fix plan, a
-//! journal, undo or rotate output, or an error message, even with
-//! `RUST_LOG=trace` and a rotation function that logs the password.
+//! journal, undo or rotate output, or an error message, even with a rotation
+//! function that logs the password. Every command must end with the exit
+//! code it is expected to: one that failed early would print nothing and
+//! pass a leak check.
 
 use crate::common;
 
 use common::lab::{Lab, CANARY};
-use common::{describe, stderr_of, stdout_of, MotoServer};
+use common::{describe, exit_code, stderr_of, stdout_of, MotoServer};
 use serde_json::json;
+use std::process::Output;
 
 /// A second secret field that is not a connection field.
 const OTHER_CANARY: &str = "CANARY-api-key-5d1e-MUST-NOT-LEAK";
 
-fn env_with_trace() -> Vec<(String, String)> {
-    let mut env = common::doctor_env();
-    env.push(("RUST_LOG".into(), "trace".into()));
-    env.push(("RUST_BACKTRACE".into(), "1".into()));
-    env
-}
-
-fn run(server: &MotoServer, args: &[&str]) -> std::process::Output {
-    let endpoint = server.endpoint();
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(["--endpoint-url", endpoint.as_str()]);
-    common::run_doctor_with_env(&all, &env_with_trace())
+/// Runs `args` (against `server` when given) and asserts the exit code.
+fn run(server: Option<&MotoServer>, args: &[&str], code: i32) -> Output {
+    let out = match server {
+        Some(server) => server.doctor(args),
+        None => common::run_doctor(args),
+    };
+    assert_eq!(exit_code(&out), code, "{args:?}:\n{}", describe(&out));
+    out
 }
 
 fn assert_clean(what: &str, text: &str) {
@@ -64,59 +63,49 @@ async fn no_output_path_carries_a_secret_value() {
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     let (snapshot, plan, journal) = (path("facts.json"), path("plan.json"), path("journal.json"));
 
+    let moto = Some(&server);
     let mut outputs = Vec::new();
     for format in ["table", "json", "sarif", "junit"] {
-        outputs.push(run(
-            &server,
-            &["diagnose", &lab.secret_name, "--output", format],
-        ));
+        let args = ["diagnose", &lab.secret_name, "--output", format];
+        outputs.push(run(moto, &args, 1));
     }
-    outputs.push(run(
-        &server,
-        &["diagnose", &lab.secret_name, "--save-snapshot", &snapshot],
-    ));
-    let dry = run(
-        &server,
-        &[
-            "diagnose",
-            &lab.secret_name,
-            "--dry-run",
-            "--unsafe-fixes",
-            "--output",
-            "json",
-        ],
-    );
+    let args = ["diagnose", &lab.secret_name, "--save-snapshot", &snapshot];
+    outputs.push(run(moto, &args, 1));
+    let args = [
+        "diagnose",
+        &lab.secret_name,
+        "--dry-run",
+        "--unsafe-fixes",
+        "--output",
+        "json",
+    ];
+    let dry = run(moto, &args, 1);
     std::fs::write(&plan, &dry.stdout).unwrap();
     outputs.push(dry);
-    outputs.push(run(
-        &server,
-        &[
-            "diagnose",
-            &lab.secret_name,
-            "--fix",
-            "--yes",
-            "--unsafe-fixes",
-            "--journal",
-            &journal,
-            "--output",
-            "table",
-        ],
-    ));
-    outputs.push(run(&server, &["undo", &journal, "--yes"]));
-    outputs.push(run(
-        &server,
-        &["rotate", &lab.secret_name, "--wait", "--timeout", "5s"],
-    ));
-    outputs.push(common::run_doctor_with_env(
-        &["diagnose", "--snapshot", &snapshot, "--output", "table"],
-        &env_with_trace(),
-    ));
+    let args = [
+        "diagnose",
+        &lab.secret_name,
+        "--fix",
+        "--yes",
+        "--unsafe-fixes",
+        "--journal",
+        &journal,
+        "--output",
+        "table",
+    ];
+    outputs.push(run(moto, &args, 1));
+    outputs.push(run(moto, &["undo", &journal, "--yes"], 0));
+    // moto promotes the new version itself (see tests/fix.rs): it succeeds.
+    let args = ["rotate", &lab.secret_name, "--wait", "--timeout", "5s"];
+    outputs.push(run(moto, &args, 0));
+    let args = ["diagnose", "--snapshot", &snapshot, "--output", "table"];
+    outputs.push(run(None, &args, 1));
     // Error paths: an unknown secret, a bad plan file, a bad endpoint.
-    outputs.push(run(&server, &["diagnose", CANARY]).clone());
-    outputs.push(common::run_doctor_with_env(
-        &["apply", &snapshot, "--yes"],
-        &env_with_trace(),
-    ));
+    outputs.push(run(moto, &["diagnose", CANARY], 2));
+    outputs.push(run(None, &["apply", &snapshot, "--yes"], 2));
+    let nowhere = format!("http://127.0.0.1:{}", common::free_port());
+    let args = ["diagnose", &lab.secret_name, "--endpoint-url", &nowhere];
+    outputs.push(run(None, &args, 2));
 
     for out in &outputs {
         assert_clean("stdout", &stdout_of(out));

@@ -1,16 +1,25 @@
-//! `rotation-doctor permissions` lists every call a diagnosis makes: the
-//! proxy in front of moto records the calls, and each must be in the policy.
+//! `rotation-doctor permissions` lists every call the tool makes: a proxy in
+//! front of moto records the calls of each command, and each must be in the
+//! policy printed for that kind of command: `permissions` for `diagnose` and
+//! `scan`, `permissions` plus `permissions --fix` for `--fix`, `undo` and
+//! `rotate`, which diagnose too.
 
 use crate::common;
 
 use std::time::Duration;
 
-use common::lab::Lab;
+use common::lab::{healthy_role_policy, Lab, LabOptions, OrPanic, CANARY, DB_PORT};
 use common::proxy::Proxy;
-use common::{run_doctor, stdout_of, MotoServer};
-use serde_json::Value;
+use common::{describe, exit_code, run_doctor, stdout_of, Clients, MotoServer};
+use serde_json::{json, Value};
 
-fn actions(args: &[&str]) -> Vec<String> {
+/// The actions `rotation-doctor permissions [--fix]` prints.
+fn policy_actions(fix: bool) -> Vec<String> {
+    let args: &[&str] = if fix {
+        &["permissions", "--fix"]
+    } else {
+        &["permissions"]
+    };
     let out = run_doctor(args);
     let policy: Value = serde_json::from_str(&stdout_of(&out)).expect("the policy is JSON");
     policy["Statement"][0]["Action"]
@@ -21,37 +30,260 @@ fn actions(args: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// What `--fix`, `undo` and `rotate` may call: the read policy and the fix one.
+fn read_and_fix_actions() -> Vec<String> {
+    let mut actions = policy_actions(false);
+    actions.extend(policy_actions(true));
+    actions
+}
+
+/// Runs `args` through a new recording proxy in front of `server`, asserts
+/// the exit code, and fails the test on any call `allowed` lacks. Returns the
+/// output and the calls (`service:Operation`).
+fn run_covered(
+    server: &MotoServer,
+    args: &[&str],
+    code: i32,
+    allowed: &[String],
+) -> (std::process::Output, Vec<String>) {
+    let proxy = Proxy::start(server.port(), Duration::ZERO, Vec::new());
+    let endpoint = proxy.endpoint();
+    let mut all = args.to_vec();
+    all.extend(["--endpoint-url", endpoint.as_str()]);
+    let out = run_doctor(&all);
+    assert_eq!(exit_code(&out), code, "{args:?}:\n{}", describe(&out));
+    let calls: Vec<String> = proxy.calls().into_keys().collect();
+    // The signing name of CloudWatch Logs is `logs`, as its IAM prefix.
+    let missing: Vec<&String> = calls.iter().filter(|c| !allowed.contains(c)).collect();
+    assert!(
+        missing.is_empty(),
+        "{args:?} calls {missing:?}, missing from the printed policy"
+    );
+    (out, calls)
+}
+
+/// `diagnose SECRET --output json` under the read policy; the report and
+/// the calls.
+fn diagnose_covered(server: &MotoServer, secret: &str, code: i32) -> (Value, Vec<String>) {
+    let args = ["diagnose", secret, "--output", "json"];
+    let (out, calls) = run_covered(server, &args, code, &policy_actions(false));
+    let (_, report) = common::parse_report(&out, "diagnose");
+    (report, calls)
+}
+
+/// `diagnose SECRET --fix --yes [extra]` then `undo`, both under the read
+/// and fix policies. Asserts the run applied exactly `applied` (action
+/// names, in journal order) and that undo reversed every one of them.
+fn fix_and_undo(server: &MotoServer, secret: &str, extra: &[&str], code: i32, applied: &[&str]) {
+    let allowed = read_and_fix_actions();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("journal.json");
+    let journal = journal.to_str().expect("utf-8 path");
+    let mut args = vec!["diagnose", secret, "--fix", "--yes", "--journal", journal];
+    args.extend_from_slice(extra);
+    run_covered(server, &args, code, &allowed);
+    let entries = |journal: &str| -> Vec<Value> {
+        let text = std::fs::read_to_string(journal).expect("the journal is written");
+        let journal: Value = serde_json::from_str(&text).expect("the journal is JSON");
+        journal["entries"].as_array().expect("entries").clone()
+    };
+    let written = entries(journal);
+    let names: Vec<&str> = written
+        .iter()
+        .filter(|e| e["outcome"] == "applied")
+        .map(|e| e["action"]["action"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, applied, "{written:#?}");
+
+    run_covered(server, &["undo", journal, "--yes"], 0, &allowed);
+    let entries = entries(journal);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["outcome"] != "applied" || e["undone"] == true),
+        "{entries:#?}"
+    );
+}
+
 #[tokio::test]
-async fn the_read_policy_covers_every_call_a_diagnosis_makes() {
+async fn diagnose_and_scan_call_only_what_the_read_policy_lists() {
     let server = MotoServer::start();
     let c = server.clients().await;
     let lab = Lab::build(&c).await;
-    let proxy = Proxy::start(server.port(), Duration::ZERO, Vec::new());
-    let endpoint = proxy.endpoint();
-    let out = run_doctor(&[
-        "diagnose",
-        &lab.secret_name,
-        "--output",
-        "json",
-        "--endpoint-url",
-        &endpoint,
-    ]);
-    assert_ne!(common::exit_code(&out), 2, "{}", common::describe(&out));
-
-    let read = actions(&["permissions"]);
-    let calls = proxy.calls();
+    let (_, calls) = diagnose_covered(&server, &lab.secret_name, 1);
     assert!(calls.len() >= 10, "too few calls seen: {calls:?}");
-    for (call, _) in calls {
-        // The signing name of CloudWatch Logs is `logs`, as its IAM prefix.
-        assert!(
-            read.contains(&call),
-            "{call} is called but missing from `permissions`"
-        );
-    }
-    let fix = actions(&["permissions", "--fix"]);
-    assert!(fix.contains(&"ec2:AuthorizeSecurityGroupIngress".to_string()));
+    let args = ["scan", "--output", "json"];
+    let (_, calls) = run_covered(&server, &args, 1, &policy_actions(false));
+    assert!(
+        calls.contains(&"secretsmanager:ListSecrets".to_string()),
+        "{calls:?}"
+    );
+
+    let fix = policy_actions(true);
     assert!(
         !fix.iter().any(|a| a.ends_with(":GetSecretValue")),
         "fixes never read secret values"
     );
+}
+
+#[tokio::test]
+async fn a_customer_managed_key_and_a_master_secret_call_only_what_the_read_policy_lists() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build_with(
+        &c,
+        LabOptions {
+            seed_logs: false,
+            ..LabOptions::default()
+        },
+    )
+    .await;
+    let kms = aws_sdk_kms::Client::new(&common::sdk_config(&server.endpoint()).await);
+    let key = kms.create_key().send().await.or_panic("CreateKey");
+    let key_arn = key
+        .key_metadata()
+        .and_then(|k| k.arn())
+        .expect("key ARN")
+        .to_string();
+    // A master secret under the same key, named by a multi-user secret
+    // (as tests/master_secret.rs builds one).
+    let master =
+        c.sm.create_secret()
+            .name("lab/mysql/master")
+            .kms_key_id(&key_arn)
+            .secret_string(
+                json!({"engine": "mysql", "username": "admin", "password": CANARY}).to_string(),
+            )
+            .send()
+            .await
+            .or_panic("CreateSecret master");
+    c.sm.update_secret()
+        .secret_id(&lab.secret_arn)
+        .kms_key_id(&key_arn)
+        .send()
+        .await
+        .or_panic("UpdateSecret KmsKeyId");
+    lab.put_secret_value(
+        &c,
+        &json!({
+            "engine": "mysql", "host": lab.db_address, "port": DB_PORT,
+            "username": "app_user", "password": CANARY, "dbname": "app",
+            "masterarn": master.arn().expect("master ARN"),
+        }),
+    )
+    .await;
+
+    let (report, calls) = diagnose_covered(&server, &lab.secret_name, 1);
+    // The key and the master secret were looked at, not skipped.
+    for call in ["kms:DescribeKey", "kms:GetKeyPolicy"] {
+        assert!(calls.contains(&call.to_string()), "{call}: {calls:?}");
+    }
+    for check in ["KMS001", "SEC002"] {
+        let statuses = common::statuses_of(&report, check);
+        assert!(
+            !statuses.is_empty() && !statuses.iter().any(|s| s == "skipped"),
+            "{check}: {report:#}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn fixes_in_the_lab_and_their_undo_call_only_what_the_policies_list() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    let secret = lab.secret_name.as_str();
+    fix_and_undo(&server, secret, &[], 1, &["authorize_ingress_from_group"]);
+    fix_and_undo(
+        &server,
+        secret,
+        &["--unsafe-fixes"],
+        1,
+        &["update_lambda_vpc", "remove_pending_label"],
+    );
+    let args = ["rotate", secret, "--wait", "--timeout", "60s"];
+    run_covered(&server, &args, 0, &read_and_fix_actions());
+}
+
+#[tokio::test]
+async fn an_interface_endpoint_fix_and_its_undo_call_only_what_the_policies_list() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    lab.move_lambda_to_lambda_tier(&c).await;
+    lab.route_private_to_igw(&c).await;
+    c.ec2
+        .modify_vpc_attribute()
+        .vpc_id(&lab.vpc_id)
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .or_panic("ModifyVpcAttribute");
+    fix_and_undo(
+        &server,
+        &lab.secret_name,
+        &[],
+        1,
+        // The endpoint, and its group admitting the Lambda's on tcp/443.
+        &["authorize_ingress_from_group", "create_interface_endpoint"],
+    );
+}
+
+#[tokio::test]
+async fn egress_invoke_role_and_environment_fixes_and_their_undo_call_only_what_the_policies_list()
+{
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::build(&c).await;
+    lab.move_lambda_to_lambda_tier(&c).await;
+    lab.clear_pending(&c).await;
+    revoke_all_egress(&c, &lab.lambda_sg).await;
+    lab.remove_invoke_permission(&c).await;
+    let mut policy = healthy_role_policy(&lab.secret_arn);
+    policy["Statement"][0]["Action"] = json!([
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:UpdateSecretVersionStage"
+    ]);
+    lab.set_role_policy(&c, &policy).await;
+    lab.set_lambda_environment(&c, &[("EXCLUDE_CHARACTERS", "/@")])
+        .await;
+    fix_and_undo(
+        &server,
+        &lab.secret_name,
+        &["--unsafe-fixes"],
+        1,
+        // Egress to the database (NET002) and to Secrets Manager (NET003).
+        &[
+            "authorize_egress",
+            "authorize_egress",
+            "add_invoke_permission",
+            "put_role_policy",
+            "set_lambda_environment",
+        ],
+    );
+}
+
+/// Removes the default allow-all outbound rule of `group`.
+async fn revoke_all_egress(c: &Clients, group: &str) {
+    c.ec2
+        .revoke_security_group_egress()
+        .group_id(group)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("-1")
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .or_panic("RevokeSecurityGroupEgress");
 }

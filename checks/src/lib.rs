@@ -16,6 +16,7 @@ pub mod policy;
 pub mod role_access;
 pub mod rules;
 pub mod secret_value;
+pub mod snapshot;
 
 pub use arn::Arn;
 pub use check::{Check, CheckMeta};

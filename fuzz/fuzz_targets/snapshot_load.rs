@@ -1,5 +1,6 @@
-//! The snapshot loader and every check on what it loads: any bytes that
-//! deserialize as `Facts` (odd but valid: missing, unavailable or empty
+//! The snapshot loader `--snapshot` uses (its size bound, UTF-8, JSON and
+//! schema version checks, then the shape) and every check on what it loads:
+//! any bytes it accepts (odd but valid: missing, unavailable or empty
 //! facts, dangling ids, extreme numbers and dates) go through every check,
 //! the reachability engine and the placement suggestion without a panic, and
 //! what comes out serializes.
@@ -7,10 +8,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rotation_doctor_checks::{diagnose, net, Facts};
+use rotation_doctor_checks::{diagnose, net, snapshot};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(facts) = serde_json::from_slice::<Facts>(data) else {
+    let Ok(facts) = snapshot::parse(data, "input.json") else {
         return;
     };
     let diagnosis = diagnose(&facts);
@@ -33,6 +34,6 @@ fuzz_target!(|data: &[u8]| {
 
     // A snapshot written back reads back the same.
     let text = serde_json::to_string(&facts).expect("facts serialize");
-    let again: Facts = serde_json::from_str(&text).expect("saved facts load");
+    let again = snapshot::parse(text.as_bytes(), "saved.json").expect("saved facts load");
     assert_eq!(facts, again);
 });

@@ -379,14 +379,25 @@ pub fn run_doctor(args: &[&str]) -> Output {
     run_doctor_with_env(args, &doctor_env())
 }
 
-/// Runs `rotation-doctor ARGS` with exactly `env` (after env_clear). Kills the
-/// child and fails the test if it runs longer than [`DOCTOR_WATCHDOG`].
+/// Runs `rotation-doctor ARGS` with exactly `env` (after env_clear), in a new
+/// empty working directory, so a `.rotation-doctor.toml` where the tests run
+/// cannot change a verdict and default journals do not pile up there (paths
+/// given to the binary are absolute). Kills the child and fails the test if
+/// it runs longer than [`DOCTOR_WATCHDOG`].
 pub fn run_doctor_with_env(args: &[&str], env: &[(String, String)]) -> Output {
+    let dir = tempfile::tempdir().expect("a working directory");
+    let mut cmd = doctor_command(env, dir.path());
+    cmd.args(args);
+    run_with_watchdog(cmd, DOCTOR_WATCHDOG)
+}
+
+/// The binary with exactly `env` (after env_clear), run in `dir`.
+pub fn doctor_command(env: &[(String, String)], dir: &Path) -> Command {
     let mut cmd = Command::new(doctor_bin());
     cmd.env_clear()
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .args(args);
-    run_with_watchdog(cmd, DOCTOR_WATCHDOG)
+        .current_dir(dir);
+    cmd
 }
 
 /// Spawns `cmd` with piped output and waits at most `limit` for it.
