@@ -1,5 +1,5 @@
-//! A saved snapshot's bytes back into facts: the size bound, the schema
-//! version, then the shape. The binary reads the file and the fuzz target
+//! A saved snapshot's bytes back into facts: the size bound, UTF-8, JSON,
+//! the schema version, then the shape. The binary reads the file and the fuzz target
 //! feeds its input here, so both go through the same checks.
 
 use crate::{Facts, SNAPSHOT_SCHEMA_VERSION};
