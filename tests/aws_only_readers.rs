@@ -8,8 +8,11 @@
 use crate::common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use common::aws_only;
+use chrono::{TimeDelta, Utc};
+use common::aws_only::{self, rotation_event};
 use common::lab::Lab;
 use common::proxy::{fault_response, Fault, Proxy};
 use common::{evidence, finding_with, fleet, parse_report, MotoServer};
@@ -160,4 +163,174 @@ async fn a_throttled_simulation_is_retried_and_its_answer_decides() {
     // The question about the secret (retried once), then the one about `*`.
     assert_eq!(counted(&report, "SimulatePrincipalPolicy"), (2, 1));
     assert_eq!(proxy.calls().get("iam:SimulatePrincipalPolicy"), Some(&3));
+}
+
+/// One LookupEvents request as the proxy saw it.
+struct Lookup {
+    name: Option<String>,
+    page: usize,
+    at: Instant,
+}
+
+/// A proxy answering LookupEvents with `pages(event name, page)` (the
+/// events and whether a further page follows) and the simulation as for a
+/// healthy account, and the lookups it answered.
+fn trail_proxy(
+    server: &MotoServer,
+    pages: impl Fn(&str, usize) -> (Vec<Value>, bool) + Send + Sync + 'static,
+) -> (Proxy, Arc<Mutex<Vec<Lookup>>>) {
+    let lookups = Arc::new(Mutex::new(Vec::new()));
+    let seen = lookups.clone();
+    let proxy = Proxy::answering(server.port(), move |operation, body| {
+        if operation != "cloudtrail:LookupEvents" {
+            return aws_only::healthy_account(operation, body);
+        }
+        let (name, page) = aws_only::lookup_request(body);
+        let (events, more) = pages(name.as_deref().unwrap_or_default(), page);
+        seen.lock().expect("lookups").push(Lookup {
+            name,
+            page,
+            at: Instant::now(),
+        });
+        Some(aws_only::lookup_events_page(
+            events,
+            more.then_some(page + 1),
+        ))
+    });
+    (proxy, lookups)
+}
+
+fn failed_step(lab: &Lab, step: &str) -> String {
+    format!(
+        "Error when executing lambda {} during {step} step",
+        lab.function_arn
+    )
+}
+
+fn hours_ago(hours: i64) -> chrono::DateTime<Utc> {
+    Utc::now() - TimeDelta::hours(hours)
+}
+
+#[tokio::test]
+async fn trl001_reads_every_page_of_every_event_name() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::healthy(&c).await;
+    let (arn, message_1, message_2) = (
+        lab.secret_arn.clone(),
+        failed_step(&lab, "setSecret"),
+        failed_step(&lab, "createSecret"),
+    );
+    let (proxy, lookups) = trail_proxy(&server, move |name, page| match (name, page) {
+        ("RotationFailed", 1) => (
+            vec![
+                rotation_event(name, &arn, hours_ago(1), Some(&message_1)),
+                rotation_event(
+                    name,
+                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf",
+                    hours_ago(1),
+                    Some(&message_1),
+                ),
+            ],
+            true,
+        ),
+        ("RotationFailed", 2) => (
+            vec![rotation_event(name, &arn, hours_ago(2), Some(&message_2))],
+            false,
+        ),
+        ("RotationSucceeded", 1) => (vec![rotation_event(name, &arn, hours_ago(5), None)], false),
+        _ => (Vec::new(), false),
+    });
+    let (_, report) = run_through(&proxy, &["diagnose", &lab.secret_name]);
+
+    let f = finding_with(&report, "TRL001", "fail");
+    assert!(
+        message(f).contains(
+            "CloudTrail records 2 RotationFailed events since the last RotationSucceeded"
+        ),
+        "{f:#}"
+    );
+    assert!(
+        message(f).contains("failing in the setSecret step"),
+        "{f:#}"
+    );
+    let lines = evidence(f);
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(
+        lines[0].contains("RotationFailed during setSecret"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].contains("RotationFailed during createSecret"),
+        "{lines:#?}"
+    );
+    assert!(lines[2].contains("RotationSucceeded"), "{lines:#?}");
+
+    // Each name by its own lookup, every page of it.
+    let asked: Vec<(String, usize)> = lookups
+        .lock()
+        .expect("lookups")
+        .iter()
+        .map(|l| (l.name.clone().unwrap_or_default(), l.page))
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            ("RotationFailed".to_string(), 1),
+            ("RotationFailed".to_string(), 2),
+            ("RotationAbandoned".to_string(), 1),
+            ("RotationSucceeded".to_string(), 1),
+        ]
+    );
+    assert_eq!(counted(&report, "LookupEvents"), (4, 0));
+}
+
+#[tokio::test]
+async fn more_lookup_pages_than_the_bound_are_reported_as_truncated_at_two_calls_a_second() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::healthy(&c).await;
+    let (arn, failure) = (lab.secret_arn.clone(), failed_step(&lab, "setSecret"));
+    // RotationFailed never runs out of pages.
+    let (proxy, lookups) = trail_proxy(&server, move |name, page| match name {
+        "RotationFailed" => {
+            let hours = i64::try_from(page).expect("a small page number");
+            (
+                vec![rotation_event(name, &arn, hours_ago(hours), Some(&failure))],
+                true,
+            )
+        }
+        _ => (Vec::new(), false),
+    });
+    let (_, report) = run_through(&proxy, &["diagnose", &lab.secret_name]);
+
+    let f = finding_with(&report, "TRL001", "fail");
+    assert!(
+        message(f).contains("CloudTrail records 4 RotationFailed events"),
+        "{f:#}"
+    );
+    assert!(
+        evidence(f).contains(
+            &"note: the page bound stopped the read; older events were not read".to_string()
+        ),
+        "{f:#}"
+    );
+    let lookups = lookups.lock().expect("lookups");
+    let pages: Vec<usize> = lookups
+        .iter()
+        .filter(|l| l.name.as_deref() == Some("RotationFailed"))
+        .map(|l| l.page)
+        .collect();
+    assert_eq!(pages, [1, 2, 3, 4]);
+    assert_eq!(lookups.len(), 6);
+    assert_eq!(counted(&report, "LookupEvents"), (6, 0));
+    // LookupEvents allows two calls a second per account and region: no
+    // three within a second (less the loopback's jitter).
+    for three in lookups.windows(3) {
+        let span = three[2].at.duration_since(three[0].at);
+        assert!(
+            span >= Duration::from_millis(900),
+            "three lookups within {span:?}"
+        );
+    }
 }
