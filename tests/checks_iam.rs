@@ -10,29 +10,12 @@
 
 use crate::common;
 
-use common::lab::{healthy_role_policy, Lab, LabOptions};
+use common::lab::{healthy_role_policy, Lab};
 use common::{assert_check_status, assert_schema, finding_with, findings, MotoServer};
 use serde_json::{json, Value};
 
 fn message(finding: &Value) -> &str {
     finding["message"].as_str().unwrap_or_default()
-}
-
-/// The lab without its seeded log lines and with the network fixed and the
-/// stuck AWSPENDING cleared: healthy but for what a test breaks.
-async fn healthy_lab(server: &MotoServer, c: &common::Clients) -> Lab {
-    let _ = server;
-    let lab = Lab::build_with(
-        c,
-        LabOptions {
-            seed_logs: false,
-            ..LabOptions::default()
-        },
-    )
-    .await;
-    lab.move_lambda_to_lambda_tier(c).await;
-    lab.clear_pending(c).await;
-    lab
 }
 
 fn fail_statuses(report: &Value) -> Vec<String> {
@@ -47,7 +30,7 @@ fn fail_statuses(report: &Value) -> Vec<String> {
 async fn a_role_without_put_secret_value_fails_iam002_with_a_put_role_policy_fix() {
     let server = MotoServer::start();
     let c = server.clients().await;
-    let lab = healthy_lab(&server, &c).await;
+    let lab = Lab::healthy(&c).await;
     let mut policy = healthy_role_policy(&lab.secret_arn);
     policy["Statement"][0]["Action"] = json!([
         "secretsmanager:DescribeSecret",
@@ -87,7 +70,7 @@ async fn a_role_without_put_secret_value_fails_iam002_with_a_put_role_policy_fix
 async fn the_lab_role_passes_iam001_and_iam002() {
     let server = MotoServer::start();
     let c = server.clients().await;
-    let lab = healthy_lab(&server, &c).await;
+    let lab = Lab::healthy(&c).await;
 
     let (code, report) = server.diagnose_json(&lab.secret_name, &[]);
     assert_schema(&report);
@@ -108,7 +91,7 @@ async fn the_lab_role_passes_iam001_and_iam002() {
 async fn a_role_trusting_ec2_fails_iam001() {
     let server = MotoServer::start();
     let c = server.clients().await;
-    let lab = healthy_lab(&server, &c).await;
+    let lab = Lab::healthy(&c).await;
     lab.set_trust_policy(
         &c,
         &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
@@ -128,7 +111,7 @@ async fn a_role_trusting_ec2_fails_iam001() {
 async fn a_disabled_customer_managed_key_fails_kms001() {
     let server = MotoServer::start();
     let c = server.clients().await;
-    let lab = healthy_lab(&server, &c).await;
+    let lab = Lab::healthy(&c).await;
     let kms = aws_sdk_kms::Client::new(&common::sdk_config(&server.endpoint()).await);
     let key = kms
         .create_key()
@@ -187,7 +170,7 @@ async fn a_disabled_customer_managed_key_fails_kms001() {
 async fn cloudtrail_is_unknown_on_moto_and_does_not_decide_the_exit_code() {
     let server = MotoServer::start();
     let c = server.clients().await;
-    let lab = healthy_lab(&server, &c).await;
+    let lab = Lab::healthy(&c).await;
 
     let (code, report) = server.diagnose_json(&lab.secret_name, &[]);
     assert_schema(&report);
@@ -215,7 +198,7 @@ async fn cloudtrail_is_unknown_on_moto_and_does_not_decide_the_exit_code() {
 async fn the_put_role_policy_fix_grants_the_missing_action_and_undo_removes_it() {
     let server = MotoServer::start();
     let c = server.clients().await;
-    let lab = healthy_lab(&server, &c).await;
+    let lab = Lab::healthy(&c).await;
     let mut policy = healthy_role_policy(&lab.secret_arn);
     policy["Statement"][0]["Action"] = json!([
         "secretsmanager:DescribeSecret",

@@ -3,13 +3,16 @@
 //! does not admit, plus secrets that do not rotate. Every rotating secret
 //! appears, exactly the broken Lambda's secrets fail, the SARIF validates,
 //! no password reaches the output, and the AWS calls (counted by the proxy
-//! in front of moto, not timed) stay within the budget.
+//! in front of moto, not timed) stay within the budget. The proxy answers
+//! the two calls moto lacks as AWS would for a healthy account, so the
+//! count is AWS's.
 
 use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use common::aws_only;
 use common::fleet::{self, PASSWORD_PREFIX};
 use common::proxy::{Fault, Proxy, Rule};
 use common::{describe, parse_report, run_doctor, MotoServer};
@@ -24,7 +27,7 @@ async fn a_fleet_scan_finds_exactly_the_broken_secrets_within_the_call_budget() 
     let c = server.clients().await;
     let fleet = fleet::build(&c, FLEET, 10).await;
 
-    let proxy = Proxy::start(server.port(), Duration::ZERO, Vec::new());
+    let proxy = Proxy::answering(server.port(), aws_only::healthy_account);
     let endpoint = proxy.endpoint();
     let out = run_doctor(&[
         "scan",
@@ -76,6 +79,12 @@ async fn a_fleet_scan_finds_exactly_the_broken_secrets_within_the_call_budget() 
         "{calls} AWS calls for {FLEET} secrets (budget {CALL_BUDGET}): {:?}",
         proxy.calls()
     );
+    // The role is simulated once per Lambda (its secrets together) and once
+    // on `*`; CloudTrail is read once per event name for the whole region.
+    let by_operation = proxy.calls();
+    eprintln!("{calls} AWS calls for {FLEET} secrets: {by_operation:?}");
+    assert_eq!(by_operation.get("iam:SimulatePrincipalPolicy"), Some(&4));
+    assert_eq!(by_operation.get("cloudtrail:LookupEvents"), Some(&3));
     assert_eq!(report["stats"]["calls"].as_u64(), Some(calls as u64));
     assert_eq!(report["stats"]["retries"].as_u64(), Some(0));
     let stderr = common::stderr_of(&out);

@@ -4,6 +4,14 @@
 //! LookupEvents (HTTP 500), and many roles may not call it; either way the
 //! fact is unavailable with the reason.
 //!
+//! Why by event name: LookupEvents takes one lookup attribute. The three
+//! names cost three lookups per region, shared by every secret, and return
+//! only rotation events. `ResourceName` (the secret's ARN) would cost one
+//! lookup per secret and match every call on the secret, so its pages would
+//! fill with the applications' GetSecretValue; `EventSource`
+//! (`secretsmanager.amazonaws.com`) matches every Secrets Manager call of
+//! the region, worse still.
+//!
 //! The parsing of each event's `CloudTrailEvent` JSON is a pure function,
 //! tested on recorded events (tests/data/cloudtrail/).
 
@@ -12,6 +20,7 @@ use aws_sdk_cloudtrail::Client;
 use chrono::{DateTime, Utc};
 use rotation_doctor_checks::{ErrorKind, Fact, RotationEvent, RotationEvents, Secret, Unavailable};
 use serde_json::Value;
+use tokio::time::{Duration, Instant};
 
 use super::errors::{truncate_chars, unavailable};
 use super::logs::mask_values;
@@ -24,11 +33,15 @@ const LOOKUP_EVENTS: &str = "cloudtrail:LookupEvents";
 pub(crate) const EVENT_NAMES: [&str; 3] =
     ["RotationFailed", "RotationAbandoned", "RotationSucceeded"];
 
-/// Per event name, at most this many pages of `PAGE_SIZE` (LookupEvents
-/// allows 2 calls a second per account and region: the names are read one
-/// after the other, not at once).
+/// Per event name, at most this many pages of `PAGE_SIZE` (50, the most
+/// LookupEvents returns).
 const MAX_PAGES: usize = 4;
 const PAGE_SIZE: i32 = 50;
+/// LookupEvents allows two calls a second per account and region, and a
+/// region's events are read once per run: its calls (every page of every
+/// name, one after the other) start at least this far apart. Concurrent
+/// names would gain nothing within that limit.
+const CALL_SPACING: Duration = Duration::from_millis(500);
 const MAX_MESSAGE_CHARS: usize = 500;
 
 /// The secret the events must be about.
@@ -97,6 +110,7 @@ async fn read_events(
     end: DateTime<Utc>,
 ) -> Result<TrailPage, Unavailable> {
     let mut page = TrailPage::default();
+    let mut next_call = Instant::now();
     for name in EVENT_NAMES {
         let attribute = LookupAttribute::builder()
             .attribute_key(LookupAttributeKey::EventName)
@@ -109,6 +123,8 @@ async fn read_events(
             })?;
         let mut next_token: Option<String> = None;
         for number in 0..MAX_PAGES {
+            tokio::time::sleep_until(next_call).await;
+            next_call = Instant::now() + CALL_SPACING;
             let output = client
                 .lookup_events()
                 .lookup_attributes(attribute.clone())

@@ -7,7 +7,6 @@
 //! they are decoded by `policy::parse_document`. One unreadable document
 //! makes only that document unavailable, never the whole role.
 
-use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum};
 use aws_sdk_iam::Client;
 use rotation_doctor_checks::policy::{parse_document, rotation_role_needs, Need};
@@ -268,11 +267,12 @@ async fn joined(mut tasks: JoinSet<(usize, RolePolicy)>, call: &str) -> Vec<Role
 const SIMULATION_PAGES: usize = 5;
 
 /// One `iam:SimulatePrincipalPolicy` question: `actions` on `resources`. With
-/// several resources AWS answers one result per action and the per-resource
-/// decisions in `ResourceSpecificResults`, which are read when present. moto
-/// does not implement the call and answers HTTP 500, which the SDK would
-/// retry: one attempt only, so an emulator (or a transient error) costs one
-/// round trip and the check falls back to our own evaluation.
+/// several resources AWS answers one result per action (the most restrictive
+/// decision) and the per-resource decisions in `ResourceSpecificResults`,
+/// which are read when present. Retried like every other call (a throttled
+/// simulation is not a missing one); moto does not implement it and answers
+/// HTTP 500, and after the retries the check falls back to our own
+/// evaluation.
 pub(crate) async fn simulate_call(
     client: &Client,
     key: &SimulationKey,
@@ -299,11 +299,6 @@ pub(crate) async fn simulate_call(
             .set_context_entries((!context.is_empty()).then(|| context.clone()))
             .max_items(1000)
             .set_marker(marker.take())
-            .customize()
-            .config_override(
-                aws_sdk_iam::config::Builder::default()
-                    .retry_config(RetryConfig::standard().with_max_attempts(1)),
-            )
             .send()
             .await;
         let output = match output {
@@ -350,7 +345,9 @@ const SIMULATION_RESOURCES: usize = 100;
 /// of the run the same Lambda rotates, in chunks of 100), the actions on
 /// `*` (once per role), and the KMS actions on a customer managed key (per
 /// secret, with its encryption context). The first question goes alone: if
-/// the simulator is unavailable, the others are not asked.
+/// the simulator is unavailable (still failing after the SDK's retries), the
+/// others are not asked, since the check uses the simulation only when it
+/// answers every action.
 async fn simulation(
     session: &Session,
     role_arn: &str,

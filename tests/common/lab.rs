@@ -123,6 +123,22 @@ impl Lab {
         Lab::build_with(c, LabOptions::default()).await
     }
 
+    /// The lab without its seeded log lines and with the network fixed and
+    /// the stuck AWSPENDING cleared: healthy but for what a test breaks.
+    pub async fn healthy(c: &Clients) -> Lab {
+        let lab = Lab::build_with(
+            c,
+            LabOptions {
+                seed_logs: false,
+                ..LabOptions::default()
+            },
+        )
+        .await;
+        lab.move_lambda_to_lambda_tier(c).await;
+        lab.clear_pending(c).await;
+        lab
+    }
+
     pub async fn build_with(c: &Clients, opts: LabOptions) -> Lab {
         // IAM role first: CreateFunction needs it to exist.
         let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;

@@ -1,7 +1,8 @@
 //! A loopback HTTP proxy in front of moto: it counts AWS calls by service and
 //! operation, can add latency to each call, and can answer chosen calls with
-//! a fault (throttling, AccessDenied, a dropped connection) instead of
-//! forwarding them. The binary under test is pointed at the proxy with
+//! a fault (throttling, AccessDenied, a dropped connection) or with a
+//! test's own answer (for the calls moto lacks, see `aws_only.rs`) instead
+//! of forwarding them. The binary under test is pointed at the proxy with
 //! `--endpoint-url`, so it runs unchanged against a misbehaving "AWS".
 //!
 //! One request per connection (`Connection: close`), as moto itself answers.
@@ -34,6 +35,10 @@ pub struct Rule {
     pub every: usize,
 }
 
+/// A test's answer to a call, given its `service:Operation` and body: the
+/// whole HTTP response, or `None` to forward the call to moto.
+pub type Answer = Arc<dyn Fn(&str, &[u8]) -> Option<String> + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     calls: BTreeMap<String, usize>,
@@ -51,6 +56,29 @@ pub struct Proxy {
 impl Proxy {
     /// Listens on a free loopback port and forwards to `upstream_port`.
     pub fn start(upstream_port: u16, latency: Duration, rules: Vec<Rule>) -> Proxy {
+        Proxy::launch(upstream_port, latency, rules, None)
+    }
+
+    /// Answers the calls `answer` takes and forwards the others to
+    /// `upstream_port`.
+    pub fn answering(
+        upstream_port: u16,
+        answer: impl Fn(&str, &[u8]) -> Option<String> + Send + Sync + 'static,
+    ) -> Proxy {
+        Proxy::launch(
+            upstream_port,
+            Duration::ZERO,
+            Vec::new(),
+            Some(Arc::new(answer)),
+        )
+    }
+
+    fn launch(
+        upstream_port: u16,
+        latency: Duration,
+        rules: Vec<Rule>,
+        answer: Option<Answer>,
+    ) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
         let port = listener.local_addr().expect("proxy address").port();
         let state = Arc::new(Mutex::new(State::default()));
@@ -65,11 +93,22 @@ impl Proxy {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    let (state, rules, in_flight) =
-                        (state.clone(), rules.clone(), in_flight.clone());
+                    let (state, rules, in_flight, answer) = (
+                        state.clone(),
+                        rules.clone(),
+                        in_flight.clone(),
+                        answer.clone(),
+                    );
                     in_flight.fetch_add(1, Ordering::SeqCst);
                     thread::spawn(move || {
-                        let _ = serve(stream, upstream_port, latency, &rules, &state);
+                        let _ = serve(
+                            stream,
+                            upstream_port,
+                            latency,
+                            &rules,
+                            answer.as_ref(),
+                            &state,
+                        );
                         in_flight.fetch_sub(1, Ordering::SeqCst);
                     });
                 }
@@ -185,7 +224,8 @@ pub fn operation(head: &str, body: &[u8]) -> String {
     format!("{service}:{op}")
 }
 
-fn fault_response(fault: &Fault, service: &str) -> Option<String> {
+/// The HTTP response of `fault` in `service`'s protocol; `None` for a reset.
+pub fn fault_response(fault: &Fault, service: &str) -> Option<String> {
     let json = |status: &str, code: &str, message: &str| {
         let body = format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}");
         format!(
@@ -253,6 +293,7 @@ fn serve(
     upstream_port: u16,
     latency: Duration,
     rules: &[Rule],
+    answer: Option<&Answer>,
     state: &Mutex<State>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
@@ -292,6 +333,11 @@ fn serve(
                 let _ = client.shutdown(Shutdown::Both);
             }
         }
+        return Ok(());
+    }
+    if let Some(response) = answer.and_then(|answer| answer(&op, &request.body)) {
+        client.write_all(response.as_bytes())?;
+        let _ = client.shutdown(Shutdown::Write);
         return Ok(());
     }
     // Forward with Connection: close so the upstream ends the response.
