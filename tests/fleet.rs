@@ -2,8 +2,9 @@
 //! rotation Lambdas in one VPC, one Lambda in a security group the database
 //! does not admit, plus secrets that do not rotate. Every rotating secret
 //! appears, exactly the broken Lambda's secrets fail, the SARIF validates,
-//! no password reaches the output, and the AWS calls (counted by the proxy
-//! in front of moto, not timed) stay within the budget.
+//! no password reaches the output, and the AWS calls and the round trips on
+//! the critical path (counted by the proxy in front of moto, not timed)
+//! stay within their budgets.
 
 use crate::common;
 
@@ -11,20 +12,26 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::fleet::{self, PASSWORD_PREFIX};
-use common::proxy::{Fault, Proxy, Rule};
+use common::proxy::{critical_path, rounds, Fault, Proxy, Rule, ROUND_TRIP_LATENCY};
 use common::{describe, parse_report, run_doctor, MotoServer};
 
 const FLEET: usize = 200;
 /// The budget for 200 secrets sharing 3 Lambdas in one VPC.
 const CALL_BUDGET: usize = 60;
+/// Round trips on the critical path, as the proxy's timeline shows them:
+/// three ListSecrets pages (each needs the last one's token), two rounds of
+/// BatchGetSecretValue (ten batches of 20, eight at a time at the default
+/// --concurrency), then the three rounds of one diagnosis after the secret
+/// (see tests/round_trips.rs): 3 + 2 + 3.
+const ROUND_TRIP_BUDGET: usize = 8;
 
 #[tokio::test]
-async fn a_fleet_scan_finds_exactly_the_broken_secrets_within_the_call_budget() {
+async fn a_fleet_scan_finds_exactly_the_broken_secrets_within_the_call_and_round_trip_budgets() {
     let server = MotoServer::start();
     let c = server.clients().await;
     let fleet = fleet::build(&c, FLEET, 10).await;
 
-    let proxy = Proxy::start(server.port(), Duration::ZERO, Vec::new());
+    let proxy = Proxy::start(server.port(), ROUND_TRIP_LATENCY, Vec::new());
     let endpoint = proxy.endpoint();
     let out = run_doctor(&[
         "scan",
@@ -75,6 +82,15 @@ async fn a_fleet_scan_finds_exactly_the_broken_secrets_within_the_call_budget() 
         calls <= CALL_BUDGET,
         "{calls} AWS calls for {FLEET} secrets (budget {CALL_BUDGET}): {:?}",
         proxy.calls()
+    );
+    let timeline = proxy.timeline();
+    let chain = critical_path(&timeline);
+    assert!(
+        chain.len() <= ROUND_TRIP_BUDGET,
+        "{} round trips on the critical path (budget {ROUND_TRIP_BUDGET}): {}; by round: {:#?}",
+        chain.len(),
+        chain.join(" → "),
+        rounds(&timeline)
     );
     assert_eq!(report["stats"]["calls"].as_u64(), Some(calls as u64));
     assert_eq!(report["stats"]["retries"].as_u64(), Some(0));

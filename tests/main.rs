@@ -22,4 +22,5 @@ mod master_secret;
 mod network_paths;
 mod permissions;
 mod reports;
+mod round_trips;
 mod scan;
