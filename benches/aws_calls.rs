@@ -118,7 +118,7 @@ async fn main() {
     let fleet_clients = server.clients().await;
     fleet::build(&fleet_clients, size, 10).await;
     println!(
-        "| command | AWS calls | round trips on the critical path | wall at 0 ms | wall at {} ms per call |",
+        "| command | AWS calls | round trips on the critical path | wall at 0 ms per call | wall at {} ms per call |",
         ROUND_TRIP_LATENCY.as_millis()
     );
     println!("| --- | --- | --- | --- | --- |");
