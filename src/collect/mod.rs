@@ -5,7 +5,7 @@
 //! ([`errors`]). Everything else sees the checks crate's types and our own.
 //!
 //! The calls run in dependent rounds, concurrent within each round:
-//! 1. DescribeSecret + GetSecretValue(AWSCURRENT)
+//! 1. DescribeSecret + GetSecretValue(AWSCURRENT) + ListSecretVersionIds
 //! 2. the rotation Lambda (configuration, then its log events, resource
 //!    policy and subnets' VPCs) and the database (instance or cluster, then
 //!    a cluster's subnet group), side by side
