@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use common::fleet;
 use common::lab::Lab;
 use common::proxy::{critical_path, rounds, Call, Proxy, ROUND_TRIP_LATENCY};
-use common::{run_doctor, MotoServer};
+use common::MotoServer;
 
 struct Run {
     calls: usize,
@@ -32,11 +32,10 @@ struct Run {
 
 fn measure(server: &MotoServer, args: &[&str], latency: Duration) -> Run {
     let proxy = Proxy::start(server.port(), latency, Vec::new());
-    let endpoint = proxy.endpoint();
     let mut all = args.to_vec();
-    all.extend(["--output", "json", "--endpoint-url", endpoint.as_str()]);
+    all.extend(["--output", "json"]);
     let started = Instant::now();
-    let out = run_doctor(&all);
+    let out = proxy.run_doctor(&all);
     let wall = started.elapsed();
     assert!(
         matches!(out.status.code(), Some(0 | 1)),

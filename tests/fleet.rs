@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::fleet::{self, PASSWORD_PREFIX};
 use common::proxy::{critical_path, rounds, Fault, Proxy, Rule, ROUND_TRIP_LATENCY};
-use common::{describe, parse_report, run_doctor, MotoServer};
+use common::{describe, parse_report, MotoServer};
 
 const FLEET: usize = 200;
 /// The budget for 200 secrets sharing 3 Lambdas in one VPC.
@@ -32,15 +32,7 @@ async fn a_fleet_scan_finds_exactly_the_broken_secrets_within_the_call_and_round
     let fleet = fleet::build(&c, FLEET, 10).await;
 
     let proxy = Proxy::start(server.port(), ROUND_TRIP_LATENCY, Vec::new());
-    let endpoint = proxy.endpoint();
-    let out = run_doctor(&[
-        "scan",
-        "--output",
-        "json",
-        "--stats",
-        "--endpoint-url",
-        &endpoint,
-    ]);
+    let out = proxy.run_doctor(&["scan", "--output", "json", "--stats"]);
     let calls = proxy.total_calls();
     let (code, report) = parse_report(&out, "scan --stats");
     assert_eq!(code, 1, "{}", describe(&out));

@@ -27,15 +27,7 @@ async fn the_read_policy_covers_every_call_a_diagnosis_makes() {
     let c = server.clients().await;
     let lab = Lab::build(&c).await;
     let proxy = Proxy::start(server.port(), Duration::ZERO, Vec::new());
-    let endpoint = proxy.endpoint();
-    let out = run_doctor(&[
-        "diagnose",
-        &lab.secret_name,
-        "--output",
-        "json",
-        "--endpoint-url",
-        &endpoint,
-    ]);
+    let out = proxy.run_doctor(&["diagnose", &lab.secret_name, "--output", "json"]);
     assert_ne!(common::exit_code(&out), 2, "{}", common::describe(&out));
 
     let read = actions(&["permissions"]);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::lab::Lab;
 use common::proxy::{critical_path, rounds, Call, Proxy, ROUND_TRIP_LATENCY};
-use common::{describe, exit_code, run_doctor, MotoServer};
+use common::{describe, exit_code, MotoServer};
 
 /// Every call of the lab's diagnosis (24), by operation. Two DescribeSubnets
 /// (the Lambda's subnets, then the VPC's) and one DescribeVpcAttribute per
@@ -65,15 +65,7 @@ async fn diagnose_of_the_lab_makes_its_calls_in_four_round_trips() {
     let lab = Lab::build(&c).await;
 
     let proxy = Proxy::start(server.port(), ROUND_TRIP_LATENCY, Vec::new());
-    let endpoint = proxy.endpoint();
-    let out = run_doctor(&[
-        "diagnose",
-        &lab.secret_name,
-        "--output",
-        "json",
-        "--endpoint-url",
-        &endpoint,
-    ]);
+    let out = proxy.run_doctor(&["diagnose", &lab.secret_name, "--output", "json"]);
     assert_eq!(exit_code(&out), 1, "{}", describe(&out));
 
     let expected: BTreeMap<String, usize> = DIAGNOSE_CALLS

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -102,6 +103,14 @@ impl Proxy {
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs `rotation-doctor ARGS --endpoint-url <this proxy>`.
+    pub fn run_doctor(&self, args: &[&str]) -> Output {
+        let endpoint = self.endpoint();
+        let mut all = args.to_vec();
+        all.extend(["--endpoint-url", endpoint.as_str()]);
+        super::run_doctor(&all)
     }
 
     /// Calls seen, by `service:Operation` (faulted ones included).
