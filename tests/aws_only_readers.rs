@@ -74,18 +74,24 @@ async fn iam002_follows_the_simulators_per_resource_answers_across_pages() {
     // fleet/app-000 and app-003 share the lab's Lambda; one role serves all
     // three Lambdas, and its documents allow every secret (fleet/*).
     let fleet = fleet::build(&c, 4, 0).await;
-    let proxy = Proxy::answering(server.port(), |operation, body| match operation {
-        // An explicit Deny the role's documents do not hold (a service
-        // control policy, say), and an implicit one, on app-003 only.
-        "iam:SimulatePrincipalPolicy" => Some(aws_only::simulation(body, 2, |action, resource| {
-            match (action, resource.contains(":secret:fleet/app-003-")) {
-                ("secretsmanager:PutSecretValue", true) => "explicitDeny",
-                ("secretsmanager:UpdateSecretVersionStage", true) => "implicitDeny",
-                _ => "allowed",
+    let proxy = Proxy::answering(
+        server.port(),
+        Duration::ZERO,
+        |operation, body| match operation {
+            // An explicit Deny the role's documents do not hold (a service
+            // control policy, say), and an implicit one, on app-003 only.
+            "iam:SimulatePrincipalPolicy" => {
+                Some(aws_only::simulation(body, 2, |action, resource| {
+                    match (action, resource.contains(":secret:fleet/app-003-")) {
+                        ("secretsmanager:PutSecretValue", true) => "explicitDeny",
+                        ("secretsmanager:UpdateSecretVersionStage", true) => "implicitDeny",
+                        _ => "allowed",
+                    }
+                }))
             }
-        })),
-        _ => aws_only::healthy_account(operation, body),
-    });
+            _ => aws_only::healthy_account(operation, body),
+        },
+    );
     let (_, report) = run_through(&proxy, &["scan"]);
 
     for (name, _) in &fleet.rotating[..3] {
@@ -144,13 +150,18 @@ async fn a_throttled_simulation_is_retried_and_its_answer_decides() {
     let c = server.clients().await;
     let lab = Lab::healthy(&c).await;
     let first = AtomicBool::new(true);
-    let proxy = Proxy::answering(server.port(), move |operation, body| match operation {
-        "iam:SimulatePrincipalPolicy" if first.swap(false, Ordering::SeqCst) => {
-            // HTTP 400 Throttling in the Query error shape.
-            fault_response(&Fault::Throttle, "iam")
-        }
-        _ => aws_only::healthy_account(operation, body),
-    });
+    let proxy =
+        Proxy::answering(
+            server.port(),
+            Duration::ZERO,
+            move |operation, body| match operation {
+                "iam:SimulatePrincipalPolicy" if first.swap(false, Ordering::SeqCst) => {
+                    // HTTP 400 Throttling in the Query error shape.
+                    fault_response(&Fault::Throttle, "iam")
+                }
+                _ => aws_only::healthy_account(operation, body),
+            },
+        );
     let (code, report) = run_through(&proxy, &["diagnose", &lab.secret_name]);
     assert_eq!(code, 0, "{report:#}");
     let f = finding_with(&report, "IAM002", "pass");
@@ -181,7 +192,7 @@ fn trail_proxy(
 ) -> (Proxy, Arc<Mutex<Vec<Lookup>>>) {
     let lookups = Arc::new(Mutex::new(Vec::new()));
     let seen = lookups.clone();
-    let proxy = Proxy::answering(server.port(), move |operation, body| {
+    let proxy = Proxy::answering(server.port(), Duration::ZERO, move |operation, body| {
         if operation != "cloudtrail:LookupEvents" {
             return aws_only::healthy_account(operation, body);
         }

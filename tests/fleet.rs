@@ -2,10 +2,10 @@
 //! rotation Lambdas in one VPC, one Lambda in a security group the database
 //! does not admit, plus secrets that do not rotate. Every rotating secret
 //! appears, exactly the broken Lambda's secrets fail, the SARIF validates,
-//! no password reaches the output, and the AWS calls (counted by the proxy
-//! in front of moto, not timed) stay within the budget. The proxy answers
-//! the two calls moto lacks as AWS would for a healthy account, so the
-//! count is AWS's.
+//! no password reaches the output, and the AWS calls and the round trips on
+//! the critical path (counted by the proxy in front of moto, not timed)
+//! stay within their budgets. The proxy answers the two calls moto lacks as
+//! AWS would for a healthy account, so the counts are AWS's.
 
 use crate::common;
 
@@ -14,29 +14,27 @@ use std::time::Duration;
 
 use common::aws_only;
 use common::fleet::{self, PASSWORD_PREFIX};
-use common::proxy::{Fault, Proxy, Rule};
-use common::{describe, parse_report, run_doctor, MotoServer};
+use common::proxy::{critical_path, rounds, Fault, Proxy, Rule, ROUND_TRIP_LATENCY};
+use common::{describe, parse_report, MotoServer};
 
 const FLEET: usize = 200;
 /// The budget for 200 secrets sharing 3 Lambdas in one VPC.
 const CALL_BUDGET: usize = 60;
+/// Round trips on the critical path, as the proxy's timeline shows them:
+/// three ListSecrets pages (each needs the last one's token), two rounds of
+/// BatchGetSecretValue (ten batches of 20, eight at a time at the default
+/// --concurrency), then the three rounds of one diagnosis after the secret
+/// (see tests/round_trips.rs): 3 + 2 + 3.
+const ROUND_TRIP_BUDGET: usize = 8;
 
 #[tokio::test]
-async fn a_fleet_scan_finds_exactly_the_broken_secrets_within_the_call_budget() {
+async fn a_fleet_scan_finds_exactly_the_broken_secrets_within_the_call_and_round_trip_budgets() {
     let server = MotoServer::start();
     let c = server.clients().await;
     let fleet = fleet::build(&c, FLEET, 10).await;
 
-    let proxy = Proxy::answering(server.port(), aws_only::healthy_account);
-    let endpoint = proxy.endpoint();
-    let out = run_doctor(&[
-        "scan",
-        "--output",
-        "json",
-        "--stats",
-        "--endpoint-url",
-        &endpoint,
-    ]);
+    let proxy = Proxy::answering(server.port(), ROUND_TRIP_LATENCY, aws_only::healthy_account);
+    let out = proxy.run_doctor(&["scan", "--output", "json", "--stats"]);
     let calls = proxy.total_calls();
     let (code, report) = parse_report(&out, "scan --stats");
     assert_eq!(code, 1, "{}", describe(&out));
@@ -85,6 +83,15 @@ async fn a_fleet_scan_finds_exactly_the_broken_secrets_within_the_call_budget() 
     eprintln!("{calls} AWS calls for {FLEET} secrets: {by_operation:?}");
     assert_eq!(by_operation.get("iam:SimulatePrincipalPolicy"), Some(&4));
     assert_eq!(by_operation.get("cloudtrail:LookupEvents"), Some(&3));
+    let timeline = proxy.timeline();
+    let chain = critical_path(&timeline);
+    assert!(
+        chain.len() <= ROUND_TRIP_BUDGET,
+        "{} round trips on the critical path (budget {ROUND_TRIP_BUDGET}): {}; by round: {:#?}",
+        chain.len(),
+        chain.join(" → "),
+        rounds(&timeline)
+    );
     assert_eq!(report["stats"]["calls"].as_u64(), Some(calls as u64));
     assert_eq!(report["stats"]["retries"].as_u64(), Some(0));
     let stderr = common::stderr_of(&out);

@@ -23,4 +23,5 @@ mod master_secret;
 mod network_paths;
 mod permissions;
 mod reports;
+mod round_trips;
 mod scan;

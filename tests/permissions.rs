@@ -47,10 +47,7 @@ fn run_covered(
     allowed: &[String],
 ) -> (std::process::Output, Vec<String>) {
     let proxy = Proxy::start(server.port(), Duration::ZERO, Vec::new());
-    let endpoint = proxy.endpoint();
-    let mut all = args.to_vec();
-    all.extend(["--endpoint-url", endpoint.as_str()]);
-    let out = run_doctor(&all);
+    let out = proxy.run_doctor(args);
     assert_eq!(exit_code(&out), code, "{args:?}:\n{}", describe(&out));
     let calls: Vec<String> = proxy.calls().into_keys().collect();
     // The signing name of CloudWatch Logs is `logs`, as its IAM prefix.

@@ -1,6 +1,8 @@
 //! Evaluation speed of the reachability engine on a large synthetic VPC:
-//! 500 security groups × 50 rules, 200 subnets, 50 route tables, network
-//! ACLs of 40 entries. Run: `cargo bench -p rotation-doctor-checks --bench paths`.
+//! 500 security groups of 50 ingress rules that reference each other (see
+//! `security_group`), 200 subnets, 50 route tables of 22 routes, network
+//! ACLs of 40 entries a direction. Run:
+//! `cargo bench -p rotation-doctor-checks --bench paths`.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +24,73 @@ fn rule(port: u16, peer: SgPeer) -> SgRule {
         }),
         peer,
         description: None,
+    }
+}
+
+/// Groups in the VPC; every group has 50 ingress rules.
+const GROUPS: usize = 500;
+const RULES: usize = 50;
+/// The tiers' service ports, rule by rule.
+const PORTS: [u16; 5] = [443, 8080, 3306, 5432, 6379];
+/// The Lambda's groups (an ENI takes at most five) and the database's.
+const LAMBDA_GROUPS: std::ops::Range<usize> = 1..6;
+const DB_GROUPS: std::ops::Range<usize> = 400..405;
+/// The groups of the application tiers, which the others reference.
+const APP_GROUPS: usize = 400;
+
+fn sg(g: usize) -> SgPeer {
+    SgPeer::Group(format!("sg-{g}"))
+}
+
+/// A VPC whose groups reference each other, as tiers do: every ingress rule
+/// of every group admits another group of the VPC on a service port, and
+/// egress is AWS's default (all traffic anywhere) except on the Lambda's
+/// groups, which allow only named groups and HTTPS out. The database's
+/// groups admit many application groups on 3306; only the last rule of the
+/// last one admits the Lambda's group, so the engine reads every rule of
+/// the Lambda's groups (egress) and of the database's (ingress) before the
+/// flow passes.
+fn security_group(g: usize) -> SecurityGroup {
+    let ingress: Vec<SgRule> = if DB_GROUPS.contains(&g) {
+        (0..RULES)
+            .map(|r| {
+                if g == DB_GROUPS.end - 1 && r == RULES - 1 {
+                    rule(3306, sg(LAMBDA_GROUPS.end - 1))
+                } else {
+                    rule(3306, sg(100 + (g * 7 + r * 3) % 300))
+                }
+            })
+            .collect()
+    } else {
+        (0..RULES)
+            .map(|r| rule(PORTS[r % PORTS.len()], sg((g * 31 + r * 17 + 1) % GROUPS)))
+            .collect()
+    };
+    let egress: Vec<SgRule> = if LAMBDA_GROUPS.contains(&g) {
+        // To application groups on their ports (never the database's
+        // groups on 3306); the last group adds the database and HTTPS.
+        let mut egress: Vec<SgRule> = (0..RULES - 2)
+            .map(|r| rule(PORTS[r % PORTS.len()], sg((g * 13 + r * 11) % APP_GROUPS)))
+            .collect();
+        if g == LAMBDA_GROUPS.end - 1 {
+            egress.push(rule(3306, sg(DB_GROUPS.end - 1)));
+            egress.push(rule(443, SgPeer::Cidr(net("0.0.0.0/0"))));
+        }
+        egress
+    } else {
+        vec![SgRule {
+            protocol: "-1".into(),
+            ports: None,
+            peer: SgPeer::Cidr(net("0.0.0.0/0")),
+            description: None,
+        }]
+    };
+    SecurityGroup {
+        id: format!("sg-{g}"),
+        name: None,
+        vpc_id: Some("vpc-big".into()),
+        ingress,
+        egress,
     }
 }
 
@@ -103,30 +172,7 @@ fn synthetic() -> Facts {
             }
         })
         .collect();
-    // 500 groups × 50 rules; the one that admits the Lambda comes last.
-    let security_groups: Vec<SecurityGroup> = (0..500)
-        .map(|g| {
-            let mut ingress: Vec<SgRule> = (0..49)
-                .map(|r| rule(3306, SgPeer::Group(format!("sg-other-{g}-{r}"))))
-                .collect();
-            ingress.push(rule(3306, SgPeer::Group("sg-5".into())));
-            let egress = (0..50)
-                .map(|r| {
-                    rule(
-                        if r == 49 { 443 } else { 3306 },
-                        SgPeer::Cidr(net("0.0.0.0/0")),
-                    )
-                })
-                .collect();
-            SecurityGroup {
-                id: format!("sg-{g}"),
-                name: None,
-                vpc_id: Some(vpc.clone()),
-                ingress,
-                egress,
-            }
-        })
-        .collect();
+    let security_groups: Vec<SecurityGroup> = (0..GROUPS).map(security_group).collect();
     Facts {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
         tool_version: "bench".into(),
@@ -154,7 +200,7 @@ fn synthetic() -> Facts {
             name: "bench".into(),
             vpc: Some(LambdaVpc {
                 subnet_ids: vec!["subnet-100".into(), "subnet-101".into()],
-                security_group_ids: (1..6).map(|g| format!("sg-{g}")).collect(),
+                security_group_ids: LAMBDA_GROUPS.map(|g| format!("sg-{g}")).collect(),
             }),
             ..Lambda::default()
         }),
@@ -169,7 +215,7 @@ fn synthetic() -> Facts {
             port: Some(3306),
             vpc_id: Some(vpc.clone()),
             subnet_ids: vec!["subnet-10".into(), "subnet-11".into()],
-            security_group_ids: (400..405).map(|g| format!("sg-{g}")).collect(),
+            security_group_ids: DB_GROUPS.map(|g| format!("sg-{g}")).collect(),
             publicly_accessible: Some(false),
         }),
         network: Network {
@@ -206,6 +252,18 @@ fn synthetic() -> Facts {
 
 fn bench(c: &mut Criterion) {
     let facts = synthetic();
+    // Every reference names a group of the VPC.
+    let groups = facts.network.security_groups.present().expect("groups");
+    let referenced = groups
+        .iter()
+        .flat_map(|g| g.ingress.iter().chain(&g.egress))
+        .filter_map(|r| match &r.peer {
+            SgPeer::Group(id) => Some(id),
+            _ => None,
+        });
+    for id in referenced {
+        assert!(groups.iter().any(|g| &g.id == id), "{id} is not in the VPC");
+    }
     let db = database_paths(&facts).expect("paths");
     let sm = secretsmanager_paths(&facts).expect("paths");
     assert_eq!(db.len() + sm.len(), 4);

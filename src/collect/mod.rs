@@ -5,19 +5,19 @@
 //! ([`errors`]). Everything else sees the checks crate's types and our own.
 //!
 //! The calls run in dependent rounds, concurrent within each round:
-//! 1. DescribeSecret + GetSecretValue(AWSCURRENT)
-//! 2. the rotation Lambda (configuration, then its log events and subnets'
-//!    VPCs), its resource policy, and the database (instance or cluster, then
+//! 1. DescribeSecret + GetSecretValue(AWSCURRENT) + ListSecretVersionIds
+//! 2. the rotation Lambda (configuration, then its log events, resource
+//!    policy and subnets' VPCs) and the database (instance or cluster, then
 //!    a cluster's subnet group), side by side
 //! 3. every VPC piece of the VPCs found, all kinds at once
 //!
 //! Beside rounds 2 and 3 run the secret's KMS key and CloudTrail's rotation
 //! events (both need only the secret) and the execution role with its
 //! policy documents (started as soon as the Lambda's configuration names it),
-//! so about four round trips sit on the critical path (five when the role has
-//! attached managed policies). Only a DescribeSecret
-//! failure that makes the run pointless is an error; every other failed call
-//! becomes a `Fact::Unavailable` with its reason.
+//! so four round trips sit on the critical path (tests/round_trips.rs counts
+//! them for the lab; five when the role has attached managed policies). Only
+//! a DescribeSecret failure that makes the run pointless is an error; every
+//! other failed call becomes a `Fact::Unavailable` with its reason.
 //!
 //! Every lookup of a resource secrets can share (Lambda, role, log group,
 //! VPCs, database listing, key, CloudTrail events) goes through the run's

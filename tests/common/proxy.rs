@@ -5,15 +5,20 @@
 //! of forwarding them. The binary under test is pointed at the proxy with
 //! `--endpoint-url`, so it runs unchanged against a misbehaving "AWS".
 //!
+//! It also keeps a timeline of the calls (when each arrived and when its
+//! answer was ready), from which [`critical_path`] counts the round trips
+//! that waited on each other.
+//!
 //! One request per connection (`Connection: close`), as moto itself answers.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What to do instead of forwarding a call.
 #[derive(Clone, Debug)]
@@ -39,11 +44,24 @@ pub struct Rule {
 /// whole HTTP response, or `None` to forward the call to moto.
 pub type Answer = Arc<dyn Fn(&str, &[u8]) -> Option<String> + Send + Sync>;
 
+/// One call as the proxy saw it.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// `service:Operation`.
+    pub operation: String,
+    /// When the proxy had read the whole request.
+    pub started: Instant,
+    /// When the answer was ready to go back (after the added latency and
+    /// moto's answer).
+    pub ended: Instant,
+}
+
 #[derive(Default)]
 struct State {
     calls: BTreeMap<String, usize>,
     faults: usize,
     matched: BTreeMap<usize, usize>,
+    timeline: Vec<Call>,
 }
 
 pub struct Proxy {
@@ -63,14 +81,10 @@ impl Proxy {
     /// `upstream_port`.
     pub fn answering(
         upstream_port: u16,
+        latency: Duration,
         answer: impl Fn(&str, &[u8]) -> Option<String> + Send + Sync + 'static,
     ) -> Proxy {
-        Proxy::launch(
-            upstream_port,
-            Duration::ZERO,
-            Vec::new(),
-            Some(Arc::new(answer)),
-        )
+        Proxy::launch(upstream_port, latency, Vec::new(), Some(Arc::new(answer)))
     }
 
     fn launch(
@@ -126,6 +140,14 @@ impl Proxy {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Runs `rotation-doctor ARGS --endpoint-url <this proxy>`.
+    pub fn run_doctor(&self, args: &[&str]) -> Output {
+        let endpoint = self.endpoint();
+        let mut all = args.to_vec();
+        all.extend(["--endpoint-url", endpoint.as_str()]);
+        super::run_doctor(&all)
+    }
+
     /// Calls seen, by `service:Operation` (faulted ones included).
     pub fn calls(&self) -> BTreeMap<String, usize> {
         self.state.lock().expect("proxy state").calls.clone()
@@ -137,6 +159,13 @@ impl Proxy {
 
     pub fn faults(&self) -> usize {
         self.state.lock().expect("proxy state").faults
+    }
+
+    /// Every answered call, in the order they started.
+    pub fn timeline(&self) -> Vec<Call> {
+        let mut calls = self.state.lock().expect("proxy state").timeline.clone();
+        calls.sort_by_key(|c| c.started);
+        calls
     }
 }
 
@@ -152,6 +181,62 @@ impl Drop for Proxy {
             thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Latency added to every call when round trips are counted: large
+/// against moto's time per call and the binary's own work between calls, so
+/// calls sent together overlap (to chain, one would have to start half a
+/// second after the other's answer, even on a loaded machine) and only
+/// calls that waited on each other chain.
+pub const ROUND_TRIP_LATENCY: Duration = Duration::from_millis(500);
+
+/// The longest chain of calls in which each call started after the one
+/// before it had ended: the round trips on the critical path, as operation
+/// names. Counted from the order of the calls, not from their durations.
+/// The timeline shows that a call waited, not for which answer: of equal
+/// chains, each step keeps the answer that came last before its call.
+pub fn critical_path(calls: &[Call]) -> Vec<String> {
+    let (calls, longest) = chains(calls);
+    let mut at = (0..calls.len()).max_by_key(|&i| (longest[i].0, calls[i].ended));
+    let mut chain = Vec::new();
+    while let Some(i) = at {
+        chain.push(calls[i].operation.clone());
+        at = longest[i].1;
+    }
+    chain.reverse();
+    chain
+}
+
+/// The calls by round trip: round n holds the calls whose longest chain of
+/// waits (see [`critical_path`]) has n calls. As many rounds as the
+/// critical path has calls.
+pub fn rounds(calls: &[Call]) -> Vec<Vec<String>> {
+    let (calls, longest) = chains(calls);
+    let mut rounds: Vec<Vec<String>> = Vec::new();
+    for (call, (length, _)) in calls.iter().zip(longest) {
+        if rounds.len() < length {
+            rounds.resize(length, Vec::new());
+        }
+        rounds[length - 1].push(call.operation.clone());
+    }
+    rounds
+}
+
+/// The calls sorted by start and, for each, the length of the longest chain
+/// ending with it and the call before it in that chain. Every call that
+/// ended before it started can precede it, and all of those started
+/// earlier, so one pass in start order sees them first.
+fn chains(calls: &[Call]) -> (Vec<Call>, Vec<(usize, Option<usize>)>) {
+    let mut calls = calls.to_vec();
+    calls.sort_by_key(|c| c.started);
+    let mut longest: Vec<(usize, Option<usize>)> = Vec::with_capacity(calls.len());
+    for call in &calls {
+        let before = (0..longest.len())
+            .filter(|&j| calls[j].ended <= call.started)
+            .max_by_key(|&j| (longest[j].0, calls[j].ended));
+        longest.push((before.map_or(0, |j| longest[j].0) + 1, before));
+    }
+    (calls, longest)
 }
 
 struct Request {
@@ -289,11 +374,11 @@ pub fn fault_response(fault: &Fault, service: &str) -> Option<String> {
 }
 
 fn serve(
-    client: TcpStream,
+    mut client: TcpStream,
     upstream_port: u16,
     latency: Duration,
     rules: &[Rule],
-    answer: Option<&Answer>,
+    canned: Option<&Answer>,
     state: &Mutex<State>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
@@ -301,10 +386,43 @@ fn serve(
     if request.head.is_empty() {
         return Ok(());
     }
+    let started = Instant::now();
     let op = operation(&request.head, &request.body);
+    let response = answer(&request, &op, upstream_port, latency, rules, canned, state);
+    // Recorded before the answer is written, so the binary cannot read an
+    // answer whose call is not in the timeline yet, and a call it sends on
+    // reading this answer always starts after this one ended.
+    state.lock().expect("proxy state").timeline.push(Call {
+        operation: op,
+        started,
+        ended: Instant::now(),
+    });
+    match response? {
+        Some(bytes) => {
+            client.write_all(&bytes)?;
+            let _ = client.shutdown(Shutdown::Write);
+        }
+        None => {
+            let _ = client.shutdown(Shutdown::Both);
+        }
+    }
+    Ok(())
+}
+
+/// Counts the call, waits `latency`, then gives the fault's answer, the
+/// test's own (`canned`), or moto's (`None`: drop the connection).
+fn answer(
+    request: &Request,
+    op: &str,
+    upstream_port: u16,
+    latency: Duration,
+    rules: &[Rule],
+    canned: Option<&Answer>,
+    state: &Mutex<State>,
+) -> std::io::Result<Option<Vec<u8>>> {
     let fault = {
         let mut state = state.lock().expect("proxy state");
-        *state.calls.entry(op.clone()).or_default() += 1;
+        *state.calls.entry(op.to_string()).or_default() += 1;
         let mut chosen = None;
         for (index, rule) in rules.iter().enumerate() {
             if rule.operation == "*" || rule.operation == op {
@@ -324,21 +442,12 @@ fn serve(
     if !latency.is_zero() {
         thread::sleep(latency);
     }
-    let mut client = client;
     if let Some(fault) = fault {
         let service = op.split(':').next().unwrap_or_default();
-        match fault_response(&fault, service) {
-            Some(response) => client.write_all(response.as_bytes())?,
-            None => {
-                let _ = client.shutdown(Shutdown::Both);
-            }
-        }
-        return Ok(());
+        return Ok(fault_response(&fault, service).map(String::into_bytes));
     }
-    if let Some(response) = answer.and_then(|answer| answer(&op, &request.body)) {
-        client.write_all(response.as_bytes())?;
-        let _ = client.shutdown(Shutdown::Write);
-        return Ok(());
+    if let Some(response) = canned.and_then(|canned| canned(op, &request.body)) {
+        return Ok(Some(response.into_bytes()));
     }
     // Forward with Connection: close so the upstream ends the response.
     let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port))?;
@@ -354,7 +463,5 @@ fn serve(
     upstream.write_all(&request.body)?;
     let mut response = Vec::new();
     upstream.read_to_end(&mut response)?;
-    client.write_all(&response)?;
-    let _ = client.shutdown(Shutdown::Write);
-    Ok(())
+    Ok(Some(response))
 }
