@@ -5,7 +5,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::lab::{Lab, LabOptions};
+use common::lab::Lab;
 use common::proxy::{Fault, Proxy, Rule};
 use common::{describe, exit_code, findings, parse_report, run_doctor, MotoServer};
 use serde_json::Value;
@@ -78,14 +78,7 @@ async fn one_call_in_three_throttled_gives_the_same_findings() {
 async fn a_denied_describe_security_groups_makes_the_paths_unknown_naming_the_action() {
     let server = MotoServer::start();
     let c = server.clients().await;
-    let lab = Lab::build_with(
-        &c,
-        LabOptions {
-            seed_logs: false,
-            ..LabOptions::default()
-        },
-    )
-    .await;
+    let lab = Lab::without_logs(&c).await;
     lab.move_lambda_to_lambda_tier(&c).await;
     lab.clear_pending(&c).await;
     let (healthy_code, healthy) = server.diagnose_json(&lab.secret_name, &[]);

@@ -341,17 +341,7 @@ async fn a_new_interface_endpoint_fixes_an_internet_gateway_only_route_and_undo_
     let lab = Lab::build(&c).await;
     lab.move_lambda_to_lambda_tier(&c).await;
     lab.route_private_to_igw(&c).await;
-    c.ec2
-        .modify_vpc_attribute()
-        .vpc_id(&lab.vpc_id)
-        .enable_dns_hostnames(
-            aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                .value(true)
-                .build(),
-        )
-        .send()
-        .await
-        .or_panic("ModifyVpcAttribute");
+    lab.enable_dns_hostnames(&c).await;
     let (_, before) = server.diagnose_json(&lab.secret_name, &[]);
     assert_eq!(status_of(&before, "NET003"), "fail");
 

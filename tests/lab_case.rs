@@ -311,14 +311,7 @@ async fn lambda_outside_any_vpc_while_db_is_private_fails_net001() {
 async fn fixed_lab_without_errors_is_healthy() {
     let server = MotoServer::start();
     let c = server.clients().await;
-    let lab = Lab::build_with(
-        &c,
-        LabOptions {
-            seed_logs: false,
-            ..LabOptions::default()
-        },
-    )
-    .await;
+    let lab = Lab::without_logs(&c).await;
     lab.move_lambda_to_lambda_tier(&c).await;
     lab.clear_pending(&c).await;
 

@@ -8,7 +8,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::lab::{healthy_role_policy, Lab, LabOptions, OrPanic, CANARY, DB_PORT};
+use common::lab::{healthy_role_policy, Lab, OrPanic, CANARY, DB_PORT};
 use common::proxy::Proxy;
 use common::{describe, exit_code, run_doctor, stdout_of, Clients, MotoServer};
 use serde_json::{json, Value};
@@ -127,14 +127,7 @@ async fn diagnose_and_scan_call_only_what_the_read_policy_lists() {
 async fn a_customer_managed_key_and_a_master_secret_call_only_what_the_read_policy_lists() {
     let server = MotoServer::start();
     let c = server.clients().await;
-    let lab = Lab::build_with(
-        &c,
-        LabOptions {
-            seed_logs: false,
-            ..LabOptions::default()
-        },
-    )
-    .await;
+    let lab = Lab::without_logs(&c).await;
     let kms = aws_sdk_kms::Client::new(&common::sdk_config(&server.endpoint()).await);
     let key = kms.create_key().send().await.or_panic("CreateKey");
     let key_arn = key
@@ -209,17 +202,7 @@ async fn an_interface_endpoint_fix_and_its_undo_call_only_what_the_policies_list
     let lab = Lab::build(&c).await;
     lab.move_lambda_to_lambda_tier(&c).await;
     lab.route_private_to_igw(&c).await;
-    c.ec2
-        .modify_vpc_attribute()
-        .vpc_id(&lab.vpc_id)
-        .enable_dns_hostnames(
-            aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                .value(true)
-                .build(),
-        )
-        .send()
-        .await
-        .or_panic("ModifyVpcAttribute");
+    lab.enable_dns_hostnames(&c).await;
     fix_and_undo(
         &server,
         &lab.secret_name,

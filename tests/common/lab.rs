@@ -123,17 +123,22 @@ impl Lab {
         Lab::build_with(c, LabOptions::default()).await
     }
 
-    /// The lab without its seeded log lines and with the network fixed and
-    /// the stuck AWSPENDING cleared: healthy but for what a test breaks.
-    pub async fn healthy(c: &Clients) -> Lab {
-        let lab = Lab::build_with(
+    /// The lab without its seeded log lines (the failure's evidence).
+    pub async fn without_logs(c: &Clients) -> Lab {
+        Lab::build_with(
             c,
             LabOptions {
                 seed_logs: false,
                 ..LabOptions::default()
             },
         )
-        .await;
+        .await
+    }
+
+    /// The lab without its seeded log lines and with the network fixed and
+    /// the stuck AWSPENDING cleared: healthy but for what a test breaks.
+    pub async fn healthy(c: &Clients) -> Lab {
+        let lab = Lab::without_logs(c).await;
         lab.move_lambda_to_lambda_tier(c).await;
         lab.clear_pending(c).await;
         lab
@@ -524,6 +529,18 @@ impl Lab {
 
     /// Points the private table's default route at the internet gateway
     /// (a Lambda ENI has no public IP, so this does not reach the endpoint).
+    /// Turns the VPC's DNS host names on (private DNS of an interface
+    /// endpoint needs them).
+    pub async fn enable_dns_hostnames(&self, c: &Clients) {
+        c.ec2
+            .modify_vpc_attribute()
+            .vpc_id(&self.vpc_id)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
+            .send()
+            .await
+            .or_panic("ModifyVpcAttribute dns hostnames");
+    }
+
     pub async fn route_private_to_igw(&self, c: &Clients) {
         c.ec2
             .replace_route()
