@@ -32,10 +32,8 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         eprintln!("rotation-doctor: internal error{location}; please report it");
     }));
-    if !std::io::stdout().is_terminal() {
-        colored::control::set_override(false);
-    }
     let cli = Cli::parse();
+    set_colour(cli.color);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
@@ -75,6 +73,19 @@ fn run(cli: Cli) -> Result<u8, UserError> {
             println!("# {} {}\n\n{}", meta.id, meta.title, meta.docs);
             Ok(0)
         }
+    }
+}
+
+/// `--color`: `auto` leaves it to `colored`, which honours `NO_COLOR` and
+/// `CLICOLOR_FORCE`, and to whether stdout is a terminal.
+fn set_colour(choice: cli::ColorChoice) {
+    match choice {
+        cli::ColorChoice::Always => colored::control::set_override(true),
+        cli::ColorChoice::Never => colored::control::set_override(false),
+        cli::ColorChoice::Auto if !std::io::stdout().is_terminal() => {
+            colored::control::set_override(false)
+        }
+        cli::ColorChoice::Auto => {}
     }
 }
 

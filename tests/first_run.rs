@@ -219,3 +219,28 @@ fn since_with_a_snapshot_says_it_does_not_apply() {
     );
     assert_eq!(without.stdout, with.stdout, "the report is the same");
 }
+
+#[test]
+fn color_always_never_and_auto() {
+    let example = example();
+    let table = |extra: &[&str], no_color: bool| -> String {
+        let mut env = common::doctor_env();
+        env.retain(|(k, _)| k != "NO_COLOR");
+        if no_color {
+            env.push(("NO_COLOR".into(), "1".into()));
+        }
+        let mut args = vec!["diagnose", "--snapshot", &example, "--output", "table"];
+        args.extend_from_slice(extra);
+        common::stdout_of(&run_doctor_with_env(&args, &env))
+    };
+    // Stdout is a pipe here: auto means no colour.
+    assert!(!table(&[], false).contains('\x1b'));
+    assert!(table(&["--color", "always"], false).contains('\x1b'));
+    assert!(
+        table(&["--color", "always"], true).contains('\x1b'),
+        "always beats NO_COLOR"
+    );
+    assert!(!table(&["--color", "never"], false).contains('\x1b'));
+    let bad = run_doctor(&["--color", "sometimes", "checks"]);
+    assert_eq!(exit_code(&bad), 2, "{}", describe(&bad));
+}
