@@ -10,7 +10,7 @@
 
 use crate::common;
 
-use common::lab::{healthy_role_policy, Lab};
+use common::lab::{role_policy_without_put_secret_value, Lab};
 use common::{assert_check_status, assert_schema, finding_with, findings, MotoServer};
 use serde_json::{json, Value};
 
@@ -31,12 +31,7 @@ async fn a_role_without_put_secret_value_fails_iam002_with_a_put_role_policy_fix
     let server = MotoServer::start();
     let c = server.clients().await;
     let lab = Lab::healthy(&c).await;
-    let mut policy = healthy_role_policy(&lab.secret_arn);
-    policy["Statement"][0]["Action"] = json!([
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:UpdateSecretVersionStage"
-    ]);
+    let policy = role_policy_without_put_secret_value(&lab.secret_arn);
     lab.set_role_policy(&c, &policy).await;
 
     let (code, report) = server.diagnose_json(&lab.secret_name, &[]);
@@ -199,12 +194,7 @@ async fn the_put_role_policy_fix_grants_the_missing_action_and_undo_removes_it()
     let server = MotoServer::start();
     let c = server.clients().await;
     let lab = Lab::healthy(&c).await;
-    let mut policy = healthy_role_policy(&lab.secret_arn);
-    policy["Statement"][0]["Action"] = json!([
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:UpdateSecretVersionStage"
-    ]);
+    let policy = role_policy_without_put_secret_value(&lab.secret_arn);
     lab.set_role_policy(&c, &policy).await;
 
     let dir = tempfile::tempdir().expect("tempdir");

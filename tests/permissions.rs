@@ -8,7 +8,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::lab::{healthy_role_policy, Lab, OrPanic, CANARY, DB_PORT};
+use common::lab::{role_policy_without_put_secret_value, Lab, OrPanic, CANARY, DB_PORT};
 use common::proxy::Proxy;
 use common::{describe, exit_code, run_doctor, stdout_of, Clients, MotoServer};
 use serde_json::{json, Value};
@@ -223,12 +223,7 @@ async fn egress_invoke_role_and_environment_fixes_and_their_undo_call_only_what_
     lab.clear_pending(&c).await;
     revoke_all_egress(&c, &lab.lambda_sg).await;
     lab.remove_invoke_permission(&c).await;
-    let mut policy = healthy_role_policy(&lab.secret_arn);
-    policy["Statement"][0]["Action"] = json!([
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:UpdateSecretVersionStage"
-    ]);
+    let policy = role_policy_without_put_secret_value(&lab.secret_arn);
     lab.set_role_policy(&c, &policy).await;
     lab.set_lambda_environment(&c, &[("EXCLUDE_CHARACTERS", "/@")])
         .await;

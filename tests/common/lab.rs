@@ -527,8 +527,6 @@ impl Lab {
             .or_panic("DeleteRoute");
     }
 
-    /// Points the private table's default route at the internet gateway
-    /// (a Lambda ENI has no public IP, so this does not reach the endpoint).
     /// Turns the VPC's DNS host names on (private DNS of an interface
     /// endpoint needs them).
     pub async fn enable_dns_hostnames(&self, c: &Clients) {
@@ -541,6 +539,8 @@ impl Lab {
             .or_panic("ModifyVpcAttribute dns hostnames");
     }
 
+    /// Points the private table's default route at the internet gateway
+    /// (a Lambda ENI has no public IP, so this does not reach the endpoint).
     pub async fn route_private_to_igw(&self, c: &Clients) {
         c.ec2
             .replace_route()
@@ -573,13 +573,7 @@ impl Lab {
             .send()
             .await
             .or_panic("ModifyVpcAttribute dns support");
-        c.ec2
-            .modify_vpc_attribute()
-            .vpc_id(&self.vpc_id)
-            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
-            .send()
-            .await
-            .or_panic("ModifyVpcAttribute dns hostnames");
+        self.enable_dns_hostnames(c).await;
         let sg = create_sg(c, &self.vpc_id, "lab-vpce-sg", "Secrets Manager endpoint").await;
         c.ec2
             .authorize_security_group_ingress()
@@ -813,6 +807,18 @@ pub fn healthy_role_policy(secret_arn: &str) -> serde_json::Value {
             }
         ]
     })
+}
+
+/// The healthy role policy without `secretsmanager:PutSecretValue` on the
+/// secret: createSecret fails, IAM002 fails and proposes PutRolePolicy.
+pub fn role_policy_without_put_secret_value(secret_arn: &str) -> serde_json::Value {
+    let mut policy = healthy_role_policy(secret_arn);
+    policy["Statement"][0]["Action"] = serde_json::json!([
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:UpdateSecretVersionStage"
+    ]);
+    policy
 }
 
 async fn put_role_policy(c: &Clients, role: &str, document: &serde_json::Value) {
