@@ -60,11 +60,13 @@ impl NetworkPaths {
         }
     }
 
-    /// Every evaluated path, database first.
-    pub fn all(&self) -> Vec<NetPath> {
-        [&self.database, &self.secretsmanager]
+    /// Every evaluated path, database first (moved out: the checks have
+    /// read them by then). A destination the engine could not evaluate has
+    /// none; NET002 or NET003 reports why.
+    pub fn into_paths(self) -> Vec<NetPath> {
+        [self.database, self.secretsmanager]
             .into_iter()
-            .flat_map(|paths| paths.iter().flatten().cloned())
+            .flat_map(|paths| paths.unwrap_or_default())
             .collect()
     }
 }
@@ -86,6 +88,6 @@ pub fn diagnose(facts: &Facts) -> Diagnosis {
             .iter()
             .flat_map(|check| check.evaluate(facts, &paths))
             .collect(),
-        paths: paths.all(),
+        paths: paths.into_paths(),
     }
 }

@@ -218,7 +218,7 @@ async fn by_host(session: &Session, host: &str) -> Fact<Database> {
         }
     }
     // A failed listing may have hidden the database: say that, not "absent".
-    let region = &session.shared.region;
+    let region = &session.shared.clients.region;
     Fact::Unavailable(failure.unwrap_or_else(|| {
         not_found(
             DESCRIBE_DB_INSTANCES,

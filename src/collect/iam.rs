@@ -407,7 +407,7 @@ async fn simulation(
             let context = vec![
                 (
                     "kms:ViaService".to_string(),
-                    format!("secretsmanager.{}.amazonaws.com", shared.region),
+                    format!("secretsmanager.{}.amazonaws.com", shared.clients.region),
                 ),
                 (
                     "kms:EncryptionContext:SecretARN".to_string(),
@@ -465,7 +465,7 @@ pub(crate) async fn execution_role(
         _ => (String::new(), None),
     };
     let shared = &session.shared;
-    let key_arn = key_arn(key_id.as_deref(), &secret_arn, &shared.region);
+    let key_arn = key_arn(key_id.as_deref(), &secret_arn, &shared.clients.region);
     let in_vpc = lambda
         .vpc
         .as_ref()

@@ -140,7 +140,7 @@ pub(crate) async fn assess(
         (Some(master), Some(own)) => master == own,
         _ => true,
     };
-    let same_region = region_of(&described.arn).is_none_or(|r| r == shared.region);
+    let same_region = region_of(&described.arn).is_none_or(|r| r == shared.clients.region);
     let key_id = described
         .kms_key_id
         .clone()
@@ -168,7 +168,7 @@ pub(crate) async fn assess(
 
     let (role_get_secret_value, role_decrypt, decided_by) = match role {
         Fact::Present(role) => {
-            let region = shared.region.as_str();
+            let region = shared.clients.region.as_str();
             let via_service = format!("secretsmanager.{region}.amazonaws.com");
             let account = account_of(&described.arn).unwrap_or_default();
             let context = [

@@ -89,8 +89,8 @@ impl Session {
         let shared = &self.shared;
         let target = secret::Target {
             secret_id,
-            region: &shared.region,
-            endpoint: &shared.endpoint,
+            region: &shared.clients.region,
+            endpoint: &shared.clients.endpoint,
         };
         let secret::SecretRound { secret, value } =
             secret::collect_secret(&shared.clients.secrets, &target).await?;
@@ -114,7 +114,7 @@ impl Session {
         self.add_masked(master_arn.as_ref());
         drop(password);
         let shared = &self.shared;
-        let region = shared.region.clone();
+        let region = shared.clients.region.clone();
 
         // What the secret points at: a Lambda (or why not) and a database hint.
         let rotation_lambda: Result<String, Fact<()>> = match &secret {

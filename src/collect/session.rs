@@ -65,10 +65,7 @@ pub struct Session {
 }
 
 pub(crate) struct Shared {
-    /// The clients' region and Secrets Manager endpoint, copied here where
-    /// every lookup reads them.
-    pub region: String,
-    pub endpoint: String,
+    /// Also the run's region and Secrets Manager endpoint.
     pub clients: Clients,
     /// The log window every diagnosis of the run reads.
     pub log_start: DateTime<Utc>,
@@ -114,8 +111,6 @@ impl Session {
             .unwrap_or(DateTime::UNIX_EPOCH);
         Session {
             shared: Arc::new(Shared {
-                region: clients.region.clone(),
-                endpoint: clients.endpoint.clone(),
                 clients,
                 log_start,
                 collected_at,
