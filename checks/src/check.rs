@@ -24,9 +24,63 @@ pub struct CheckMeta {
     /// deciding whether rotation can work. When such a check is `unknown`
     /// the exit code does not change; for every other check it does.
     pub optional_evidence: bool,
+    /// The rotation steps a failure of this check makes fail: the first one
+    /// that needs what the check looks at (an uninvokable function fails at
+    /// createSecret, an unreachable database at setSecret). Empty for checks
+    /// about the rotation as a whole or about its evidence.
+    pub breaks_steps: &'static [RotationStep],
+    /// Which other failures can explain a failure of this check; the verdict
+    /// groups it under them as a consequence, not a cause of its own.
+    pub explained_by: ExplainedBy,
     /// Markdown with the sections: What it checks, Why it breaks rotation,
     /// How to fix it, References.
     pub docs: &'static str,
+}
+
+/// The four steps Secrets Manager invokes a rotation function with, in
+/// order (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda-functions.html).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RotationStep {
+    CreateSecret,
+    SetSecret,
+    TestSecret,
+    FinishSecret,
+}
+
+impl RotationStep {
+    pub const ALL: [RotationStep; 4] = [
+        RotationStep::CreateSecret,
+        RotationStep::SetSecret,
+        RotationStep::TestSecret,
+        RotationStep::FinishSecret,
+    ];
+
+    /// The name the function receives as `Step` and writes in its logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RotationStep::CreateSecret => "createSecret",
+            RotationStep::SetSecret => "setSecret",
+            RotationStep::TestSecret => "testSecret",
+            RotationStep::FinishSecret => "finishSecret",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<RotationStep> {
+        RotationStep::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// What a failure of a check can be the consequence of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExplainedBy {
+    /// Nothing else: a failure is a cause in itself.
+    Nothing,
+    /// A failure of one of these checks (by id).
+    Checks(&'static [&'static str]),
+    /// Any failure that breaks a rotation step (a check with
+    /// `breaks_steps`): a stuck AWSPENDING version, errors in the logs, a
+    /// RotationFailed event follow from whatever made the step fail.
+    AnyBrokenStep,
 }
 
 /// A check is a pure function of the facts and the network paths the

@@ -19,7 +19,7 @@ pub mod secret_value;
 pub mod snapshot;
 
 pub use arn::Arn;
-pub use check::{Check, CheckMeta};
+pub use check::{Check, CheckMeta, ExplainedBy, RotationStep};
 pub use diagnosis::{diagnose, Diagnosis, NetworkPaths};
 pub use facts::*;
 pub use finding::{Finding, Severity, Status};

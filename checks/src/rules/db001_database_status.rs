@@ -1,6 +1,6 @@
 //! DB001: the secret's database exists and is available.
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::{ErrorKind, Fact, Facts};
 use crate::finding::{Finding, Severity, Status};
@@ -14,6 +14,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     can_fix: false,
     optional_evidence: false,
+    breaks_steps: &[RotationStep::SetSecret, RotationStep::TestSecret],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 That the RDS instance or Aurora cluster the secret names (by
 `dbInstanceIdentifier`, `dbClusterIdentifier` or `host`) exists, and that

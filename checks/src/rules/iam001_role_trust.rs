@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::{ErrorKind, Fact, Facts};
 use crate::finding::{Finding, Severity, Status};
@@ -20,6 +20,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Critical,
     can_fix: false,
     optional_evidence: false,
+    breaks_steps: &[RotationStep::CreateSecret],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 The execution role named in the rotation Lambda's configuration
 (`iam:GetRole`): that it exists, and that its trust policy

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::arn::Arn;
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::{ErrorKind, ExecutionRole, Fact, Facts, KmsKey};
 use crate::finding::{Finding, Severity, Status};
@@ -24,6 +24,13 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     can_fix: true,
     optional_evidence: false,
+    breaks_steps: &[
+        RotationStep::CreateSecret,
+        RotationStep::SetSecret,
+        RotationStep::TestSecret,
+        RotationStep::FinishSecret,
+    ],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 The rotation Lambda's execution role (`iam:GetRole`), its inline policies
 (`iam:GetRolePolicy`), its attached policies (the default version of each,

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::arn::Arn;
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::{Facts, KmsKey};
 use crate::finding::{Finding, Severity, Status};
@@ -21,6 +21,13 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     can_fix: false,
     optional_evidence: false,
+    breaks_steps: &[
+        RotationStep::CreateSecret,
+        RotationStep::SetSecret,
+        RotationStep::TestSecret,
+        RotationStep::FinishSecret,
+    ],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 For a secret encrypted with a customer managed key (`KmsKeyId` in
 DescribeSecret; a secret without one uses `aws/secretsmanager` and is

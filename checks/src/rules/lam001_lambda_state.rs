@@ -1,7 +1,7 @@
 //! LAM001: the rotation Lambda exists, is Active, and its last update
 //! succeeded.
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::{ErrorKind, Fact, Facts, Lambda};
 use crate::finding::{Finding, Severity, Status};
@@ -15,6 +15,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     can_fix: false,
     optional_evidence: false,
+    breaks_steps: &[RotationStep::CreateSecret],
+    explained_by: ExplainedBy::Checks(&["NET001"]),
     docs: r#"## What it checks
 That the function the secret names exists, that its `State` is `Active`,
 and that its `LastUpdateStatus` is `Successful`, with the reason codes

@@ -1,7 +1,7 @@
 //! LAM002: the rotation Lambda's timeout leaves room for the templates'
 //! login retries.
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
@@ -21,6 +21,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Low,
     can_fix: false,
     optional_evidence: false,
+    breaks_steps: &[RotationStep::SetSecret, RotationStep::TestSecret],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 That the rotation Lambda's timeout is at least 30 seconds, the value AWS's
 rotation templates are deployed with.

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
@@ -46,6 +46,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Low,
     can_fix: false,
     optional_evidence: false,
+    breaks_steps: &[RotationStep::CreateSecret],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 The rotation Lambda's runtime against Lambda's deprecation dates (Python
 2.7 and 3.6–3.11, Node.js up to 20 as of late 2026), compared with the

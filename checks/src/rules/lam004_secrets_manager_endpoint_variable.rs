@@ -1,7 +1,7 @@
 //! LAM004: the rotation Lambda's `SECRETS_MANAGER_ENDPOINT` variable is set
 //! and points at this region's Secrets Manager (or its VPC endpoint).
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::{Facts, Lambda};
 use crate::finding::{Finding, Severity, Status};
@@ -18,6 +18,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     can_fix: true,
     optional_evidence: false,
+    breaks_steps: &[RotationStep::CreateSecret],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 That the rotation Lambda's environment has `SECRETS_MANAGER_ENDPOINT`, and
 that it points at Secrets Manager in the secret's region:

@@ -1,7 +1,7 @@
 //! LAM005: the rotation Lambda is in the secret's region and account.
 
 use crate::arn::Arn;
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
@@ -15,6 +15,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     can_fix: false,
     optional_evidence: false,
+    breaks_steps: &[RotationStep::CreateSecret],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 That the region and account in the rotation Lambda's ARN are the secret's.
 A function in another account is reported as unknown, with the reason:

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::arn::Arn;
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
@@ -27,6 +27,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Critical,
     can_fix: true,
     optional_evidence: false,
+    breaks_steps: &[RotationStep::CreateSecret],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 The rotation Lambda's resource policy (`lambda:GetPolicy`): a statement that
 allows principal `secretsmanager.amazonaws.com` the action

@@ -1,6 +1,6 @@
 //! LOG001: the rotation Lambda's recent log errors, grouped by cause.
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::{ErrorKind, Fact, Facts};
 use crate::finding::{Finding, Severity, Status};
@@ -15,6 +15,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     can_fix: false,
     optional_evidence: true,
+    breaks_steps: &[],
+    explained_by: ExplainedBy::AnyBrokenStep,
     docs: r#"## What it checks
 The rotation Lambda's log events in the window (`--since`, 24 hours by
 default), matched against the messages AWS's rotation functions and the

@@ -2,7 +2,7 @@
 //! report the managed rotation, its schedule, and how to force one.
 
 use crate::arn::Arn;
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
@@ -19,6 +19,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Info,
     can_fix: false,
     optional_evidence: false,
+    breaks_steps: &[],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 Whether the secret is rotated by another service instead of a Lambda:
 `OwningService` `rds`, or a name `rds!db-…` / `rds!cluster-…` (RDS and

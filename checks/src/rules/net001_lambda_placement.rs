@@ -2,7 +2,7 @@
 //! database is private, its subnets and groups exist, and it shares the
 //! database's VPC.
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::{ErrorKind, Fact, Facts};
 use crate::finding::{Finding, Severity, Status};
@@ -17,6 +17,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     can_fix: false,
     optional_evidence: false,
+    breaks_steps: &[RotationStep::SetSecret, RotationStep::TestSecret],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 That the secret's rotation Lambda exists and sits where it can do its work:
 attached to a VPC when the database is private, in subnets and security

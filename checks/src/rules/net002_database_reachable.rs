@@ -1,7 +1,7 @@
 //! NET002: the rotation Lambda reaches its database on the engine port.
 
 use super::support::Blocked;
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity};
@@ -17,6 +17,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Critical,
     can_fix: true,
     optional_evidence: false,
+    breaks_steps: &[RotationStep::SetSecret, RotationStep::TestSecret],
+    explained_by: ExplainedBy::Checks(&["NET001"]),
     docs: r#"## What it checks
 From each of the rotation Lambda's subnets, whether a TCP connection to the
 database on its port (the secret's `port`, else the database's, else the

@@ -1,7 +1,7 @@
 //! NET003: the rotation Lambda reaches the Secrets Manager endpoint.
 
 use super::support::Blocked;
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::facts::{Lambda, VpcEndpoint};
@@ -18,6 +18,13 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Critical,
     can_fix: true,
     optional_evidence: false,
+    breaks_steps: &[
+        RotationStep::CreateSecret,
+        RotationStep::SetSecret,
+        RotationStep::TestSecret,
+        RotationStep::FinishSecret,
+    ],
+    explained_by: ExplainedBy::Checks(&["NET001"]),
     docs: r#"## What it checks
 From each of the rotation Lambda's subnets, whether HTTPS to Secrets Manager
 gets through. With an interface endpoint `com.amazonaws.REGION.secretsmanager`

@@ -1,6 +1,6 @@
 //! ROT001: rotation is turned off on a secret that still names a Lambda.
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
@@ -14,6 +14,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     can_fix: false,
     optional_evidence: false,
+    breaks_steps: &[],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 That automatic rotation is on (`RotationEnabled`) for a secret that names a
 rotation Lambda (`RotationLambdaARN`). Secrets that were never set up for

@@ -1,7 +1,7 @@
 //! ROT002: a stuck AWSPENDING label (or no AWSCURRENT at all) blocks every
 //! new rotation.
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
@@ -24,6 +24,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     can_fix: true,
     optional_evidence: false,
+    breaks_steps: &[],
+    explained_by: ExplainedBy::AnyBrokenStep,
     docs: r#"## What it checks
 The staging labels of the secret's versions (`VersionIdsToStages`): that no
 version carries AWSPENDING without also carrying AWSCURRENT, and that some

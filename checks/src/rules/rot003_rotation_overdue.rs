@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Status};
@@ -19,6 +19,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     can_fix: false,
     optional_evidence: false,
+    breaks_steps: &[],
+    explained_by: ExplainedBy::AnyBrokenStep,
     docs: r#"## What it checks
 For a secret with rotation on, that rotation happens on schedule:
 `NextRotationDate` is not in the past, and `LastRotatedDate` is not older

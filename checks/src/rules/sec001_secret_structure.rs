@@ -2,7 +2,7 @@
 //! and agrees with the database. Only host, port, engine, dbname and
 //! username are ever named with their values; other keys by name only.
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::{Connection, Database, Fact, Facts, SecretFormat};
 use crate::finding::{Finding, Severity, Status};
@@ -16,6 +16,12 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     can_fix: false,
     optional_evidence: false,
+    breaks_steps: &[
+        RotationStep::CreateSecret,
+        RotationStep::SetSecret,
+        RotationStep::TestSecret,
+    ],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 The AWSCURRENT value of the secret, without ever showing a password or any
 field other than host, port, engine, dbname and username:

@@ -4,7 +4,7 @@
 //! secret's value, so it is never named: the collector judged it and kept
 //! only verdicts (`Facts::master_secret`).
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::{Fact, Facts};
 use crate::finding::{Finding, Severity, Status};
@@ -19,6 +19,8 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     can_fix: false,
     optional_evidence: false,
+    breaks_steps: &[RotationStep::SetSecret],
+    explained_by: ExplainedBy::Nothing,
     docs: r#"## What it checks
 For a secret whose value has a `masterarn` key (the alternating-users, or
 multi-user, rotation templates), the master secret that key names:

@@ -1,7 +1,7 @@
 //! TRL001: CloudTrail's record of the secret's recent rotations: failed or
 //! abandoned ones, with the step that failed.
 
-use crate::check::{Check, CheckMeta};
+use crate::check::{Check, CheckMeta, ExplainedBy};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::{Facts, RotationEvent};
 use crate::finding::{Finding, Severity, Status};
@@ -23,6 +23,8 @@ static META: CheckMeta = CheckMeta {
     // CloudTrail only confirms what the other checks decide: an unknown
     // here (no permission, moto) never changes the exit code.
     optional_evidence: true,
+    breaks_steps: &[],
+    explained_by: ExplainedBy::AnyBrokenStep,
     docs: r#"## What it checks
 CloudTrail's management events (`cloudtrail:LookupEvents`, by event name)
 `RotationFailed`, `RotationAbandoned` and `RotationSucceeded` for this
