@@ -3,14 +3,16 @@
 //! paths, and everything after this step (rendering, choosing a fix) only
 //! reads the `Diagnosis`.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::facts::Facts;
 use crate::finding::Finding;
-use crate::net::{
-    database_paths, secretsmanager_paths, suggest_placement, NetPath, Placement, Verdict,
-};
+use crate::names::Names;
+use crate::net::{database_paths, secretsmanager_paths, suggest_placement, NetPath, Placement};
 use crate::rules;
+use crate::verdict::{conclude, Verdict};
 
 /// The engine's answer for one target: every path from the rotation
 /// Lambda's subnets to the database and to Secrets Manager, and, when one
@@ -31,6 +33,17 @@ impl NetworkPaths {
     /// Runs the engine for a Lambda-rotated secret; a secret rotated by a
     /// managed service, or whose Lambda could not be read, has no paths.
     pub fn evaluate(facts: &Facts) -> NetworkPaths {
+        let mut paths = NetworkPaths::evaluate_unnamed(facts);
+        let names = Names::of(facts);
+        for result in [&mut paths.database, &mut paths.secretsmanager] {
+            for path in result.iter_mut().flatten() {
+                path.name_hops(&names);
+            }
+        }
+        paths
+    }
+
+    fn evaluate_unnamed(facts: &Facts) -> NetworkPaths {
         let lambda_rotated = facts.lambda.present().is_some()
             && facts
                 .secret
@@ -48,7 +61,7 @@ impl NetworkPaths {
         let blocked = [&database, &secretsmanager]
             .into_iter()
             .flat_map(|paths| paths.iter().flatten())
-            .any(|path| path.verdict == Verdict::Blocked);
+            .any(|path| path.verdict == crate::net::Verdict::Blocked);
         NetworkPaths {
             placement: if blocked {
                 suggest_placement(facts)
@@ -78,16 +91,52 @@ pub struct Diagnosis {
     pub findings: Vec<Finding>,
     /// One per Lambda subnet and destination, as the engine evaluated them.
     pub paths: Vec<NetPath>,
+    /// The root cause, the fix and what follows from it.
+    pub verdict: Verdict,
+    /// The names of the subnets and security groups the findings and paths
+    /// mention, by id.
+    pub names: BTreeMap<String, String>,
 }
 
 /// Runs the engine once and every check on its result.
 pub fn diagnose(facts: &Facts) -> Diagnosis {
     let paths = NetworkPaths::evaluate(facts);
+    let findings: Vec<Finding> = rules::ALL
+        .iter()
+        .flat_map(|check| check.evaluate(facts, &paths))
+        .collect();
+    let paths = paths.into_paths();
+    let names = mentioned_names(facts, &findings, &paths);
     Diagnosis {
-        findings: rules::ALL
-            .iter()
-            .flat_map(|check| check.evaluate(facts, &paths))
-            .collect(),
-        paths: paths.into_paths(),
+        verdict: conclude(&findings),
+        findings,
+        paths,
+        names,
     }
+}
+
+/// The names of the ids that occur in the findings' text and in the paths:
+/// a report carries the names it needs, not the whole VPC's.
+fn mentioned_names(
+    facts: &Facts,
+    findings: &[Finding],
+    paths: &[NetPath],
+) -> BTreeMap<String, String> {
+    let names = Names::of(facts);
+    let texts = findings.iter().flat_map(|f| {
+        [&f.resource, &f.message, &f.remediation]
+            .into_iter()
+            .chain(&f.evidence)
+    });
+    let path_ids = paths.iter().flat_map(|p| {
+        p.from
+            .subnet
+            .iter()
+            .chain(&p.from.security_groups)
+            .chain(p.hops.iter().map(|h| &h.resource))
+    });
+    let words = texts
+        .chain(path_ids)
+        .flat_map(|text| text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')));
+    names.restricted_to(words).into_map()
 }

@@ -11,15 +11,19 @@ pub mod fix;
 #[cfg(test)]
 pub mod fixtures;
 pub mod logs;
+pub mod names;
 pub mod net;
 pub mod policy;
 pub mod role_access;
 pub mod rules;
 pub mod secret_value;
 pub mod snapshot;
+pub mod verdict;
 
 pub use arn::Arn;
 pub use check::{Check, CheckMeta, ExplainedBy, RotationStep};
 pub use diagnosis::{diagnose, Diagnosis, NetworkPaths};
 pub use facts::*;
 pub use finding::{Finding, Severity, Status};
+pub use names::Names;
+pub use verdict::Verdict;

@@ -39,6 +39,7 @@ pub fn database_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
             let from = PathSource {
                 subnet: Some(subnet_id.clone()),
                 security_groups: vpc.security_group_ids.clone(),
+                names: Default::default(),
             };
             // The database may run in any of its subnets (Multi-AZ, failover):
             // a path must work to each, so the worst one stands for all.
@@ -103,6 +104,7 @@ fn outside_vpc_path(database: &Database, port: u16) -> NetPath {
         PathSource {
             subnet: None,
             security_groups: Vec::new(),
+            names: Default::default(),
         },
         Destination::Database,
         port,

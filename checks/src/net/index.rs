@@ -57,6 +57,23 @@ impl<'a> NetIndex<'a> {
             .ok_or_else(|| format!("security group {id} was not found"))
     }
 
+    /// `id (name)` for a security group or subnet with a name, else the id.
+    pub fn label(&self, id: &str) -> String {
+        let name = match self.groups.get(id) {
+            Some(group) => group.name.as_deref(),
+            None => self.subnets.get(id).and_then(|s| s.name.as_deref()),
+        };
+        crate::names::label(id, name.filter(|n| !n.is_empty() && *n != id))
+    }
+
+    /// Several ids labelled, comma-separated.
+    pub fn labels(&self, ids: &[String]) -> String {
+        ids.iter()
+            .map(|id| self.label(id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn nat_gateway(&self, id: &str) -> Result<&'a NatGateway, String> {
         if self.network.nat_gateways.present().is_none() {
             return Err(missing("NAT gateways", &self.network.nat_gateways));

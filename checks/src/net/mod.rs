@@ -11,12 +11,15 @@ mod placement;
 mod secretsmanager;
 mod sg;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 pub use database::database_paths;
 pub use index::NetIndex;
 pub use placement::{suggest_placement, Placement};
 pub use secretsmanager::secretsmanager_paths;
+pub use sg::tcp_rule_covers_port;
 
 /// A Lambda's ENIs use the ephemeral range 1024–65535 for the return traffic
 /// a stateless network ACL must let through.
@@ -62,6 +65,9 @@ pub struct Hop {
     /// The id of the component (sg-…, acl-…, rtb-…, nat-…, vpce-…), or a
     /// description where there is none.
     pub resource: String,
+    /// The resource's name (a security group's name, a subnet's Name tag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub kind: HopKind,
     pub verdict: HopVerdict,
     pub detail: String,
@@ -115,6 +121,27 @@ pub struct PathSource {
     /// `None` when the Lambda is not attached to a VPC.
     pub subnet: Option<String>,
     pub security_groups: Vec<String>,
+    /// The names of the subnet and the security groups, by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: BTreeMap<String, String>,
+}
+
+impl PathSource {
+    /// `id (name)` of the subnet or one of the groups.
+    fn label(&self, id: &str) -> String {
+        crate::names::label(id, self.names.get(id).map(String::as_str))
+    }
+}
+
+impl NetPath {
+    /// Puts the names people know beside the ids of every hop.
+    pub fn name_hops(&mut self, names: &crate::Names) {
+        let source = self.from.subnet.iter().chain(&self.from.security_groups);
+        self.from.names = names.restricted_to(source.map(String::as_str)).into_map();
+        for hop in &mut self.hops {
+            hop.name = names.get(&hop.resource).map(str::to_string);
+        }
+    }
 }
 
 /// One flow from one Lambda subnet to one destination, and its verdict.
@@ -140,6 +167,7 @@ impl PathBuilder {
     fn hop(&mut self, resource: &str, kind: HopKind, verdict: HopVerdict, detail: String) {
         self.hops.push(Hop {
             resource: resource.to_string(),
+            name: None,
             kind,
             verdict,
             detail,
@@ -286,7 +314,15 @@ mod tests;
 /// flagged, e.g. `subnet-a [sg-1] → sg-1 ✓ → rtb-1 ✓ → sg-db ✗ BLOCKED`.
 pub fn render_path(path: &NetPath) -> String {
     let from = match &path.from.subnet {
-        Some(subnet) => format!("{subnet} [{}]", path.from.security_groups.join(", ")),
+        Some(subnet) => {
+            let groups: Vec<String> = path
+                .from
+                .security_groups
+                .iter()
+                .map(|g| path.from.label(g))
+                .collect();
+            format!("{} [{}]", path.from.label(subnet), groups.join(", "))
+        }
         None => "Lambda (no VPC)".to_string(),
     };
     let to = match path.to {
@@ -301,7 +337,10 @@ pub fn render_path(path: &NetPath) -> String {
             HopVerdict::Unknown => "?",
             HopVerdict::Info => continue,
         };
-        let step = format!("{} {mark}", hop.resource);
+        let step = format!(
+            "{} {mark}",
+            crate::names::label(&hop.resource, hop.name.as_deref())
+        );
         // The same ACL checked in several directions reads as one step.
         if hops.last() != Some(&step) {
             hops.push(step);

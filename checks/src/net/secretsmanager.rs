@@ -50,6 +50,7 @@ pub fn secretsmanager_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
             PathSource {
                 subnet: None,
                 security_groups: Vec::new(),
+                names: Default::default(),
             },
             Destination::Secretsmanager,
             HTTPS,
@@ -78,6 +79,7 @@ pub fn secretsmanager_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
                 PathSource {
                     subnet: Some(subnet_id.clone()),
                     security_groups: vpc.security_group_ids.clone(),
+                    names: Default::default(),
                 },
                 Destination::Secretsmanager,
                 HTTPS,

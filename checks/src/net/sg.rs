@@ -33,10 +33,10 @@ pub fn tcp_rule_covers_port(rule: &SgRule, port: u16) -> bool {
     protocol_matches && rule.ports.is_none_or(|range| range.contains(port))
 }
 
-pub fn describe_peer(peer: &SgPeer) -> String {
+pub fn describe_peer(index: &NetIndex, peer: &SgPeer) -> String {
     match peer {
         SgPeer::Cidr(cidr) => cidr.to_string(),
-        SgPeer::Group(id) => id.clone(),
+        SgPeer::Group(id) => index.label(id),
         SgPeer::PrefixList(id) => format!("prefix list {id}"),
     }
 }
@@ -74,14 +74,18 @@ pub fn evaluate(
                 SgPeer::Cidr(cidr) => match coverage(cidr, peer.address) {
                     Coverage::All => true,
                     Coverage::Some => {
-                        partial.push(format!("{group_id} {verb} only part of it ({cidr})"));
+                        partial.push(format!(
+                            "{} {verb} only part of it ({cidr})",
+                            index.label(group_id)
+                        ));
                         false
                     }
                     Coverage::None => false,
                 },
                 SgPeer::PrefixList(id) => {
                     unknown.push(format!(
-                        "{group_id} {verb} tcp/{port} {preposition} prefix list {id}, whose entries were not read"
+                        "{} {verb} tcp/{port} {preposition} prefix list {id}, whose entries were not read",
+                        index.label(group_id)
                     ));
                     false
                 }
@@ -91,19 +95,21 @@ pub fn evaluate(
                     verdict: HopVerdict::Pass,
                     resource: group_id.clone(),
                     detail: format!(
-                        "{group_id} {verb} tcp/{port} {preposition} {}",
-                        describe_peer(&rule.peer)
+                        "{} {verb} tcp/{port} {preposition} {}",
+                        index.label(group_id),
+                        describe_peer(index, &rule.peer)
                     ),
                 };
             }
-            other_peers_on_port.push(describe_peer(&rule.peer));
+            other_peers_on_port.push(describe_peer(index, &rule.peer));
         }
     }
     let groups = group_ids.join(", ");
+    let labels = index.labels(group_ids);
     let what = match direction {
         Direction::Egress => format!("{} (destination)", peer.address),
         Direction::Ingress => {
-            let mut names: Vec<String> = peer.groups.to_vec();
+            let mut names: Vec<String> = peer.groups.iter().map(|g| index.label(g)).collect();
             names.push(peer.address.to_string());
             names.join(", ")
         }
@@ -118,7 +124,7 @@ pub fn evaluate(
     let mut detail = if group_ids.is_empty() {
         "no security group is attached".to_string()
     } else {
-        format!("{groups} {verb} no tcp/{port} {preposition} {what}")
+        format!("{labels} {verb} no tcp/{port} {preposition} {what}")
     };
     other_peers_on_port.sort();
     other_peers_on_port.dedup();

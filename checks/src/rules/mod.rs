@@ -124,6 +124,46 @@ mod tests {
         }
     }
 
+    /// The verdict follows `explained_by` from a failure to its cause: every
+    /// id it names exists, and no chain comes back to where it started (a
+    /// consequence of any broken step breaks no step itself).
+    #[test]
+    fn explanations_name_real_checks_and_have_no_cycle() {
+        use crate::check::ExplainedBy;
+        let causes_of = |id: &str| -> Vec<&'static str> {
+            let meta = find(id).unwrap().meta();
+            match meta.explained_by {
+                ExplainedBy::Nothing => Vec::new(),
+                ExplainedBy::Checks(ids) => ids.to_vec(),
+                ExplainedBy::AnyBrokenStep => {
+                    assert!(
+                        meta.breaks_steps.is_empty(),
+                        "{id} breaks steps and follows from them"
+                    );
+                    ALL.iter()
+                        .map(|c| c.meta())
+                        .filter(|m| !m.breaks_steps.is_empty())
+                        .map(|m| m.id)
+                        .collect()
+                }
+            }
+        };
+        for check in ALL {
+            let start = check.meta().id;
+            let mut frontier = vec![start];
+            let mut seen = HashSet::new();
+            while let Some(id) = frontier.pop() {
+                for cause in causes_of(id) {
+                    assert!(find(cause).is_some(), "{id} names unknown check {cause}");
+                    assert_ne!(cause, start, "{start} explains itself through {id}");
+                    if seen.insert(cause) {
+                        frontier.push(cause);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_finding_carries_its_checks_id() {
         for facts in [crate::fixtures::lab(), crate::fixtures::lab_moved()] {

@@ -130,7 +130,7 @@ impl Check for LambdaPlacement {
                         .unwrap_or_else(|_| "route table unknown".to_string());
                     evidence.push(format!(
                         "subnet {} ({}, {}, {}, {table})",
-                        subnet.id,
+                        facts.label(&subnet.id),
                         subnet.cidr.map(|c| c.to_string()).unwrap_or_default(),
                         subnet.availability_zone.as_deref().unwrap_or("?"),
                         subnet.vpc_id
@@ -152,15 +152,7 @@ impl Check for LambdaPlacement {
         }
         for group_id in &vpc.security_group_ids {
             match index.security_group(group_id) {
-                Ok(group) => evidence.push(format!(
-                    "security group {}{}",
-                    group.id,
-                    group
-                        .name
-                        .as_ref()
-                        .map(|n| format!(" ({n})"))
-                        .unwrap_or_default()
-                )),
+                Ok(group) => evidence.push(format!("security group {}", facts.label(&group.id))),
                 Err(reason) if facts.network.security_groups.present().is_some() => {
                     problems.push(reason)
                 }
@@ -194,7 +186,7 @@ impl Check for LambdaPlacement {
             if !shared.is_empty() {
                 evidence.push(format!(
                     "the Lambda uses the database's own security group ({}): it reaches the database only if that group admits itself",
-                    shared.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    facts.labels(shared)
                 ));
             }
         }
@@ -222,8 +214,8 @@ impl Check for LambdaPlacement {
                 format!(
                     "the rotation Lambda is in {} (subnets {}; security groups {})",
                     vpcs.join(", "),
-                    vpc.subnet_ids.join(", "),
-                    vpc.security_group_ids.join(", ")
+                    facts.labels(&vpc.subnet_ids),
+                    facts.labels(&vpc.security_group_ids)
                 ),
             )
         };

@@ -3,7 +3,7 @@
 use super::support::Blocked;
 use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
-use crate::facts::Facts;
+use crate::facts::{Facts, SgPeer};
 use crate::finding::{Finding, Severity};
 use crate::fix::{EgressDestination, FixAction, FixPlan};
 use crate::net::{Hop, HopKind, NetPath};
@@ -55,6 +55,30 @@ It does not change network ACLs.
 "#,
 };
 
+/// The peers the database's groups admit on the port, labelled: who the
+/// database was built to let in.
+fn admitted_on_port(facts: &Facts, group_ids: &[String], port: u16) -> Vec<String> {
+    let groups = facts
+        .network
+        .security_groups
+        .present()
+        .into_iter()
+        .flatten();
+    let mut peers: Vec<String> = groups
+        .filter(|g| group_ids.contains(&g.id))
+        .flat_map(|g| &g.ingress)
+        .filter(|rule| crate::net::tcp_rule_covers_port(rule, port))
+        .map(|rule| match &rule.peer {
+            SgPeer::Group(id) => facts.label(id),
+            SgPeer::Cidr(cidr) => cidr.to_string(),
+            SgPeer::PrefixList(id) => format!("prefix list {id}"),
+        })
+        .collect();
+    peers.sort();
+    peers.dedup();
+    peers
+}
+
 impl Check for DatabaseReachable {
     fn meta(&self) -> &'static CheckMeta {
         &META
@@ -72,10 +96,21 @@ impl Check for DatabaseReachable {
             let port = path.port;
             let groups = path.from.security_groups.join(", ");
             let message = match hop.kind {
-                HopKind::SecurityGroupIngress => format!(
-                    "security group {} does not admit tcp/{port} from the rotation Lambda's security group {groups}: the Lambda cannot reach {name}",
-                    hop.resource
-                ),
+                HopKind::SecurityGroupIngress => {
+                    let db_groups: Vec<String> =
+                        hop.resource.split(", ").map(str::to_string).collect();
+                    let admitted = admitted_on_port(facts, &db_groups, port);
+                    let only = if admitted.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (it admits tcp/{port} only from {})", admitted.join(", "))
+                    };
+                    format!(
+                        "security group {} does not admit tcp/{port} from the rotation Lambda's security group {}{only}: the Lambda cannot reach {name}",
+                        facts.labels(&db_groups),
+                        facts.labels(&path.from.security_groups)
+                    )
+                }
                 _ => format!(
                     "the rotation Lambda cannot reach {name} on tcp/{port}: {}",
                     hop.detail
@@ -87,8 +122,8 @@ impl Check for DatabaseReachable {
                 remediation.push(format!(
                     "Put the Lambda in security group {} and subnets {}: the database admits that group on tcp/{port} and Secrets Manager is reachable from those subnets. \
                      aws lambda update-function-configuration --function-name {} --vpc-config SubnetIds={},SecurityGroupIds={}",
-                    placement.security_group_id,
-                    placement.subnet_ids.join(", "),
+                    facts.label(&placement.security_group_id),
+                    facts.labels(&placement.subnet_ids),
                     lambda.name,
                     placement.subnet_ids.join(","),
                     placement.security_group_id
@@ -107,7 +142,11 @@ impl Check for DatabaseReachable {
                     }
                     if let Some(db_group) = db_group {
                         fixes.push(FixPlan {
-                            summary: format!("admit the Lambda's security group on {db_group} for tcp/{port}"),
+                            summary: format!(
+                                "admit the Lambda's security group {} on {} for tcp/{port}",
+                                facts.labels(&path.from.security_groups),
+                                facts.label(db_group)
+                            ),
                             rationale: format!(
                                 "Additive: one inbound rule on {db_group}; nothing that works now changes. It lets every member of {groups} connect to {name} on tcp/{port}."
                             ),
@@ -159,8 +198,8 @@ impl Check for DatabaseReachable {
                 fixes.insert(0, FixPlan {
                     summary: format!(
                         "move the Lambda to subnets {} and security group {}",
-                        placement.subnet_ids.join(", "),
-                        placement.security_group_id
+                        facts.labels(&placement.subnet_ids),
+                        facts.label(&placement.security_group_id)
                     ),
                     rationale: format!(
                         "Puts the Lambda where the VPC was built to have it: {name} admits {} on tcp/{port}, and Secrets Manager is reachable from those subnets, so no rule is widened. \
@@ -211,14 +250,16 @@ mod tests {
         assert_eq!(finding.status, Status::Fail);
         assert_eq!(finding.resource, "sg-db");
         assert!(
-            finding.message.contains("sg-db does not admit tcp/3306"),
+            finding.message.contains(
+                "security group sg-db (db) does not admit tcp/3306 from the rotation Lambda's security group sg-db (db) (it admits tcp/3306 only from sg-lambda (lambda))"
+            ),
             "{}",
             finding.message
         );
         assert!(
-            finding
-                .remediation
-                .contains("security group sg-lambda and subnets subnet-lambda-a, subnet-lambda-b"),
+            finding.remediation.contains(
+                "security group sg-lambda (lambda) and subnets subnet-lambda-a, subnet-lambda-b"
+            ),
             "{}",
             finding.remediation
         );
@@ -228,7 +269,7 @@ mod tests {
         assert!(finding
             .evidence
             .iter()
-            .any(|e| e.contains("sg-db ✗ BLOCKED")));
+            .any(|e| e.contains("sg-db (db) ✗ BLOCKED")));
     }
 
     #[test]

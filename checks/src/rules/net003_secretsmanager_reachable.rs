@@ -78,7 +78,11 @@ impl Check for SecretsmanagerReachable {
         };
         let region = &facts.region;
         let blocked = |path: &NetPath, hop: &Hop| {
-            let subnet = path.from.subnet.as_deref().unwrap_or("its network");
+            let subnet = path
+                .from
+                .subnet
+                .as_deref()
+                .map_or("its network".to_string(), |s| facts.label(s));
             let message = format!(
                 "the rotation Lambda cannot reach Secrets Manager from {subnet}: {}",
                 hop.detail

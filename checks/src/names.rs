@@ -1,0 +1,138 @@
+//! The names people know resources by: a subnet's `Name` tag, a security
+//! group's name. Reports show them beside the ids (`sg-80c3… (lab-db-sg)`),
+//! because an engineer recognises `lab-db-sg`, not `sg-80c3850805bba7188`.
+
+use std::collections::BTreeMap;
+
+use crate::facts::Facts;
+
+/// Name by id, for every subnet and security group the facts hold that has
+/// one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Names(BTreeMap<String, String>);
+
+impl Names {
+    pub fn of(facts: &Facts) -> Names {
+        let network = &facts.network;
+        let subnets = network
+            .subnets
+            .present()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| Some((s.id.clone(), s.name.clone()?)));
+        let groups = network
+            .security_groups
+            .present()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| Some((g.id.clone(), g.name.clone()?)));
+        Names(
+            subnets
+                .chain(groups)
+                .filter(|(id, name)| !name.is_empty() && name != id)
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, id: &str) -> Option<&str> {
+        self.0.get(id).map(String::as_str)
+    }
+
+    /// `id (name)`, or the id alone when it has no name.
+    pub fn label(&self, id: &str) -> String {
+        label(id, self.get(id))
+    }
+
+    /// Only the names of these ids (what a report mentions).
+    pub fn restricted_to<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Names {
+        Names(
+            ids.into_iter()
+                .filter_map(|id| Some((id.to_string(), self.get(id)?.to_string())))
+                .collect(),
+        )
+    }
+
+    pub fn into_map(self) -> BTreeMap<String, String> {
+        self.0
+    }
+}
+
+/// `id (name)`, or the id alone.
+pub fn label(id: &str, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("{id} ({name})"),
+        None => id.to_string(),
+    }
+}
+
+impl Facts {
+    /// The name of the subnet or security group with this id.
+    pub fn name_of(&self, id: &str) -> Option<&str> {
+        let network = &self.network;
+        let subnet = network
+            .subnets
+            .present()
+            .into_iter()
+            .flatten()
+            .find(|s| s.id == id)
+            .and_then(|s| s.name.as_deref());
+        subnet
+            .or_else(|| {
+                network
+                    .security_groups
+                    .present()
+                    .into_iter()
+                    .flatten()
+                    .find(|g| g.id == id)
+                    .and_then(|g| g.name.as_deref())
+            })
+            .filter(|name| !name.is_empty() && *name != id)
+    }
+
+    /// `id (name)` for a subnet or security group; the id alone without a
+    /// name.
+    pub fn label(&self, id: &str) -> String {
+        label(id, self.name_of(id))
+    }
+
+    /// Several ids labelled, comma-separated.
+    pub fn labels<'a>(&self, ids: impl IntoIterator<Item = &'a String>) -> String {
+        ids.into_iter()
+            .map(|id| self.label(id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn subnets_and_groups_are_labelled_with_their_names() {
+        let facts = fixtures::lab();
+        let names = Names::of(&facts);
+        let group = facts.network.security_groups.present().unwrap()[0].clone();
+        let name = group.name.clone().unwrap();
+        assert_eq!(names.label(&group.id), format!("{} ({name})", group.id));
+        assert_eq!(facts.label(&group.id), names.label(&group.id));
+        assert_eq!(names.label("sg-unknown"), "sg-unknown");
+        assert_eq!(facts.label("sg-unknown"), "sg-unknown");
+    }
+
+    #[test]
+    fn an_empty_name_or_one_equal_to_the_id_is_no_name() {
+        let mut facts = fixtures::lab();
+        if let crate::Fact::Present(groups) = &mut facts.network.security_groups {
+            groups[0].name = Some(String::new());
+            let id = groups[0].id.clone();
+            groups[1].name = Some(groups[1].id.clone());
+            let other = groups[1].id.clone();
+            let names = Names::of(&facts);
+            assert_eq!(names.get(&id), None);
+            assert_eq!(names.get(&other), None);
+            assert_eq!(facts.label(&id), id);
+        }
+    }
+}
