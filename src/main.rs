@@ -186,6 +186,9 @@ fn accept(targets: &mut [report::Target], args: &cli::AcceptArgs) -> Result<(), 
             suppress::apply_baseline(targets, path)?
         );
     }
+    for target in targets {
+        target.conclude_again();
+    }
     Ok(())
 }
 

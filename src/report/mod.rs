@@ -8,7 +8,9 @@ mod stats;
 mod table;
 
 use rotation_doctor_checks::net::NetPath;
-use rotation_doctor_checks::{rules, Diagnosis, Facts, Finding, Severity, Status};
+use std::collections::BTreeMap;
+
+use rotation_doctor_checks::{rules, Diagnosis, Facts, Finding, Severity, Status, Verdict};
 use serde::Serialize;
 
 pub use json::render_json;
@@ -26,9 +28,14 @@ pub struct Target {
     pub secret: SecretRef,
     pub region: String,
     pub collected_at: chrono::DateTime<chrono::Utc>,
+    /// The root cause, its fix and its consequences (accepted findings are
+    /// no cause: `accept` concludes again after suppressions).
+    pub verdict: Verdict,
     pub findings: Vec<Finding>,
     /// One per Lambda subnet and destination.
     pub paths: Vec<NetPath>,
+    /// The names of the subnets and security groups the report mentions.
+    pub names: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -55,9 +62,21 @@ impl Target {
             secret,
             region: facts.region.clone(),
             collected_at: facts.collected_at,
+            verdict: diagnosis.verdict,
             findings: diagnosis.findings,
             paths: diagnosis.paths,
+            names: diagnosis.names,
         }
+    }
+
+    /// `id (name)` for an id the report names, else the id.
+    pub fn label(&self, id: &str) -> String {
+        rotation_doctor_checks::names::label(id, self.names.get(id).map(String::as_str))
+    }
+
+    /// The verdict again, after suppressions changed which failures count.
+    pub fn conclude_again(&mut self) {
+        self.verdict = rotation_doctor_checks::verdict::conclude(&self.findings);
     }
 
     pub fn count(&self, status: Status) -> usize {
