@@ -24,6 +24,11 @@ pub struct Cli {
     )]
     pub color: ColorChoice,
 
+    /// Print only what was asked for: the report (a table shrinks to each
+    /// secret's verdict), errors and the exit code; no progress or notes.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -185,6 +190,15 @@ pub struct ReportArgs {
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(long, value_enum)]
     pub output: Option<OutputFormat>,
+
+    /// List every finding and every network path in the table, not only
+    /// what fails, warns or is unknown (other formats always have all).
+    #[arg(long)]
+    pub all: bool,
+
+    /// Show each network path's hops as a tree in the table.
+    #[arg(long, short)]
+    pub verbose: bool,
 
     /// How far back to read the rotation Lambdas' logs, e.g. 24h, 3d
     /// (default 24h). A snapshot keeps the window it was saved with.

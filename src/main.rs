@@ -4,6 +4,7 @@ mod cli;
 mod collect;
 mod error;
 mod fix;
+mod notice;
 mod permissions;
 mod report;
 mod rotate;
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     set_colour(cli.color);
+    notice::set_quiet(cli.quiet);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
@@ -177,14 +179,11 @@ fn check_secret_arn(arn: &str, region: Option<&str>) -> Result<(), UserError> {
 fn accept(targets: &mut [report::Target], args: &cli::AcceptArgs) -> Result<(), UserError> {
     let config = suppress::Config::load(args.config.as_deref())?;
     let today = chrono::Utc::now().date_naive();
-    for notice in suppress::apply_config(targets, &config, today) {
-        eprintln!("rotation-doctor: {notice}");
+    for note in suppress::apply_config(targets, &config, today) {
+        notice::note(note);
     }
     if let Some(path) = &args.baseline {
-        eprintln!(
-            "rotation-doctor: {}",
-            suppress::apply_baseline(targets, path)?
-        );
+        notice::note(suppress::apply_baseline(targets, path)?);
     }
     for target in targets {
         target.conclude_again();
@@ -212,12 +211,23 @@ fn print_report(
     targets: &[report::Target],
     output: OutputFormat,
     stats: Option<&report::RunStats>,
+    table: report::TableOptions,
 ) {
     match output {
         OutputFormat::Json => println!("{}", report::render_json(targets, stats)),
         OutputFormat::Sarif => println!("{}", report::render_sarif(targets)),
         OutputFormat::Junit => print!("{}", report::render_junit(targets)),
-        OutputFormat::Table => print!("{}", report::render_table(targets, terminal_width())),
+        OutputFormat::Table if notice::quiet() => print!("{}", report::render_verdicts(targets)),
+        OutputFormat::Table => print!("{}", report::render_table(targets, table)),
+    }
+}
+
+/// How the table looks for `diagnose` and `scan`.
+fn table_options(args: &cli::ReportArgs) -> report::TableOptions {
+    report::TableOptions {
+        width: terminal_width(),
+        all: args.all,
+        verbose: args.verbose,
     }
 }
 
@@ -247,7 +257,7 @@ fn diagnose_command(args: DiagnoseArgs) -> Result<u8, UserError> {
     }
     if let Some(path) = &args.save_snapshot {
         snapshot::save(path, &facts)?;
-        eprintln!("rotation-doctor: snapshot written to {}", path.display());
+        notice::note(format!("snapshot written to {}", path.display()));
     }
     refuse_unrotated(&facts)?;
 
@@ -258,7 +268,12 @@ fn diagnose_command(args: DiagnoseArgs) -> Result<u8, UserError> {
     if args.dry_run || args.fix {
         return fix_flow(&args, live.as_ref(), &facts, targets, output);
     }
-    print_report(&targets, output, stats.as_ref());
+    print_report(
+        &targets,
+        output,
+        stats.as_ref(),
+        table_options(&args.report),
+    );
     Ok(report::exit_code(&targets, args.report.fail_on, args.report.allow_unknown) as u8)
 }
 
@@ -275,10 +290,10 @@ fn check_diagnose_flags(args: &DiagnoseArgs) -> Result<(), UserError> {
         ));
     }
     if let (Some(path), Some(_)) = (&args.snapshot, args.report.since) {
-        eprintln!(
-            "rotation-doctor: --since does not apply to a snapshot: {} holds the log lines of the window it was saved with",
+        notice::note(format!(
+            "--since does not apply to a snapshot: {} holds the log lines of the window it was saved with",
             path.display()
-        );
+        ));
     }
     Ok(())
 }
@@ -316,7 +331,7 @@ fn fix_flow(
                 );
             }
             OutputFormat::Table => {
-                print_report(&before, output, None);
+                print_report(&before, output, None, table_options(&args.report));
                 print!("\n{}", fix::render_plan(&plan, &secret));
             }
         }
@@ -328,7 +343,7 @@ fn fix_flow(
         ));
     };
     if output == OutputFormat::Table {
-        print_report(&before, output, None);
+        print_report(&before, output, None, table_options(&args.report));
     }
     let _ = writeln!(human, "\n{}", fix::render_plan(&plan, &secret));
     let mut after = before;
@@ -358,7 +373,7 @@ fn fix_flow(
         after = vec![report::Target::new(&facts_after, diagnosis_after)];
     }
     if output != OutputFormat::Table {
-        print_report(&after, output, None);
+        print_report(&after, output, None, table_options(&args.report));
     }
     let mut code = report::exit_code(&after, args.report.fail_on, args.report.allow_unknown) as u8;
     if args.rotate {
@@ -408,7 +423,7 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
     } else {
         args.report.aws.region.iter().cloned().map(Some).collect()
     };
-    let progress = std::io::stderr().is_terminal().then(|| {
+    let progress = notice::show_progress().then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_message("scanning");
         bar
@@ -465,9 +480,14 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
         eprint!("{}", stats.render_table());
     }
     let output = output_format(args.report.output);
-    print_report(&targets, output, stats.as_ref());
+    print_report(
+        &targets,
+        output,
+        stats.as_ref(),
+        table_options(&args.report),
+    );
     if targets.is_empty() {
-        eprintln!("rotation-doctor: no rotating secret matched");
+        notice::note("no rotating secret matched");
     }
     Ok(report::exit_code(&targets, args.report.fail_on, args.report.allow_unknown) as u8)
 }
@@ -498,6 +518,10 @@ fn rotate_command(args: RotateArgs) -> Result<u8, UserError> {
         &[report::Target::new(&facts, diagnosis)],
         output_format(args.output),
         None,
+        report::TableOptions {
+            width: terminal_width(),
+            ..Default::default()
+        },
     );
     Ok(1)
 }

@@ -247,10 +247,38 @@ fn bundled_example_diagnoses_the_lab_failure_offline() {
         "the example shows an emulator's gap: {report:#}"
     );
 
+    // The verdict: one root cause, its consequences, names beside the ids.
+    let target = &report["targets"][0];
+    let root = &target["verdict"]["root_causes"][0];
+    assert_eq!(root["check"], "NET002", "{:#}", target["verdict"]);
+    let consequences: Vec<&str> = root["consequences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["check"].as_str())
+        .collect();
+    assert_eq!(consequences, ["ROT002", "LOG001", "TRL001"]);
+    assert_eq!(target["names"]["sg-80c3850805bba7188"], "lab-db-sg");
+    assert_eq!(target["names"]["sg-b9eba2562f3047d4b"], "lab-lambda-sg");
+    let blocked = target["paths"][0]["hops"]
+        .as_array()
+        .and_then(|hops| hops.iter().find(|h| h["verdict"] == "block"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(blocked["name"], "lab-db-sg", "{blocked:#}");
+
     let table = run_doctor(&["diagnose", "--snapshot", path, "--output", "table"]);
     assert_eq!(exit_code(&table), 1, "{}", describe(&table));
     let text = stdout_of(&table);
-    for expected in ["NET002", "Network paths", "BLOCKED", "Fix:", "Summary:"] {
+    for expected in [
+        "Verdict: rotation fails because security group sg-80c3… (lab-db-sg)",
+        "only from sg-b9eb… (lab-lambda-sg)",
+        "Follows from it: ROT002 (stuck-pending-version), LOG001",
+        "NET002",
+        "BLOCKED",
+        "Fix:",
+        "Summary:",
+    ] {
         assert!(text.contains(expected), "{expected} missing:\n{text}");
     }
     assert!(!text.contains("HTTP 500"), "{text}");

@@ -244,3 +244,69 @@ fn color_always_never_and_auto() {
     let bad = run_doctor(&["--color", "sometimes", "checks"]);
     assert_eq!(exit_code(&bad), 2, "{}", describe(&bad));
 }
+
+#[test]
+fn quiet_prints_the_verdict_alone_and_no_notes() {
+    let example = example();
+    let args = [
+        "diagnose",
+        "--snapshot",
+        &example,
+        "--output",
+        "table",
+        "--since",
+        "3d",
+    ];
+    let loud = run_doctor(&args);
+    assert!(stderr_of(&loud).contains("--since does not apply"));
+    for flag in ["--quiet", "-q"] {
+        let mut quiet_args = args.to_vec();
+        quiet_args.push(flag);
+        let quiet = run_doctor(&quiet_args);
+        assert_eq!(exit_code(&quiet), exit_code(&loud), "{}", describe(&quiet));
+        assert_eq!(stderr_of(&quiet), "", "{}", describe(&quiet));
+        let text = common::stdout_of(&quiet);
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            text.starts_with(
+                "lab/mysql/admin: FAIL rotation fails because security group sg-80c3… (lab-db-sg)"
+            ),
+            "{text}"
+        );
+    }
+    // A machine format is what was asked for: --quiet keeps it whole.
+    let json = run_doctor(&[
+        "--quiet",
+        "diagnose",
+        "--snapshot",
+        &example,
+        "--output",
+        "json",
+    ]);
+    let (code, report) = common::parse_report(&json, "--quiet --output json");
+    assert_eq!(code, 1);
+    assert_eq!(common::findings(&report).len(), 21);
+}
+
+#[test]
+fn all_and_verbose_show_more_of_the_table() {
+    let example = example();
+    let table = |extra: &[&str]| -> String {
+        let mut args = vec!["diagnose", "--snapshot", &example, "--output", "table"];
+        args.extend_from_slice(extra);
+        let out = run_doctor(&args);
+        assert_eq!(exit_code(&out), 1, "{}", describe(&out));
+        common::stdout_of(&out)
+    };
+    let short = table(&[]);
+    assert!(!short.contains("│ PASS") && short.contains("13 passed, 3 skipped"));
+    assert!(!short.contains("├─"), "{short}");
+    let all = table(&["--all"]);
+    assert_eq!(all.matches("│ PASS").count(), 13, "{all}");
+    assert!(all.contains("Network paths"));
+    let verbose = table(&["--verbose"]);
+    assert!(
+        verbose.contains("security group ingress sg-80c3850805bba7188 (lab-db-sg) ✗ BLOCKED"),
+        "{verbose}"
+    );
+}

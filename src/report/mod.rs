@@ -17,7 +17,7 @@ pub use json::render_json;
 pub use junit::render_junit;
 pub use sarif::render_sarif;
 pub use stats::RunStats;
-pub use table::{new_table, render_table};
+pub use table::{new_table, render_table, render_verdicts, TableOptions};
 
 /// Version of the JSON report's shape (documented in README.md).
 pub const REPORT_SCHEMA_VERSION: u32 = 1;

@@ -73,7 +73,15 @@ pub fn suggest_placement(facts: &Facts) -> Option<Placement> {
             .filter(|s| !database.subnet_ids.contains(s))
             .cloned()
             .collect();
-        let chosen = if apart.is_empty() { working } else { apart };
+        let mut chosen = if apart.is_empty() { working } else { apart };
+        // In zone order, as a person lists them (ids are random).
+        chosen.sort_by_key(|id| {
+            let zone = index
+                .subnet(id)
+                .ok()
+                .and_then(|s| s.availability_zone.clone());
+            (zone, id.clone())
+        });
         if !chosen.is_empty()
             && best
                 .as_ref()
