@@ -1,5 +1,5 @@
 //! The command line: `diagnose`, `scan`, `checks`, `explain`, `rotate`,
-//! `undo`, `apply` and `permissions`.
+//! `undo`, `apply`, `permissions`, `completions` and `man`.
 
 use std::path::PathBuf;
 
@@ -71,6 +71,30 @@ pub enum Command {
         #[arg(long)]
         fix: bool,
     },
+    /// Print the completion script for a shell.
+    ///
+    /// Save it where the shell looks for completions, e.g. for bash:
+    /// `rotation-doctor completions bash >
+    /// ~/.local/share/bash-completion/completions/rotation-doctor`.
+    Completions {
+        /// The shell the script is for.
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print the man page (roff), every subcommand included.
+    ///
+    /// Read it with `rotation-doctor man > rotation-doctor.1 && man
+    /// ./rotation-doctor.1`.
+    Man,
+}
+
+/// The shells `completions` writes a script for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 #[derive(clap::Args, Debug)]

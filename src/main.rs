@@ -2,6 +2,7 @@ mod actions;
 mod aws;
 mod cli;
 mod collect;
+mod completions;
 mod error;
 mod fix;
 mod notice;
@@ -73,6 +74,14 @@ fn run(cli: Cli) -> Result<u8, UserError> {
             })?;
             let meta = check.meta();
             println!("# {} {}\n\n{}", meta.id, meta.title, meta.docs);
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            print!("{}", completions::completion_script(shell));
+            Ok(0)
+        }
+        Command::Man => {
+            print!("{}", completions::man_page()?);
             Ok(0)
         }
     }
