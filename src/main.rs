@@ -333,6 +333,7 @@ fn fix_flow(
                     secret_id: facts.secret_id.clone(),
                     region: facts.region.clone(),
                     plan,
+                    names: before[0].names.clone(),
                 };
                 println!(
                     "{}",
@@ -341,7 +342,7 @@ fn fix_flow(
             }
             OutputFormat::Table => {
                 print_report(&before, output, None, table_options(&args.report));
-                print!("\n{}", fix::render_plan(&plan, &secret));
+                print!("\n{}", fix::render_plan(&plan, &secret, &before[0].names));
             }
         }
         return Ok(before_code);
@@ -354,7 +355,11 @@ fn fix_flow(
     if output == OutputFormat::Table {
         print_report(&before, output, None, table_options(&args.report));
     }
-    let _ = writeln!(human, "\n{}", fix::render_plan(&plan, &secret));
+    let _ = writeln!(
+        human,
+        "\n{}",
+        fix::render_plan(&plan, &secret, &before[0].names)
+    );
     let mut after = before;
     if !plan.steps.is_empty() {
         if !fix::consent(args.yes, plan.steps.len())? {
@@ -542,7 +547,10 @@ fn apply_command(args: ApplyArgs) -> Result<u8, UserError> {
         aws.region.push(file.region.clone());
     }
     let live = Live::connect(&aws)?;
-    print!("{}", fix::render_plan(&file.plan, &file.secret_id));
+    print!(
+        "{}",
+        fix::render_plan(&file.plan, &file.secret_id, &file.names)
+    );
     if file.plan.steps.is_empty() || !fix::consent(args.yes, file.plan.steps.len())? {
         println!("Nothing was changed.");
         return Ok(0);

@@ -65,6 +65,31 @@ pub fn label(id: &str, name: Option<&str>) -> String {
     }
 }
 
+/// Puts `(name)` after every id of `names` in running text that does not
+/// have it yet: `add an inbound rule to sg-80c3…` reads `… sg-80c3… (lab-db-sg)`.
+/// Only for prose: a command's arguments must stay bare ids.
+pub fn label_ids_in(text: &str, names: &BTreeMap<String, String>) -> String {
+    let is_id_char = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(is_id_char) {
+        out.push_str(&rest[..start]);
+        let word_end = rest[start..]
+            .find(|c: char| !is_id_char(c))
+            .map_or(rest.len(), |end| start + end);
+        let word = &rest[start..word_end];
+        out.push_str(word);
+        rest = &rest[word_end..];
+        if let Some(name) = names.get(word) {
+            if !rest.starts_with(" (") {
+                out.push_str(&format!(" ({name})"));
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 impl Facts {
     /// The name of the subnet or security group with this id.
     pub fn name_of(&self, id: &str) -> Option<&str> {
@@ -119,6 +144,24 @@ mod tests {
         assert_eq!(facts.label(&group.id), names.label(&group.id));
         assert_eq!(names.label("sg-unknown"), "sg-unknown");
         assert_eq!(facts.label("sg-unknown"), "sg-unknown");
+    }
+
+    #[test]
+    fn ids_in_prose_get_their_names_once() {
+        let names = BTreeMap::from([
+            ("sg-1".to_string(), "db".to_string()),
+            ("subnet-2".to_string(), "private-a".to_string()),
+        ]);
+        assert_eq!(
+            label_ids_in(
+                "rule on sg-1: tcp/3306 from sg-1 (db), in subnet-2.",
+                &names
+            ),
+            "rule on sg-1 (db): tcp/3306 from sg-1 (db), in subnet-2 (private-a)."
+        );
+        // Part of a longer id is not the id.
+        assert_eq!(label_ids_in("sg-10 and xsg-1", &names), "sg-10 and xsg-1");
+        assert_eq!(label_ids_in("", &names), "");
     }
 
     #[test]

@@ -5,10 +5,12 @@
 
 pub mod journal;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use rotation_doctor_checks::fix::{FixAction, FixPlan, Safety};
+use rotation_doctor_checks::names::label_ids_in;
 use rotation_doctor_checks::{Finding, Status};
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +61,10 @@ pub struct PlanFile {
     pub secret_id: String,
     pub region: String,
     pub plan: Plan,
+    /// The names of the subnets and security groups the plan changes, so
+    /// that `apply` shows them as `diagnose` did.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: BTreeMap<String, String>,
 }
 
 impl PlanFile {
@@ -159,7 +165,9 @@ pub fn choose(findings: &[Finding], unsafe_fixes: bool) -> Plan {
     plan
 }
 
-pub fn render_plan(plan: &Plan, secret: &str) -> String {
+/// The plan for a person: `names` puts names beside the ids in its prose.
+pub fn render_plan(plan: &Plan, secret: &str, names: &BTreeMap<String, String>) -> String {
+    let named = |text: &str| label_ids_in(text, names);
     let mut out = String::new();
     if plan.steps.is_empty() {
         out.push_str(&format!("Nothing to fix automatically for {secret}.\n"));
@@ -174,10 +182,10 @@ pub fn render_plan(plan: &Plan, secret: &str) -> String {
             "  {}. [{}] {}\n     for {}: {}\n     why: {}\n     needs: {}\n",
             number + 1,
             step.safety.as_str(),
-            step.description,
+            named(&step.description),
             step.check,
-            step.plan,
-            step.rationale,
+            named(&step.plan),
+            named(&step.rationale),
             step.iam_actions.join(", ")
         ));
     }
@@ -185,7 +193,7 @@ pub fn render_plan(plan: &Plan, secret: &str) -> String {
         out.push_str(&format!(
             "  not applied ({}): {} [{}] — {}\n",
             other.check,
-            other.plan,
+            named(&other.plan),
             other.safety.as_str(),
             other.why_not
         ));
@@ -193,7 +201,8 @@ pub fn render_plan(plan: &Plan, secret: &str) -> String {
     for manual in &plan.manual {
         out.push_str(&format!(
             "  manual ({}): {}\n",
-            manual.check, manual.message
+            manual.check,
+            named(&manual.message)
         ));
     }
     out
