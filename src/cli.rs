@@ -64,6 +64,9 @@ pub enum Command {
     Undo(UndoArgs),
     /// Apply a plan saved with `diagnose --dry-run --output json`.
     Apply(ApplyArgs),
+    /// Combine JSON reports of separate runs (one per account or region)
+    /// into one report, in any output format.
+    Merge(MergeArgs),
     /// Print the least-privilege IAM policy rotation-doctor needs.
     Permissions {
         /// The policy for --fix, apply, undo and rotate instead of the
@@ -146,6 +149,34 @@ pub struct RotateArgs {
     pub output: Option<OutputFormat>,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// Reports written with `--output json` by `diagnose` or `scan`.
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+
+    /// List every finding and every network path in the table.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Show each network path's hops as a tree in the table.
+    #[arg(long, short)]
+    pub verbose: bool,
+
+    /// Exit 1 only for a failing finding at or above this severity.
+    #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = severity_parser())]
+    pub fail_on: Severity,
+
+    /// Do not exit 1 when a check that decides whether rotation can work
+    /// is unknown.
+    #[arg(long)]
+    pub allow_unknown: bool,
 }
 
 #[derive(clap::Args, Debug)]

@@ -5,6 +5,7 @@ mod collect;
 mod completions;
 mod error;
 mod fix;
+mod merge;
 mod notice;
 mod permissions;
 mod report;
@@ -53,6 +54,7 @@ fn run(cli: Cli) -> Result<u8, UserError> {
         Command::Rotate(args) => rotate_command(args),
         Command::Undo(args) => undo_command(args),
         Command::Apply(args) => apply_command(args),
+        Command::Merge(args) => merge_command(args),
         Command::Permissions { fix } => {
             let text = if fix {
                 permissions::policy(&permissions::fix_actions(), "RotationDoctorFix")
@@ -504,6 +506,20 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
         notice::note("no rotating secret matched");
     }
     Ok(report::exit_code(&targets, args.report.fail_on, args.report.allow_unknown) as u8)
+}
+
+fn merge_command(args: cli::MergeArgs) -> Result<u8, UserError> {
+    let (targets, notes) = merge::merge(&args.reports)?;
+    for note in notes {
+        notice::note(note);
+    }
+    let table = report::TableOptions {
+        width: terminal_width(),
+        all: args.all,
+        verbose: args.verbose,
+    };
+    print_report(&targets, output_format(args.output), None, table);
+    Ok(report::exit_code(&targets, args.fail_on, args.allow_unknown) as u8)
 }
 
 fn rotate_command(args: RotateArgs) -> Result<u8, UserError> {

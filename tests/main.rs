@@ -21,6 +21,7 @@ mod harness;
 mod hygiene;
 mod lab_case;
 mod master_secret;
+mod merge;
 mod network_paths;
 mod permissions;
 mod reports;

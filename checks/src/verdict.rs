@@ -11,8 +11,9 @@ use crate::finding::{Finding, Status};
 use crate::fix::Safety;
 use crate::rules;
 
-/// What the findings of one secret amount to.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What the findings of one secret amount to. (`Default` is the empty
+/// verdict a report of an earlier version has; `conclude` makes the real one.)
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// One sentence for a person.
     pub summary: String,

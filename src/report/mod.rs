@@ -11,7 +11,7 @@ use rotation_doctor_checks::net::NetPath;
 use std::collections::BTreeMap;
 
 use rotation_doctor_checks::{rules, Diagnosis, Facts, Finding, Severity, Status, Verdict};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use json::render_json;
 pub use junit::render_junit;
@@ -22,23 +22,25 @@ pub use table::{new_table, render_table, render_verdicts, TableOptions};
 /// Version of the JSON report's shape (documented in README.md).
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
-/// The diagnosis of one secret.
-#[derive(Debug, Serialize)]
+/// The diagnosis of one secret (read back by `merge`).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Target {
     pub secret: SecretRef,
     pub region: String,
     pub collected_at: chrono::DateTime<chrono::Utc>,
     /// The root cause, its fix and its consequences (accepted findings are
     /// no cause: `accept` concludes again after suppressions).
+    #[serde(default)]
     pub verdict: Verdict,
     pub findings: Vec<Finding>,
     /// One per Lambda subnet and destination.
     pub paths: Vec<NetPath>,
     /// The names of the subnets and security groups the report mentions.
+    #[serde(default)]
     pub names: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SecretRef {
     pub arn: Option<String>,
     pub name: String,
