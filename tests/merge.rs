@@ -99,6 +99,24 @@ fn reports_of_two_accounts_become_one() {
         [true, true],
         "both accounts' results are in the SARIF"
     );
+    let uris: std::collections::BTreeSet<&str> = results
+        .iter()
+        .filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str())
+        .collect();
+    assert_eq!(
+        uris.into_iter().collect::<Vec<_>>(),
+        [
+            "aws/123456789012/us-east-1/secretsmanager/lab/mysql/admin",
+            "aws/210987654321/us-east-1/secretsmanager/orders/mysql/admin",
+        ]
+    );
+    let junit = stdout_of(&run("junit"));
+    for suite in [
+        "name=\"123456789012/us-east-1/lab/mysql/admin\"",
+        "name=\"210987654321/us-east-1/orders/mysql/admin\"",
+    ] {
+        assert!(junit.contains(suite), "{suite} in\n{junit}");
+    }
 
     let table = stdout_of(&run("table"));
     assert_eq!(

@@ -63,7 +63,7 @@ fn sarif_validates_against_the_official_schema() {
             result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
                 .as_str()
                 .unwrap()
-                .starts_with("aws/us-east-1/secretsmanager/")
+                .starts_with("aws/123456789012/us-east-1/secretsmanager/")
         );
     }
     // The same input gives the same fingerprints: code scanning tracks them.

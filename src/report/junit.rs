@@ -60,7 +60,7 @@ pub fn render_junit(targets: &[Target]) -> String {
     for target in targets {
         out.push_str(&format!(
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" timestamp=\"{}\">\n",
-            escape(&target.secret.name),
+            escape(&target.qualified_name()),
             target.findings.len(),
             count(&target.findings, Case::Failure),
             count(&target.findings, Case::Error),

@@ -71,6 +71,21 @@ impl Target {
         }
     }
 
+    /// The account the secret is in, from its ARN.
+    pub fn account(&self) -> Option<&str> {
+        let arn = self.secret.arn.as_deref()?;
+        rotation_doctor_checks::Arn::parse(arn).map(|a| a.account)
+    }
+
+    /// `ACCOUNT/REGION/NAME`: the secret, told apart from a namesake in
+    /// another account or region (merged reports hold several).
+    pub fn qualified_name(&self) -> String {
+        match self.account() {
+            Some(account) => format!("{account}/{}/{}", self.region, self.secret.name),
+            None => format!("{}/{}", self.region, self.secret.name),
+        }
+    }
+
     /// `id (name)` for an id the report names, else the id.
     pub fn label(&self, id: &str) -> String {
         rotation_doctor_checks::names::label(id, self.names.get(id).map(String::as_str))

@@ -42,8 +42,8 @@ pub fn fingerprint(parts: &[&str]) -> String {
     format!("{hash:016x}")
 }
 
-/// `aws/REGION/secretsmanager/NAME`: a path-like URI that stays the same
-/// across runs for one secret.
+/// `aws/ACCOUNT/REGION/secretsmanager/NAME`: a path-like URI that stays the
+/// same across runs for one secret and differs between accounts.
 fn artifact_uri(target: &Target) -> String {
     let name: String = target
         .secret
@@ -57,7 +57,10 @@ fn artifact_uri(target: &Target) -> String {
             }
         })
         .collect();
-    format!("aws/{}/secretsmanager/{name}", target.region)
+    match target.account() {
+        Some(account) => format!("aws/{account}/{}/secretsmanager/{name}", target.region),
+        None => format!("aws/{}/secretsmanager/{name}", target.region),
+    }
 }
 
 fn first_paragraph(docs: &str) -> String {
