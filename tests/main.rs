@@ -23,5 +23,6 @@ mod master_secret;
 mod network_paths;
 mod permissions;
 mod reports;
+mod rotate_trace;
 mod round_trips;
 mod scan;
