@@ -397,7 +397,7 @@ fn fix_flow(
             &live.clients,
             &facts.secret_id,
             std::time::Duration::from_secs(300),
-            std::io::stderr().is_terminal(),
+            notice::show_progress(),
         ))?;
         if !report_rotation(&rotated, &mut human) {
             code = 1;
@@ -420,10 +420,40 @@ fn report_rotation(rotation: &rotate::Rotation, out: &mut dyn Write) -> bool {
             let _ = writeln!(out, "Rotation failed: {reason}");
             false
         }
-        rotate::Rotation::TimedOut { version_id } => {
+        rotate::Rotation::StepFailed {
+            version_id,
+            failure,
+        } => {
+            let step = failure.step.as_str();
+            let _ = match &failure.cause {
+                Some(cause) => writeln!(
+                    out,
+                    "Rotation of version {version_id} failed at {step}: {} ({}).\n  Hint: {}",
+                    cause.cause, cause.id, cause.hint
+                ),
+                None => writeln!(
+                    out,
+                    "Rotation of version {version_id} failed at {step}: {} (a line the log classifier does not know).",
+                    failure.line
+                ),
+            };
+            false
+        }
+        rotate::Rotation::TimedOut {
+            version_id,
+            stalled_at,
+        } => {
+            let stalled = stalled_at
+                .map(|step| {
+                    format!(
+                        " It stopped at {}: no log line says it finished.",
+                        step.as_str()
+                    )
+                })
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "Rotation did not finish in time: version {version_id} is still not AWSCURRENT."
+                "Rotation did not finish in time: version {version_id} is still not AWSCURRENT.{stalled}"
             );
             false
         }
@@ -536,16 +566,29 @@ fn rotate_command(args: RotateArgs) -> Result<u8, UserError> {
         &live.clients,
         &args.secret,
         args.timeout,
-        std::io::stderr().is_terminal(),
+        notice::show_progress(),
     ))?;
     if report_rotation(&rotation, &mut std::io::stderr()) {
         return Ok(0);
     }
-    eprintln!("Diagnosing {}:", args.secret);
     let facts = live.collect(&args.secret, std::time::Duration::from_secs(3600))?;
-    let diagnosis = diagnose(&facts);
+    let mut target = report::Target::new(&facts, diagnose(&facts));
+    // A known failed step narrows the diagnosis to what that step needs.
+    match rotation.failed_step() {
+        Some(step) => {
+            eprintln!(
+                "Diagnosing what {} needs ({}) for {}:",
+                step.as_str(),
+                rotate::needs(step),
+                args.secret
+            );
+            target.findings = rotate::findings_for_step(target.findings, step);
+            target.conclude_again();
+        }
+        None => eprintln!("Diagnosing {}:", args.secret),
+    }
     print_report(
-        &[report::Target::new(&facts, diagnosis)],
+        &[target],
         output_format(args.output),
         None,
         report::TableOptions {

@@ -25,5 +25,6 @@ mod merge;
 mod network_paths;
 mod permissions;
 mod reports;
+mod rotate_trace;
 mod round_trips;
 mod scan;

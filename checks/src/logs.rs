@@ -280,8 +280,8 @@ fn classify_line<'a>(message: &str, earlier: &[&LogEvent]) -> Option<&'a Signatu
 }
 
 /// The first line of a message (a traceback follows it), tabs as spaces,
-/// at most 300 characters.
-fn shorten(message: &str) -> String {
+/// at most 300 characters: how LOG001 and the `rotate --wait` trace show a line.
+pub fn shorten(message: &str) -> String {
     let first = message.trim().lines().next().unwrap_or_default();
     let line = first.replace('\t', " ");
     match line.char_indices().nth(300) {

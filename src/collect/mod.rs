@@ -31,7 +31,7 @@ mod fleet;
 mod iam;
 mod kms;
 mod lambda;
-mod logs;
+pub(crate) mod logs;
 mod master;
 mod network;
 mod redacted;
