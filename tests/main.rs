@@ -10,6 +10,7 @@ mod aws_only_readers;
 mod bad_input;
 mod checks_catalog;
 mod checks_iam;
+mod diagrams;
 mod example_snapshot;
 mod faults;
 mod first_run;
