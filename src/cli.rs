@@ -297,6 +297,11 @@ pub enum OutputFormat {
     Sarif,
     /// JUnit XML, for CI test reports.
     Junit,
+    /// Markdown with a Mermaid diagram per network path, for a pull-request
+    /// comment or $GITHUB_STEP_SUMMARY.
+    Markdown,
+    /// Graphviz DOT of the network paths (`dot -Tsvg`).
+    Dot,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

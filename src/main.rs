@@ -228,6 +228,8 @@ fn print_report(
         OutputFormat::Json => println!("{}", report::render_json(targets, stats)),
         OutputFormat::Sarif => println!("{}", report::render_sarif(targets)),
         OutputFormat::Junit => print!("{}", report::render_junit(targets)),
+        OutputFormat::Markdown => print!("{}", report::render_markdown(targets)),
+        OutputFormat::Dot => print!("{}", report::render_dot(targets)),
         OutputFormat::Table if notice::quiet() => print!("{}", report::render_verdicts(targets)),
         OutputFormat::Table => print!("{}", report::render_table(targets, table)),
     }
@@ -293,11 +295,16 @@ fn check_diagnose_flags(args: &DiagnoseArgs) -> Result<(), UserError> {
     if args.dry_run
         && matches!(
             args.report.output,
-            Some(OutputFormat::Sarif | OutputFormat::Junit)
+            Some(
+                OutputFormat::Sarif
+                    | OutputFormat::Junit
+                    | OutputFormat::Markdown
+                    | OutputFormat::Dot
+            )
         )
     {
         return Err(UserError::new(
-            "--dry-run writes the fix plan as json (for `rotation-doctor apply`) or as a table; sarif and junit are report formats: drop --dry-run for those",
+            "--dry-run writes the fix plan as json (for `rotation-doctor apply`) or as a table; sarif, junit, markdown and dot are report formats: drop --dry-run for those",
         ));
     }
     if let (Some(path), Some(_)) = (&args.snapshot, args.report.since) {
@@ -329,7 +336,12 @@ fn fix_flow(
         report::exit_code(&before, args.report.fail_on, args.report.allow_unknown) as u8;
     if args.dry_run {
         match output {
-            OutputFormat::Json | OutputFormat::Sarif | OutputFormat::Junit => {
+            // check_diagnose_flags refuses --dry-run with the report formats.
+            OutputFormat::Json
+            | OutputFormat::Sarif
+            | OutputFormat::Junit
+            | OutputFormat::Markdown
+            | OutputFormat::Dot => {
                 let file = fix::PlanFile {
                     schema_version: report::REPORT_SCHEMA_VERSION,
                     secret_id: facts.secret_id.clone(),

@@ -11,6 +11,7 @@ mod bad_input;
 mod checks_catalog;
 mod checks_iam;
 mod completions;
+mod diagrams;
 mod example_snapshot;
 mod faults;
 mod first_run;

@@ -1,8 +1,11 @@
 //! Rendering a diagnosis: the report model shared by every format, and the
 //! exit code a CI gate reads.
 
+mod dot;
+mod graph;
 mod json;
 mod junit;
+mod markdown;
 pub mod sarif;
 mod stats;
 mod table;
@@ -13,8 +16,10 @@ use std::collections::BTreeMap;
 use rotation_doctor_checks::{rules, Diagnosis, Facts, Finding, Severity, Status, Verdict};
 use serde::{Deserialize, Serialize};
 
+pub use dot::render_dot;
 pub use json::render_json;
 pub use junit::render_junit;
+pub use markdown::render_markdown;
 pub use sarif::render_sarif;
 pub use stats::RunStats;
 pub use table::{new_table, render_table, render_verdicts, TableOptions};
