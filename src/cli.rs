@@ -73,6 +73,10 @@ pub enum Command {
         /// read-only one for diagnose and scan.
         #[arg(long)]
         fix: bool,
+        /// The policy of the principal that runs `scan --role-name`: assume
+        /// the role in each account, list the organization's accounts.
+        #[arg(long, conflicts_with = "fix")]
+        scanner: bool,
     },
     /// Print the completion script for a shell.
     ///
@@ -129,6 +133,9 @@ pub struct ScanArgs {
     /// time on stderr (and under "stats" in the JSON).
     #[arg(long)]
     pub stats: bool,
+
+    #[command(flatten)]
+    pub accounts: crate::accounts::AccountArgs,
 
     #[command(flatten)]
     pub report: ReportArgs,

@@ -1,3 +1,4 @@
+mod accounts;
 mod actions;
 mod aws;
 mod cli;
@@ -55,9 +56,11 @@ fn run(cli: Cli) -> Result<u8, UserError> {
         Command::Undo(args) => undo_command(args),
         Command::Apply(args) => apply_command(args),
         Command::Merge(args) => merge_command(args),
-        Command::Permissions { fix } => {
+        Command::Permissions { fix, scanner } => {
             let text = if fix {
                 permissions::policy(&permissions::fix_actions(), "RotationDoctorFix")
+            } else if scanner {
+                permissions::policy(permissions::SCANNER_ACTIONS, "RotationDoctorScanner")
             } else {
                 permissions::policy(permissions::READ_ACTIONS, "RotationDoctorRead")
             };
@@ -474,13 +477,6 @@ fn report_rotation(rotation: &rotate::Rotation, out: &mut dyn Write) -> bool {
 
 fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
     let started = std::time::Instant::now();
-    // One session per region, all regions at once, the secrets of each
-    // concurrently under the bound.
-    let regions: Vec<Option<String>> = if args.report.aws.region.is_empty() {
-        vec![None]
-    } else {
-        args.report.aws.region.iter().cloned().map(Some).collect()
-    };
     let progress = notice::show_progress().then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_message("scanning");
@@ -492,48 +488,24 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
         filters: args.filters.clone(),
         progress: progress.clone(),
     });
-    // Every region's calls are counted together.
-    let calls = collect::stats::CallStats::default();
     let runtime = new_runtime()?;
-    let scans = runtime.block_on(async {
-        let mut handles = Vec::new();
-        for region in regions {
-            let mut aws = args.report.aws.clone();
-            aws.region = region.into_iter().collect();
-            let (options, calls) = (options.clone(), calls.clone());
-            handles.push(tokio::spawn(async move {
-                // Retries follow the configuration (standard mode unless
-                // AWS_RETRY_MODE or the profile says otherwise). Not adaptive
-                // by default: under heavy throttling its client-side rate
-                // limiter fell to about one call in two seconds and calls ran
-                // into the 25 s operation timeout (tests/fleet.rs, one call in
-                // three throttled).
-                let config = aws::load_config(&aws).await?;
-                let clients = collect::Clients::new(&config, &calls)?;
-                scan::scan_region(clients, &options).await
-            }));
-        }
-        let mut scans = Vec::new();
-        for handle in handles {
-            let scan = handle
-                .await
-                .map_err(|e| UserError::new(format!("a region's scan stopped: {e}")))??;
-            scans.push(scan);
-        }
-        Ok::<_, UserError>(scans)
-    })?;
+    let scans = runtime.block_on(scan::scan(&args.report.aws, &args.accounts, options))?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
     let mut targets: Vec<report::Target> = scans
         .iter()
-        .flatten()
+        .flat_map(|scan| &scan.facts)
         .map(|facts| report::Target::new(facts, diagnose(facts)))
         .collect();
     accept(&mut targets, &args.report.accept)?;
-    let stats = args
-        .stats
-        .then(|| report::RunStats::new(started.elapsed(), &calls.snapshot()));
+    let stats = args.stats.then(|| {
+        let per_account: Vec<(Option<String>, _)> = scans
+            .iter()
+            .map(|scan| (scan.account.clone(), scan.calls.snapshot()))
+            .collect();
+        report::RunStats::of_accounts(started.elapsed(), &per_account)
+    });
     if let Some(stats) = &stats {
         eprint!("{}", stats.render_table());
     }

@@ -104,5 +104,8 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Vec<Target>, Vec<String>), UserError>
             }
         }
     }
-    Ok((by_secret.into_values().collect(), notes))
+    let mut targets: Vec<Target> = by_secret.into_values().collect();
+    // Grouped by account, as a multi-account scan reports them.
+    targets.sort_by_key(|t| (t.account(), t.region.clone(), t.secret.name.clone()));
+    Ok((targets, notes))
 }

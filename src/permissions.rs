@@ -38,6 +38,17 @@ pub const READ_ACTIONS: &[&str] = &[
     "kms:DescribeKey",
     "kms:GetKeyPolicy",
     "cloudtrail:LookupEvents",
+    "ec2:DescribeRegions",
+];
+
+/// What the principal that runs `scan --role-name` calls itself: it assumes
+/// the role in each account (which then needs `READ_ACTIONS`) and lists the
+/// organization's accounts for `--organization`.
+pub const SCANNER_ACTIONS: &[&str] = &[
+    "sts:AssumeRole",
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListChildren",
 ];
 
 /// One action of each kind, to list what applying any fix may need.

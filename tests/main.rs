@@ -6,6 +6,7 @@
 mod common;
 
 mod accept;
+mod accounts;
 mod aws_only_readers;
 mod bad_input;
 mod checks_catalog;

@@ -247,6 +247,7 @@ fn synthetic() -> Facts {
         kms_key: Fact::NotApplicable("bench".into()),
         rotation_events: Fact::NotApplicable("bench".into()),
         master_secret: Fact::NotApplicable("bench".into()),
+        account_access: Fact::NotApplicable("bench".into()),
     }
 }
 

@@ -100,6 +100,19 @@ pub struct Diagnosis {
 
 /// Runs the engine once and every check on its result.
 pub fn diagnose(facts: &Facts) -> Diagnosis {
+    // An account a scan could not enter has nothing else collected: ACC001
+    // says so, and the other checks have nothing to look at.
+    if matches!(facts.account_access, crate::Fact::Unavailable(_)) {
+        let findings = crate::rules::find("ACC001")
+            .map(|check| check.evaluate(facts, &NetworkPaths::evaluate(facts)))
+            .unwrap_or_default();
+        return Diagnosis {
+            verdict: conclude(&findings),
+            findings,
+            paths: Vec::new(),
+            names: BTreeMap::new(),
+        };
+    }
     let paths = NetworkPaths::evaluate(facts);
     let findings: Vec<Finding> = rules::ALL
         .iter()

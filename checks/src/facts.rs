@@ -118,6 +118,55 @@ pub struct Facts {
     /// verdicts only; `NotApplicable` for a secret without that key.
     #[serde(default = "not_collected")]
     pub master_secret: Fact<MasterSecret>,
+    /// How a multi-account scan entered the secret's account: the role it
+    /// assumed; `Unavailable` when it could not (then nothing else was
+    /// collected); `NotApplicable` with the caller's own credentials.
+    #[serde(default = "not_collected")]
+    pub account_access: Fact<AccountAccess>,
+}
+
+/// The role a scan assumed to enter an account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountAccess {
+    pub account: String,
+    pub role_arn: String,
+}
+
+impl Facts {
+    /// An account a scan could not enter: the role it tried, why it
+    /// failed, and nothing else (there was nothing else to read).
+    pub fn unentered(
+        region: &str,
+        role_arn: &str,
+        collected_at: DateTime<Utc>,
+        error: Unavailable,
+    ) -> Facts {
+        let reason = format!("the scan could not enter the account as {role_arn}");
+        fn why<T>(reason: &str) -> Fact<T> {
+            Fact::NotApplicable(reason.to_string())
+        }
+        Facts {
+            schema_version: SNAPSHOT_SCHEMA_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            description: None,
+            collected_at,
+            region: region.to_string(),
+            secret_id: role_arn.to_string(),
+            log_window_hours: 0,
+            secret: why(&reason),
+            connection: why(&reason),
+            lambda: why(&reason),
+            lambda_policy: why(&reason),
+            database: why(&reason),
+            network: Network::not_applicable(&reason),
+            logs: why(&reason),
+            execution_role: why(&reason),
+            kms_key: why(&reason),
+            rotation_events: why(&reason),
+            master_secret: why(&reason),
+            account_access: Fact::Unavailable(error),
+        }
+    }
 }
 
 /// What a multi-user secret's master secret means for rotation. Its ARN is a

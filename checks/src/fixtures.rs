@@ -267,6 +267,7 @@ pub fn lab() -> Facts {
         master_secret: Fact::NotApplicable(
             "the secret has no masterarn key (single-user rotation)".to_string(),
         ),
+        account_access: Fact::NotApplicable("the credentials' own account".to_string()),
     }
 }
 

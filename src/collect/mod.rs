@@ -29,6 +29,7 @@ mod database;
 pub(crate) mod errors;
 mod fleet;
 mod iam;
+pub(crate) mod in_flight;
 mod kms;
 mod lambda;
 pub(crate) mod logs;
@@ -355,6 +356,7 @@ impl Session {
             kms_key,
             rotation_events,
             master_secret,
+            account_access: shared.account_access.clone(),
         }
     }
 

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use rotation_doctor_checks::{
-    Database, ExecutionRole, Fact, KmsKey, LogExcerpt, Network, SecurityGroup, SimulatedAction,
-    Unavailable,
+    AccountAccess, Database, ExecutionRole, Fact, KmsKey, LogExcerpt, Network, SecurityGroup,
+    SimulatedAction, Unavailable,
 };
 use tokio::sync::OnceCell;
 
@@ -74,6 +74,8 @@ pub(crate) struct Shared {
     /// Many secrets are diagnosed: find databases in one listing rather
     /// than one DescribeDBInstances per identifier.
     pub fleet: bool,
+    /// The role assumed to enter the account, for a multi-account scan.
+    pub account_access: Fact<AccountAccess>,
     /// Every value of a secret the run holds and may not keep: each
     /// AWSCURRENT password and `masterarn` read so far. Masked in every log
     /// line and CloudTrail event kept (a Lambda's log group serves every
@@ -104,6 +106,17 @@ impl Session {
     /// A session over `clients`, reading log events from `since` ago;
     /// `fleet` when many secrets will be diagnosed.
     pub fn new(clients: Clients, since: std::time::Duration, fleet: bool) -> Session {
+        let own = Fact::NotApplicable("the credentials' own account".to_string());
+        Session::entered(clients, since, fleet, own)
+    }
+
+    /// A session in an account entered through `access` (a scan's role).
+    pub fn entered(
+        clients: Clients,
+        since: std::time::Duration,
+        fleet: bool,
+        account_access: Fact<AccountAccess>,
+    ) -> Session {
         let collected_at = Utc::now();
         let window = chrono::TimeDelta::from_std(since).unwrap_or(chrono::TimeDelta::MAX);
         let log_start = collected_at
@@ -116,6 +129,7 @@ impl Session {
                 collected_at,
                 since,
                 fleet,
+                account_access,
                 masked: Mutex::new(Vec::new()),
                 secrets_by_lambda: Mutex::new(HashMap::new()),
                 lambda_configs: Memo::new(),

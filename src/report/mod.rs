@@ -31,6 +31,9 @@ pub const REPORT_SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Target {
     pub secret: SecretRef,
+    /// The account the secret is in (or that a scan could not enter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub region: String,
     pub collected_at: chrono::DateTime<chrono::Utc>,
     /// The root cause, its fix and its consequences (accepted findings are
@@ -65,8 +68,25 @@ impl Target {
                 name: facts.secret_id.clone(),
             },
         };
+        let mut secret = secret;
+        if let rotation_doctor_checks::Fact::Unavailable(_) = &facts.account_access {
+            // Not a secret: the account the scan could not enter.
+            secret.name = match account_of(&facts.secret_id) {
+                Some(account) => format!("account {account} (not scanned)"),
+                None => "an account (not scanned)".to_string(),
+            };
+        }
+        let account = match &facts.account_access {
+            rotation_doctor_checks::Fact::Present(access) => Some(access.account.clone()),
+            // An account not entered: its id is in the role's ARN.
+            rotation_doctor_checks::Fact::Unavailable(_) => account_of(&facts.secret_id),
+            rotation_doctor_checks::Fact::NotApplicable(_) => {
+                secret.arn.as_deref().and_then(account_of)
+            }
+        };
         Target {
             secret,
+            account,
             region: facts.region.clone(),
             collected_at: facts.collected_at,
             verdict: diagnosis.verdict,
@@ -76,10 +96,12 @@ impl Target {
         }
     }
 
-    /// The account the secret is in, from its ARN.
-    pub fn account(&self) -> Option<&str> {
-        let arn = self.secret.arn.as_deref()?;
-        rotation_doctor_checks::Arn::parse(arn).map(|a| a.account)
+    /// The account the secret is in (from its ARN for a report of an
+    /// earlier version, which had no `account`).
+    pub fn account(&self) -> Option<String> {
+        self.account
+            .clone()
+            .or_else(|| self.secret.arn.as_deref().and_then(account_of))
     }
 
     /// `ACCOUNT/REGION/NAME`: the secret, told apart from a namesake in
@@ -104,6 +126,13 @@ impl Target {
     pub fn count(&self, status: Status) -> usize {
         self.findings.iter().filter(|f| f.status == status).count()
     }
+}
+
+/// The account of an ARN, when it has one.
+fn account_of(arn: &str) -> Option<String> {
+    rotation_doctor_checks::Arn::parse(arn)
+        .map(|a| a.account.to_string())
+        .filter(|account| !account.is_empty())
 }
 
 /// 1 when a `fail` finding is at or above the threshold, or (unless

@@ -12,6 +12,20 @@ pub struct RunStats {
     pub calls: u64,
     pub retries: u64,
     pub operations: Vec<OperationStats>,
+    /// A multi-account scan's calls per account.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountStats>,
+}
+
+/// One account's counts (`None`: the credentials' own account), as
+/// `CallStats::snapshot` gives them.
+pub type AccountCounts = (Option<String>, Vec<(String, String, OperationCount)>);
+
+#[derive(Debug, Serialize)]
+pub struct AccountStats {
+    pub account: String,
+    pub calls: u64,
+    pub retries: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -50,7 +64,27 @@ impl RunStats {
             calls: operations.iter().map(|o| o.calls).sum(),
             retries: operations.iter().map(|o| o.retries).sum(),
             operations,
+            accounts: Vec::new(),
         }
+    }
+
+    /// The run's totals, and each account's when the scan entered accounts.
+    pub fn of_accounts(wall: std::time::Duration, per_account: &[AccountCounts]) -> RunStats {
+        let all: Vec<_> = per_account.iter().flat_map(|(_, c)| c.clone()).collect();
+        let mut stats = RunStats::new(wall, &all);
+        stats.accounts = per_account
+            .iter()
+            .filter_map(|(account, counts)| {
+                let account = account.clone()?;
+                let of_account = RunStats::new(wall, counts);
+                Some(AccountStats {
+                    account,
+                    calls: of_account.calls,
+                    retries: of_account.retries,
+                })
+            })
+            .collect();
+        stats
     }
 
     pub fn render_table(&self) -> String {
@@ -69,8 +103,18 @@ impl RunStats {
                 op.retries.to_string(),
             ]);
         }
+        let accounts: String = self
+            .accounts
+            .iter()
+            .map(|a| {
+                format!(
+                    "account {}: {} calls, {} retries\n",
+                    a.account, a.calls, a.retries
+                )
+            })
+            .collect();
         format!(
-            "{table}\n{} AWS calls, {} retries, {:.2} s\n",
+            "{table}\n{accounts}{} AWS calls, {} retries, {:.2} s\n",
             self.calls, self.retries, self.wall_seconds
         )
     }

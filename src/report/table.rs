@@ -337,7 +337,21 @@ fn status_cell_with_severity(finding: &Finding) -> Cell {
 pub fn render_table(targets: &[Target], options: TableOptions) -> String {
     let width = usize::from(options.width.unwrap_or(120));
     let mut out = String::new();
+    let accounts: std::collections::BTreeSet<Option<String>> =
+        targets.iter().map(Target::account).collect();
+    let mut account_shown: Option<Option<String>> = None;
     for target in targets {
+        // Several accounts: each one's secrets under its heading.
+        let account = target.account();
+        if accounts.len() > 1 && account_shown.as_ref() != Some(&account) {
+            let heading = format!("Account {}", account.as_deref().unwrap_or("(unknown)"));
+            out.push_str(&format!(
+                "{}\n{}\n\n",
+                heading.bold(),
+                "═".repeat(heading.len())
+            ));
+            account_shown = Some(account);
+        }
         let about = format!(
             "{}\n{} · collected {}",
             target.secret.arn.as_deref().unwrap_or("ARN unknown"),

@@ -20,6 +20,7 @@ macro_rules! registry {
 }
 
 registry! {
+    acc001_account_entered::AccountEntered,
     rot001_rotation_disabled::RotationDisabled,
     rot002_stuck_pending::StuckPending,
     rot003_rotation_overdue::RotationOverdue,
@@ -191,7 +192,11 @@ mod tests {
 
     /// Checks whose "failing" fixture is a report, not a failure: the
     /// status it must give there, and the status on the passing fixture.
-    const REPORTING: &[(&str, Status, Status)] = &[("MGD001", Status::Pass, Status::Skipped)];
+    /// (An account not entered is `unknown`: nothing in it was decided.)
+    const REPORTING: &[(&str, Status, Status)] = &[
+        ("MGD001", Status::Pass, Status::Skipped),
+        ("ACC001", Status::Unknown, Status::Pass),
+    ];
 
     #[test]
     fn every_check_has_a_failing_and_a_passing_fixture() {
