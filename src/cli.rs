@@ -164,26 +164,11 @@ pub struct MergeArgs {
     #[arg(required = true, value_name = "REPORT")]
     pub reports: Vec<PathBuf>,
 
-    /// Output format (default: table on a terminal, json otherwise).
-    #[arg(long, value_enum)]
-    pub output: Option<OutputFormat>,
+    #[command(flatten)]
+    pub view: ViewArgs,
 
-    /// List every finding and every network path in the table.
-    #[arg(long)]
-    pub all: bool,
-
-    /// Show each network path's hops as a tree in the table.
-    #[arg(long, short)]
-    pub verbose: bool,
-
-    /// Exit 1 only for a failing finding at or above this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = severity_parser())]
-    pub fail_on: Severity,
-
-    /// Do not exit 1 when a check that decides whether rotation can work
-    /// is unknown.
-    #[arg(long)]
-    pub allow_unknown: bool,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -249,6 +234,27 @@ pub struct DiagnoseArgs {
 /// when to fail.
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
+    #[command(flatten)]
+    pub view: ViewArgs,
+
+    /// How far back to read the rotation Lambdas' logs, e.g. 24h, 3d
+    /// (default 24h). A snapshot keeps the window it was saved with.
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<std::time::Duration>,
+
+    #[command(flatten)]
+    pub gate: GateArgs,
+
+    #[command(flatten)]
+    pub accept: AcceptArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// How a report is shown: its format, and how much of it a table lists.
+#[derive(clap::Args, Debug)]
+pub struct ViewArgs {
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(long, value_enum)]
     pub output: Option<OutputFormat>,
@@ -261,12 +267,11 @@ pub struct ReportArgs {
     /// Show each network path's hops as a tree in the table.
     #[arg(long, short)]
     pub verbose: bool,
+}
 
-    /// How far back to read the rotation Lambdas' logs, e.g. 24h, 3d
-    /// (default 24h). A snapshot keeps the window it was saved with.
-    #[arg(long, value_parser = parse_since)]
-    pub since: Option<std::time::Duration>,
-
+/// When a report fails the run (the exit code a CI gate reads).
+#[derive(clap::Args, Debug)]
+pub struct GateArgs {
     /// Exit 1 only for a failing finding at or above this severity.
     #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = severity_parser())]
     pub fail_on: Severity,
@@ -275,12 +280,13 @@ pub struct ReportArgs {
     /// is unknown (a call was denied or failed).
     #[arg(long)]
     pub allow_unknown: bool,
+}
 
-    #[command(flatten)]
-    pub accept: AcceptArgs,
-
-    #[command(flatten)]
-    pub aws: AwsArgs,
+impl GateArgs {
+    /// 1 when the targets fail the gate, else 0.
+    pub fn exit_code(&self, targets: &[crate::report::Target]) -> u8 {
+        crate::report::exit_code(targets, self.fail_on, self.allow_unknown) as u8
+    }
 }
 
 /// Findings a team has accepted.

@@ -238,8 +238,8 @@ fn print_report(
     }
 }
 
-/// How the table looks for `diagnose` and `scan`.
-fn table_options(args: &cli::ReportArgs) -> report::TableOptions {
+/// How the table looks.
+fn table_options(args: &cli::ViewArgs) -> report::TableOptions {
     report::TableOptions {
         width: terminal_width(),
         all: args.all,
@@ -280,7 +280,7 @@ fn diagnose_command(args: DiagnoseArgs) -> Result<u8, UserError> {
     let diagnosis = diagnose(&facts);
     let mut targets = vec![report::Target::new(&facts, diagnosis)];
     accept(&mut targets, &args.report.accept)?;
-    let output = output_format(args.report.output);
+    let output = output_format(args.report.view.output);
     if args.dry_run || args.fix {
         return fix_flow(&args, live.as_ref(), &facts, targets, output);
     }
@@ -288,16 +288,16 @@ fn diagnose_command(args: DiagnoseArgs) -> Result<u8, UserError> {
         &targets,
         output,
         stats.as_ref(),
-        table_options(&args.report),
+        table_options(&args.report.view),
     );
-    Ok(report::exit_code(&targets, args.report.fail_on, args.report.allow_unknown) as u8)
+    Ok(args.report.gate.exit_code(&targets))
 }
 
 /// Flags that would otherwise be ignored without a word.
 fn check_diagnose_flags(args: &DiagnoseArgs) -> Result<(), UserError> {
     if args.dry_run
         && matches!(
-            args.report.output,
+            args.report.view.output,
             Some(
                 OutputFormat::Sarif
                     | OutputFormat::Junit
@@ -335,8 +335,7 @@ fn fix_flow(
         OutputFormat::Table => Box::new(std::io::stdout()),
         _ => Box::new(std::io::stderr()),
     };
-    let before_code =
-        report::exit_code(&before, args.report.fail_on, args.report.allow_unknown) as u8;
+    let before_code = args.report.gate.exit_code(&before);
     if args.dry_run {
         match output {
             // check_diagnose_flags refuses --dry-run with the report formats.
@@ -358,7 +357,7 @@ fn fix_flow(
                 );
             }
             OutputFormat::Table => {
-                print_report(&before, output, None, table_options(&args.report));
+                print_report(&before, output, None, table_options(&args.report.view));
                 print!("\n{}", fix::render_plan(&plan, &secret, &before[0].names));
             }
         }
@@ -370,7 +369,7 @@ fn fix_flow(
         ));
     };
     if output == OutputFormat::Table {
-        print_report(&before, output, None, table_options(&args.report));
+        print_report(&before, output, None, table_options(&args.report.view));
     }
     let _ = writeln!(
         human,
@@ -404,9 +403,9 @@ fn fix_flow(
         after = vec![report::Target::new(&facts_after, diagnosis_after)];
     }
     if output != OutputFormat::Table {
-        print_report(&after, output, None, table_options(&args.report));
+        print_report(&after, output, None, table_options(&args.report.view));
     }
-    let mut code = report::exit_code(&after, args.report.fail_on, args.report.allow_unknown) as u8;
+    let mut code = args.report.gate.exit_code(&after);
     if args.rotate {
         let rotated = live.runtime.block_on(rotate::rotate_and_wait(
             &live.clients,
@@ -509,17 +508,17 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
     if let Some(stats) = &stats {
         eprint!("{}", stats.render_table());
     }
-    let output = output_format(args.report.output);
+    let output = output_format(args.report.view.output);
     print_report(
         &targets,
         output,
         stats.as_ref(),
-        table_options(&args.report),
+        table_options(&args.report.view),
     );
     if targets.is_empty() {
         notice::note("no rotating secret matched");
     }
-    Ok(report::exit_code(&targets, args.report.fail_on, args.report.allow_unknown) as u8)
+    Ok(args.report.gate.exit_code(&targets))
 }
 
 fn merge_command(args: cli::MergeArgs) -> Result<u8, UserError> {
@@ -527,13 +526,13 @@ fn merge_command(args: cli::MergeArgs) -> Result<u8, UserError> {
     for note in notes {
         notice::note(note);
     }
-    let table = report::TableOptions {
-        width: terminal_width(),
-        all: args.all,
-        verbose: args.verbose,
-    };
-    print_report(&targets, output_format(args.output), None, table);
-    Ok(report::exit_code(&targets, args.fail_on, args.allow_unknown) as u8)
+    print_report(
+        &targets,
+        output_format(args.view.output),
+        None,
+        table_options(&args.view),
+    );
+    Ok(args.gate.exit_code(&targets))
 }
 
 fn rotate_command(args: RotateArgs) -> Result<u8, UserError> {

@@ -5,15 +5,8 @@
 
 use crate::common;
 
-use common::{describe, exit_code, run_doctor, stdout_of};
+use common::{describe, example, exit_code, run_doctor, stdout_of};
 use serde_json::Value;
-
-fn example() -> String {
-    common::workspace_root()
-        .join("examples/lab-failed-rotation.json")
-        .to_string_lossy()
-        .into_owned()
-}
 
 fn diagnose(snapshot: &str, extra: &[&str]) -> (i32, Value, String) {
     let mut args = vec!["diagnose", "--snapshot", snapshot, "--output", "json"];

@@ -80,28 +80,8 @@ async fn organization(server: &MotoServer) -> Org {
         .id()
         .expect("root id")
         .to_string();
-    let ou = org
-        .create_organizational_unit()
-        .parent_id(&root)
-        .name("prod")
-        .send()
-        .await
-        .or_panic("CreateOrganizationalUnit")
-        .organizational_unit()
-        .and_then(|u| u.id())
-        .expect("ou id")
-        .to_string();
-    let child = org
-        .create_organizational_unit()
-        .parent_id(&ou)
-        .name("prod-eu")
-        .send()
-        .await
-        .or_panic("CreateOrganizationalUnit")
-        .organizational_unit()
-        .and_then(|u| u.id())
-        .expect("ou id")
-        .to_string();
+    let ou = create_ou(&org, &root, "prod").await;
+    let child = create_ou(&org, &ou, "prod-eu").await;
     for (account, to) in [(&members[0], &ou), (&members[1], &child)] {
         org.move_account()
             .account_id(account)
@@ -119,6 +99,19 @@ async fn organization(server: &MotoServer) -> Org {
         ou,
         child,
     }
+}
+
+async fn create_ou(org: &aws_sdk_organizations::Client, parent: &str, name: &str) -> String {
+    org.create_organizational_unit()
+        .parent_id(parent)
+        .name(name)
+        .send()
+        .await
+        .or_panic("CreateOrganizationalUnit")
+        .organizational_unit()
+        .and_then(|u| u.id())
+        .expect("ou id")
+        .to_string()
 }
 
 /// A proxy before moto that refuses AssumeRole into `refused`'s role.

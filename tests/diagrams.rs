@@ -12,25 +12,11 @@ use std::time::Duration;
 use crate::common;
 
 use common::lab::{Lab, OrPanic};
-use common::{describe, exit_code, run_doctor, stderr_of, stdout_of, MotoServer};
+use common::{describe, example, exit_code, output, run_doctor, stderr_of, stdout_of, MotoServer};
 
 /// A renderer gets this long for a batch of diagrams (a cold Chromium
 /// start included).
 const RENDER_WATCHDOG: Duration = Duration::from_secs(180);
-
-fn example() -> String {
-    common::workspace_root()
-        .join("examples/lab-failed-rotation.json")
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// Stdout of a command that must exit with `code`.
-fn output(args: &[&str], code: i32) -> String {
-    let out = run_doctor(args);
-    assert_eq!(exit_code(&out), code, "{args:?}: {}", describe(&out));
-    stdout_of(&out)
-}
 
 /// The ids the engine says block the example's paths, from the JSON report.
 fn blocking_ids(snapshot: &str) -> Vec<String> {

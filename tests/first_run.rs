@@ -7,14 +7,7 @@ use std::process::Stdio;
 
 use crate::common;
 
-use common::{base_env, describe, exit_code, run_doctor, run_doctor_with_env, stderr_of};
-
-fn example() -> String {
-    common::workspace_root()
-        .join("examples/lab-failed-rotation.json")
-        .to_string_lossy()
-        .into_owned()
-}
+use common::{base_env, describe, example, exit_code, run_doctor, run_doctor_with_env, stderr_of};
 
 /// Runs the binary with its stdout a pipe whose reader is already gone, as
 /// `rotation-doctor … | head -1` is once `head` has its line: every write

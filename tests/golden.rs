@@ -5,21 +5,7 @@
 
 use crate::common;
 
-use common::{describe, exit_code, run_doctor, stdout_of};
-
-fn example() -> String {
-    common::workspace_root()
-        .join("examples/lab-failed-rotation.json")
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// Stdout of a command that must exit with `code`.
-fn output(args: &[&str], code: i32) -> String {
-    let out = run_doctor(args);
-    assert_eq!(exit_code(&out), code, "{args:?}: {}", describe(&out));
-    stdout_of(&out)
-}
+use common::{example, output};
 
 #[test]
 fn diagnose_reports() {

@@ -12,7 +12,7 @@ use common::{
 };
 
 fn example() -> PathBuf {
-    common::workspace_root().join("examples/lab-failed-rotation.json")
+    PathBuf::from(common::example())
 }
 
 /// The example, as if recorded in another account under another name.

@@ -4,15 +4,8 @@
 
 use crate::common;
 
-use common::{exit_code, run_doctor, stdout_of};
+use common::{example, exit_code, run_doctor, stdout_of};
 use serde_json::Value;
-
-fn example() -> String {
-    common::workspace_root()
-        .join("examples/lab-failed-rotation.json")
-        .to_string_lossy()
-        .into_owned()
-}
 
 fn run(format: &str) -> (i32, String) {
     let out = run_doctor(&["diagnose", "--snapshot", &example(), "--output", format]);

@@ -376,6 +376,21 @@ pub fn base_env() -> Vec<(String, String)> {
 }
 
 /// Runs `rotation-doctor ARGS` with [`doctor_env`] under the watchdog.
+/// The bundled example snapshot's path, as an argument.
+pub fn example() -> String {
+    workspace_root()
+        .join("examples/lab-failed-rotation.json")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Stdout of `rotation-doctor ARGS`, which must exit with `code`.
+pub fn output(args: &[&str], code: i32) -> String {
+    let out = run_doctor(args);
+    assert_eq!(exit_code(&out), code, "{args:?}: {}", describe(&out));
+    stdout_of(&out)
+}
+
 pub fn run_doctor(args: &[&str]) -> Output {
     run_doctor_with_env(args, &doctor_env())
 }
