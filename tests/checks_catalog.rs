@@ -275,3 +275,63 @@ async fn healthy_secret_has_no_failure_and_exits_0() {
     // The lab's AddPermission names no SourceAccount: allowed, with a warning.
     assert_check_status(&report, "LAM006", "warn");
 }
+
+#[tokio::test]
+async fn an_aurora_reader_endpoint_as_host_fails_db002_naming_the_writer() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = quiet_lab(&c).await;
+    let cluster = c
+        .rds
+        .create_db_cluster()
+        .db_cluster_identifier("orders")
+        .engine("aurora-mysql")
+        .master_username("admin")
+        .master_user_password(CANARY)
+        .db_subnet_group_name(&lab.db_subnet_group)
+        .vpc_security_group_ids(&lab.db_sg)
+        .send()
+        .await
+        .expect("CreateDBCluster");
+    let cluster = cluster.db_cluster().expect("cluster");
+    let reader = cluster
+        .reader_endpoint()
+        .expect("reader endpoint")
+        .to_string();
+    let writer = cluster.endpoint().expect("endpoint").to_string();
+    assert!(
+        reader.contains(".cluster-ro-"),
+        "moto names the reader {reader}"
+    );
+    lab.put_secret_value(
+        &c,
+        &connection(
+            &lab,
+            json!({"engine": "mysql", "host": reader, "dbInstanceIdentifier": null}),
+        ),
+    )
+    .await;
+
+    let (_, report) = server.diagnose_json(&lab.secret_name, &[]);
+    let f = finding_with(&report, "DB002", "fail");
+    assert!(message(f).contains("reader endpoint of orders"), "{f:#}");
+    assert!(
+        f["remediation"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&writer),
+        "{f:#}"
+    );
+
+    // The writer endpoint passes.
+    lab.put_secret_value(
+        &c,
+        &connection(
+            &lab,
+            json!({"engine": "mysql", "host": writer, "dbInstanceIdentifier": null}),
+        ),
+    )
+    .await;
+    let (_, report) = server.diagnose_json(&lab.secret_name, &[]);
+    assert_check_status(&report, "DB002", "pass");
+}

@@ -40,6 +40,7 @@ registry! {
     sec001_secret_structure::SecretStructure,
     sec002_master_secret::MasterSecretUsable,
     db001_database_status::DatabaseStatus,
+    db002_reader_endpoint::ReaderEndpoint,
     log001_rotation_log_errors::RotationLogErrors,
     trl001_rotation_events::RotationEvents,
 }
