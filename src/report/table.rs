@@ -558,6 +558,10 @@ mod tests {
         let targets = example_targets();
         let _colour = colour(false);
         let short = render_table(&targets, TableOptions::default());
+        assert!(
+            targets[0].count(Status::Pass) > 10,
+            "the example passes most checks"
+        );
         let all = render_table(
             &targets,
             TableOptions {
@@ -566,7 +570,11 @@ mod tests {
             },
         );
         assert!(
-            short.contains("13 passed, 3 skipped: not listed"),
+            short.contains(&format!(
+                "{} passed, {} skipped: not listed",
+                targets[0].count(Status::Pass),
+                targets[0].count(Status::Skipped)
+            )),
             "{short}"
         );
         assert!(!short.contains("│ PASS"), "{short}");
