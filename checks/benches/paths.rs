@@ -247,6 +247,7 @@ fn synthetic() -> Facts {
         kms_key: Fact::NotApplicable("bench".into()),
         rotation_events: Fact::NotApplicable("bench".into()),
         master_secret: Fact::NotApplicable("bench".into()),
+        template: Fact::NotApplicable("not collected".to_string()),
     }
 }
 

@@ -267,6 +267,7 @@ pub fn lab() -> Facts {
         master_secret: Fact::NotApplicable(
             "the secret has no masterarn key (single-user rotation)".to_string(),
         ),
+        template: Fact::NotApplicable("not collected".to_string()),
     }
 }
 

@@ -355,6 +355,7 @@ impl Session {
             kms_key,
             rotation_events,
             master_secret,
+            template: Fact::NotApplicable("not collected".to_string()),
         }
     }
 

@@ -1,0 +1,2 @@
+//! Templates written from the CloudFormation documentation, loaded into
+//! facts and diagnosed.
