@@ -597,13 +597,10 @@ impl<'a> Context<'a> {
                 },
             }
         }
-        let block: ipnet::IpNet = texts[0]
-            .trim()
-            .parse()
-            .map_err(|_| TemplateError {
-                line,
-                message: format!("Fn::Cidr: {} is not a CIDR block", texts[0]),
-            })?;
+        let block: ipnet::IpNet = texts[0].trim().parse().map_err(|_| TemplateError {
+            line,
+            message: format!("Fn::Cidr: {} is not a CIDR block", texts[0]),
+        })?;
         let (Ok(count), Ok(bits)) = (
             texts[1].trim().parse::<usize>(),
             texts[2].trim().parse::<u8>(),
@@ -651,7 +648,9 @@ pub fn partition_of(region: &str) -> (&'static str, &'static str) {
 /// `Condition` or `Fn::…`.
 pub fn function(node: &Node) -> Option<(&str, &Node)> {
     match node.as_map()? {
-        [entry] if entry.key == "Ref" || entry.key == "Condition" || entry.key.starts_with("Fn::") => {
+        [entry]
+            if entry.key == "Ref" || entry.key == "Condition" || entry.key.starts_with("Fn::") =>
+        {
             Some((&entry.key, &entry.value))
         }
         _ => None,
@@ -678,7 +677,10 @@ pub fn get_att_args(args: &Node) -> Result<(String, String), TemplateError> {
     }
 }
 
-fn list_args<'n, const N: usize>(args: &'n Node, name: &str) -> Result<[&'n Node; N], TemplateError> {
+fn list_args<'n, const N: usize>(
+    args: &'n Node,
+    name: &str,
+) -> Result<[&'n Node; N], TemplateError> {
     match &args.value {
         Value::Seq(items) if items.len() == N => {
             let refs: Vec<&Node> = items.iter().collect();
@@ -689,7 +691,10 @@ fn list_args<'n, const N: usize>(args: &'n Node, name: &str) -> Result<[&'n Node
         }
         _ => err(
             args.line,
-            format!("{name} takes a list of {N} argument{}", if N == 1 { "" } else { "s" }),
+            format!(
+                "{name} takes a list of {N} argument{}",
+                if N == 1 { "" } else { "s" }
+            ),
         ),
     }
 }
@@ -854,7 +859,10 @@ mod tests {
         assert_eq!(value_with("V: !Ref P", &[("P", s("x"))]).unwrap(), s("x"));
         assert_eq!(value("V: !Ref AWS::Region").unwrap(), s("eu-west-1"));
         assert_eq!(value("V: {Ref: AWS::Partition}").unwrap(), s("aws"));
-        assert_eq!(value("V: !Ref AWS::AccountId").unwrap(), s(ACCOUNT_PLACEHOLDER));
+        assert_eq!(
+            value("V: !Ref AWS::AccountId").unwrap(),
+            s(ACCOUNT_PLACEHOLDER)
+        );
         assert_eq!(value("V: !Ref AWS::URLSuffix").unwrap(), s("amazonaws.com"));
         assert_eq!(value("V: !Ref AWS::StackName").unwrap(), s("lab"));
         assert_eq!(value("V: !Ref AWS::NoValue").unwrap(), Val::NoValue);
@@ -866,13 +874,22 @@ mod tests {
 
     #[test]
     fn get_att_in_both_forms() {
-        assert_eq!(value("V: !GetAtt Db.Endpoint.Address").unwrap(), s("db.example"));
+        assert_eq!(
+            value("V: !GetAtt Db.Endpoint.Address").unwrap(),
+            s("db.example")
+        );
         assert_eq!(
             value("V: {Fn::GetAtt: [Db, Endpoint.Address]}").unwrap(),
             s("db.example")
         );
-        assert!(matches!(value("V: !GetAtt Db.Other").unwrap(), Val::Unresolved(_)));
-        assert!(value("V: !GetAtt Gone.Arn").unwrap_err().message.contains("no resource Gone"));
+        assert!(matches!(
+            value("V: !GetAtt Db.Other").unwrap(),
+            Val::Unresolved(_)
+        ));
+        assert!(value("V: !GetAtt Gone.Arn")
+            .unwrap_err()
+            .message
+            .contains("no resource Gone"));
         assert!(value("V: !GetAtt NoDot").is_err());
     }
 
@@ -882,8 +899,14 @@ mod tests {
             value("V: !Sub 'https://secretsmanager.${AWS::Region}.${AWS::URLSuffix}'").unwrap(),
             s("https://secretsmanager.eu-west-1.amazonaws.com")
         );
-        assert_eq!(value("V: !Sub '${Db.Endpoint.Address}:3306'").unwrap(), s("db.example:3306"));
-        assert_eq!(value("V: !Sub '${!Literal}-${Sg}'").unwrap(), s("${Literal}-Sg"));
+        assert_eq!(
+            value("V: !Sub '${Db.Endpoint.Address}:3306'").unwrap(),
+            s("db.example:3306")
+        );
+        assert_eq!(
+            value("V: !Sub '${!Literal}-${Sg}'").unwrap(),
+            s("${Literal}-Sg")
+        );
         assert_eq!(
             value("V: !Sub ['${A}-${B}', {A: x, B: !Ref Sg}]").unwrap(),
             s("x-Sg")
@@ -891,24 +914,41 @@ mod tests {
         assert!(value("V: !Sub '${Missing}'").is_err());
         assert!(value("V: !Sub 'open ${'").is_err());
         assert!(matches!(
-            value_with("V: !Sub '${P}'", &[("P", Val::Unresolved("no value".into()))]).unwrap(),
+            value_with(
+                "V: !Sub '${P}'",
+                &[("P", Val::Unresolved("no value".into()))]
+            )
+            .unwrap(),
             Val::Unresolved(_)
         ));
     }
 
     #[test]
     fn join_select_split() {
-        assert_eq!(value("V: !Join [',', [a, b, !Ref Sg]]").unwrap(), s("a,b,Sg"));
+        assert_eq!(
+            value("V: !Join [',', [a, b, !Ref Sg]]").unwrap(),
+            s("a,b,Sg")
+        );
         assert_eq!(value("V: !Select [1, [a, b, c]]").unwrap(), s("b"));
-        assert_eq!(value("V: !Select ['0', !Split ['|', 'x|y']]").unwrap(), s("x"));
+        assert_eq!(
+            value("V: !Select ['0', !Split ['|', 'x|y']]").unwrap(),
+            s("x")
+        );
         assert_eq!(
             value("V: !Split [',', 'a,b']").unwrap(),
             Val::List(vec![s("a"), s("b")])
         );
-        assert!(value("V: !Select [5, [a]]").unwrap_err().message.contains("no item 5"));
+        assert!(value("V: !Select [5, [a]]")
+            .unwrap_err()
+            .message
+            .contains("no item 5"));
         assert!(value("V: !Join [',']").is_err());
         assert_eq!(
-            value_with("V: !Join [',', !Ref L]", &[("L", Val::List(vec![s("1"), s("2")]))]).unwrap(),
+            value_with(
+                "V: !Join [',', !Ref L]",
+                &[("L", Val::List(vec![s("1"), s("2")]))]
+            )
+            .unwrap(),
             s("1,2")
         );
     }
@@ -927,28 +967,51 @@ mod tests {
             ctx.eval(tree.get("V").unwrap()).unwrap(),
             Val::List(vec![s("q"), s("p"), s("e")])
         );
-        let ctx = context(&tree, &[("Env", Val::Unresolved("Env has no value".into()))]);
-        assert_eq!(ctx.condition("Prod", 1).unwrap(), Err("Env has no value".into()));
-        let looped = parse("Conditions:\n  A: !Not [!Condition B]\n  B: !Not [!Condition A]\n").unwrap();
+        let ctx = context(
+            &tree,
+            &[("Env", Val::Unresolved("Env has no value".into()))],
+        );
+        assert_eq!(
+            ctx.condition("Prod", 1).unwrap(),
+            Err("Env has no value".into())
+        );
+        let looped =
+            parse("Conditions:\n  A: !Not [!Condition B]\n  B: !Not [!Condition A]\n").unwrap();
         let ctx = context(&looped, &[]);
-        assert!(ctx.condition("A", 1).unwrap_err().message.contains("depends on itself"));
+        assert!(ctx
+            .condition("A", 1)
+            .unwrap_err()
+            .message
+            .contains("depends on itself"));
     }
 
     #[test]
     fn find_in_map_get_azs_cidr_import_base64() {
-        let yaml = "Mappings:\n  Ports:\n    mysql: {port: 3306}\nV: !FindInMap [Ports, mysql, port]\n";
+        let yaml =
+            "Mappings:\n  Ports:\n    mysql: {port: 3306}\nV: !FindInMap [Ports, mysql, port]\n";
         assert_eq!(value(yaml).unwrap(), s("3306"));
         assert!(value("Mappings: {}\nV: !FindInMap [A, b, c]\n").is_err());
-        assert_eq!(value("V: !Select [1, !GetAZs '']").unwrap(), s("eu-west-1b"));
-        assert_eq!(value("V: !Select [0, !GetAZs us-east-2]").unwrap(), s("us-east-2a"));
+        assert_eq!(
+            value("V: !Select [1, !GetAZs '']").unwrap(),
+            s("eu-west-1b")
+        );
+        assert_eq!(
+            value("V: !Select [0, !GetAZs us-east-2]").unwrap(),
+            s("us-east-2a")
+        );
         assert_eq!(
             value("V: !Cidr [10.0.0.0/16, 3, 8]").unwrap(),
             Val::List(vec![s("10.0.0.0/24"), s("10.0.1.0/24"), s("10.0.2.0/24")])
         );
-        assert_eq!(value("V: !Select [1, !Cidr ['10.0.0.0/24', 2, 4]]").unwrap(), s("10.0.0.16/28"));
+        assert_eq!(
+            value("V: !Select [1, !Cidr ['10.0.0.0/24', 2, 4]]").unwrap(),
+            s("10.0.0.16/28")
+        );
         assert!(value("V: !Cidr [10.0.0.0/24, 300, 8]").is_err());
         assert!(value("V: !Cidr [10.0.0.0/24, 2, 9]").is_err());
-        assert!(matches!(value("V: !ImportValue shared-vpc").unwrap(), Val::Unresolved(why) if why.contains("shared-vpc")));
+        assert!(
+            matches!(value("V: !ImportValue shared-vpc").unwrap(), Val::Unresolved(why) if why.contains("shared-vpc"))
+        );
         assert_eq!(value("V: !Base64 'hello'").unwrap(), s("aGVsbG8="));
         assert_eq!(value("V: !Base64 'hi'").unwrap(), s("aGk="));
     }

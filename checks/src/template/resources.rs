@@ -26,8 +26,10 @@ use crate::facts::*;
 
 /// The transforms that turn a `HostedRotationLambda` into a function
 /// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/transform-aws-secretsmanager.html).
-pub const SECRETS_MANAGER_TRANSFORMS: &[&str] =
-    &["AWS::SecretsManager-2020-07-23", "AWS::SecretsManager-2024-09-16"];
+pub const SECRETS_MANAGER_TRANSFORMS: &[&str] = &[
+    "AWS::SecretsManager-2020-07-23",
+    "AWS::SecretsManager-2024-09-16",
+];
 
 /// Stands for the random suffix Secrets Manager appends to a secret's name
 /// in its ARN.
@@ -132,7 +134,11 @@ impl<'a> Model<'a> {
 
     fn secret_arn(&self, ctx: &Context, r: &Resource) -> Result<Val, TemplateError> {
         self.arn_with(ctx, r, "Name", |name| {
-            ctx.arn("secretsmanager", true, &format!("secret:{name}-{SECRET_SUFFIX}"))
+            ctx.arn(
+                "secretsmanager",
+                true,
+                &format!("secret:{name}-{SECRET_SUFFIX}"),
+            )
         })
     }
 
@@ -245,13 +251,15 @@ impl<'a> Model<'a> {
                 Some(self.function_arn(ctx, r)?)
             }
             ("AWS::IAM::Role", "Arn") => Some(self.role_arn(ctx, r)?),
-            ("AWS::KMS::Key", "Arn") => Some(Val::Str(ctx.arn("kms", true, &format!("key/{}", r.id)))),
+            ("AWS::KMS::Key", "Arn") => {
+                Some(Val::Str(ctx.arn("kms", true, &format!("key/{}", r.id))))
+            }
             ("AWS::KMS::Key", "KeyId") => Some(Val::Str(r.id.clone())),
             ("AWS::RDS::DBInstance", "Endpoint.Address")
             | ("AWS::RDS::DBCluster", "Endpoint.Address") => Some(self.db_address(ctx, r)?),
-            ("AWS::RDS::DBInstance" | "AWS::RDS::DBCluster", "Endpoint.Port") => self
-                .db_port(ctx, r)?
-                .map(|p| Val::Str(p.to_string())),
+            ("AWS::RDS::DBInstance" | "AWS::RDS::DBCluster", "Endpoint.Port") => {
+                self.db_port(ctx, r)?.map(|p| Val::Str(p.to_string()))
+            }
             ("AWS::RDS::DBInstance", "DBInstanceArn") | ("AWS::RDS::DBCluster", "DBClusterArn") => {
                 Some(Val::Str(self.db_arn(ctx, r)?))
             }
@@ -701,13 +709,19 @@ impl<'a> Model<'a> {
             };
             let mut target = None;
             for (key, make) in [
-                ("NatGatewayId", RouteTarget::NatGateway as fn(String) -> RouteTarget),
+                (
+                    "NatGatewayId",
+                    RouteTarget::NatGateway as fn(String) -> RouteTarget,
+                ),
                 ("VpcEndpointId", RouteTarget::VpcEndpoint),
                 ("TransitGatewayId", RouteTarget::TransitGateway),
                 ("VpcPeeringConnectionId", RouteTarget::VpcPeering),
                 ("NetworkInterfaceId", RouteTarget::NetworkInterface),
                 ("InstanceId", RouteTarget::Instance),
-                ("EgressOnlyInternetGatewayId", RouteTarget::EgressOnlyInternetGateway),
+                (
+                    "EgressOnlyInternetGatewayId",
+                    RouteTarget::EgressOnlyInternetGateway,
+                ),
             ] {
                 if let Some(id) = p.take(text(&v(r, key)?)) {
                     target = Some(make(id));
@@ -773,7 +787,9 @@ impl<'a> Model<'a> {
                     .and_then(|t| t.trim().parse().ok())
                     .unwrap_or(32766),
                 egress: p.take(boolean(&v(r, "Egress")?, false)),
-                protocol: p.take(text(&v(r, "Protocol")?)).unwrap_or_else(|| "-1".into()),
+                protocol: p
+                    .take(text(&v(r, "Protocol")?))
+                    .unwrap_or_else(|| "-1".into()),
                 allow: p
                     .take(text(&v(r, "RuleAction")?))
                     .is_some_and(|a| a.eq_ignore_ascii_case("allow")),
@@ -888,7 +904,12 @@ fn json_document(json: serde_json::Value) -> serde_json::Value {
 
 /// The network facts one target needs: the pieces of the VPCs its Lambda
 /// and database are in, or why a list cannot be known.
-fn network_for(world: &World, lambda_subnets: &[String], lambda_groups: &[String], db: Option<&Database>) -> Network {
+fn network_for(
+    world: &World,
+    lambda_subnets: &[String],
+    lambda_groups: &[String],
+    db: Option<&Database>,
+) -> Network {
     let mut subnet_ids: Vec<&String> = lambda_subnets.iter().collect();
     let mut group_ids: Vec<&String> = lambda_groups.iter().collect();
     if let Some(db) = db {
@@ -976,11 +997,15 @@ fn network_for(world: &World, lambda_subnets: &[String], lambda_groups: &[String
         first
     };
     Network {
-        vpcs: collect(world.vpcs.iter().filter(|v| in_vpcs(&v.value.id)), &external_vpcs),
+        vpcs: collect(
+            world.vpcs.iter().filter(|v| in_vpcs(&v.value.id)),
+            &external_vpcs,
+        ),
         subnets: collect(
-            world.subnets.iter().filter(|s| {
-                in_vpcs(&s.value.vpc_id) || subnet_ids.contains(&&s.value.id)
-            }),
+            world
+                .subnets
+                .iter()
+                .filter(|s| in_vpcs(&s.value.vpc_id) || subnet_ids.contains(&&s.value.id)),
             &external_subnets,
         ),
         route_tables: collect(tables.into_iter(), &external_vpcs),
@@ -1066,7 +1091,9 @@ fn parameters(
                         if !allowed.iter().any(|a| a.as_str() == Some(text.as_str())) {
                             return err(
                                 entry.line,
-                                format!("the value of parameter {name} is not one of its AllowedValues"),
+                                format!(
+                                    "the value of parameter {name} is not one of its AllowedValues"
+                                ),
                             );
                         }
                     }
@@ -1114,10 +1141,16 @@ fn transforms(tree: &Node) -> Result<Vec<String>, TemplateError> {
 
 fn read_resources(tree: &Node) -> Result<BTreeMap<String, Resource<'_>>, TemplateError> {
     let Some(section) = tree.get("Resources") else {
-        return err(1, "the file has no Resources section: it is not a CloudFormation template");
+        return err(
+            1,
+            "the file has no Resources section: it is not a CloudFormation template",
+        );
     };
     let Some(entries) = section.as_map().filter(|e| !e.is_empty()) else {
-        return err(section.line, "Resources must be a mapping of at least one resource");
+        return err(
+            section.line,
+            "Resources must be a mapping of at least one resource",
+        );
     };
     let mut out = BTreeMap::new();
     for entry in entries {
@@ -1129,12 +1162,20 @@ fn read_resources(tree: &Node) -> Result<BTreeMap<String, Resource<'_>>, Templat
             None => None,
             Some(c) => match c.as_str() {
                 Some(name) => Some(name.to_string()),
-                None => return err(c.line, format!("the Condition of {} must be a name", entry.key)),
+                None => {
+                    return err(
+                        c.line,
+                        format!("the Condition of {} must be a name", entry.key),
+                    )
+                }
             },
         };
         if let Some(props) = node.get("Properties") {
             if props.as_map().is_none() && props.value != Value::Null {
-                return err(props.line, format!("the Properties of {} must be a mapping", entry.key));
+                return err(
+                    props.line,
+                    format!("the Properties of {} must be a mapping", entry.key),
+                );
             }
         }
         out.insert(
@@ -1172,7 +1213,10 @@ fn dependencies(
             } else if !parameters.contains_key(&name) && !name.starts_with("AWS::") {
                 return err(
                     line,
-                    format!("{} refers to {name}, which is neither a parameter nor a resource", r.id),
+                    format!(
+                        "{} refers to {name}, which is neither a parameter nor a resource",
+                        r.id
+                    ),
                 );
             }
         }
@@ -1196,7 +1240,10 @@ fn dependencies(
         }
         if let Some(condition) = &r.condition {
             if !conditions.contains_key(condition) {
-                return err(r.line, format!("{} has condition {condition}, which is not defined", r.id));
+                return err(
+                    r.line,
+                    format!("{} has condition {condition}, which is not defined", r.id),
+                );
             }
         }
         graph.insert(r.id.clone(), deps);
@@ -1234,7 +1281,10 @@ fn dependencies(
                         let line = model.get(dep).map_or(0, |r| r.line);
                         return err(
                             line,
-                            format!("circular dependency between resources: {}", cycle.join(" → ")),
+                            format!(
+                                "circular dependency between resources: {}",
+                                cycle.join(" → ")
+                            ),
                         );
                     }
                     Mark::New => {
@@ -1275,7 +1325,10 @@ pub(super) fn targets(
     stack_name: &str,
 ) -> Result<Vec<TemplateTarget>, TemplateError> {
     if tree.as_map().is_none() {
-        return err(tree.line, "the file is not a CloudFormation template: its top level is not a mapping");
+        return err(
+            tree.line,
+            "the file is not a CloudFormation template: its top level is not a mapping",
+        );
     }
     let given = given(options);
     let parameters = parameters(tree, &given)?;
@@ -1399,12 +1452,16 @@ impl<'a> Builder<'_, 'a> {
                 return Ok(Some(r));
             }
             let arn = match r.kind.as_str() {
-                "AWS::Lambda::Function" | "AWS::Serverless::Function" | "AWS::Serverless::Application" => {
-                    Some(self.model.function_arn(self.ctx, r)?)
-                }
+                "AWS::Lambda::Function"
+                | "AWS::Serverless::Function"
+                | "AWS::Serverless::Application" => Some(self.model.function_arn(self.ctx, r)?),
                 "AWS::IAM::Role" => Some(self.model.role_arn(self.ctx, r)?),
                 "AWS::SecretsManager::Secret" => Some(self.model.secret_arn(self.ctx, r)?),
-                "AWS::KMS::Key" => Some(Val::Str(self.ctx.arn("kms", true, &format!("key/{}", r.id)))),
+                "AWS::KMS::Key" => Some(Val::Str(self.ctx.arn(
+                    "kms",
+                    true,
+                    &format!("key/{}", r.id),
+                ))),
                 _ => None,
             };
             if arn.and_then(|a| a.as_text()).as_deref() == Some(value) {
@@ -1448,7 +1505,10 @@ impl<'a> Builder<'_, 'a> {
                 Ok(None) => {
                     return err(
                         schedule.line,
-                        format!("{} has neither RotationLambdaARN nor HostedRotationLambda", schedule.id),
+                        format!(
+                            "{} has neither RotationLambdaARN nor HostedRotationLambda",
+                            schedule.id
+                        ),
                     )
                 }
                 Err(why) => (
@@ -1480,9 +1540,17 @@ impl<'a> Builder<'_, 'a> {
             (Some(r), _) => self.secret(r, attachment, lambda_arn.clone(), rotation_rules)?,
             (None, Ok(id)) => {
                 let why = not_created("secret", id);
-                (unresolved(why.clone()), unresolved(why.clone()), unresolved(why))
+                (
+                    unresolved(why.clone()),
+                    unresolved(why.clone()),
+                    unresolved(why),
+                )
             }
-            (None, Err(why)) => (unresolved(why.clone()), unresolved(why.clone()), unresolved(why.clone())),
+            (None, Err(why)) => (
+                unresolved(why.clone()),
+                unresolved(why.clone()),
+                unresolved(why.clone()),
+            ),
         };
         let database = match attachment {
             Some(a) => self.database(a)?,
@@ -1493,7 +1561,11 @@ impl<'a> Builder<'_, 'a> {
                 None => Fact::NotApplicable("the secret names no database host".to_string()),
             },
         };
-        let lambda_vpc = function.lambda.present().and_then(|l| l.vpc.clone()).unwrap_or_default();
+        let lambda_vpc = function
+            .lambda
+            .present()
+            .and_then(|l| l.vpc.clone())
+            .unwrap_or_default();
         let network = match (&function.lambda, &database) {
             (Fact::Unavailable(u), _) => Network::not_applicable(&u.to_string()),
             _ => network_for(
@@ -1504,7 +1576,9 @@ impl<'a> Builder<'_, 'a> {
             ),
         };
         let network = match (&network.subnets, &database) {
-            (_, Fact::Unavailable(u)) if function.lambda.present().is_some_and(|l| l.vpc.is_none()) => {
+            (_, Fact::Unavailable(u))
+                if function.lambda.present().is_some_and(|l| l.vpc.is_none()) =>
+            {
                 Network::not_applicable(&u.to_string())
             }
             _ => network,
@@ -1524,7 +1598,9 @@ impl<'a> Builder<'_, 'a> {
                 "not deployed yet: the master secret named by masterarn is judged once deployed"
                     .to_string(),
             ),
-            _ => Fact::NotApplicable("the secret has no masterarn key (single-user rotation)".to_string()),
+            _ => Fact::NotApplicable(
+                "the secret has no masterarn key (single-user rotation)".to_string(),
+            ),
         };
         Ok(Facts {
             schema_version: SNAPSHOT_SCHEMA_VERSION,
@@ -1553,7 +1629,10 @@ impl<'a> Builder<'_, 'a> {
 
     fn attachment_of(&self, secret: &Resource<'a>) -> Result<Option<&Resource<'a>>, TemplateError> {
         let arn = self.model.secret_arn(self.ctx, secret)?.as_text();
-        for r in self.model.existing("AWS::SecretsManager::SecretTargetAttachment", self.exists) {
+        for r in self
+            .model
+            .existing("AWS::SecretsManager::SecretTargetAttachment", self.exists)
+        {
             let id = text(&self.v(r, "SecretId")?).ok().flatten();
             if id.is_some() && (id == arn || id.as_deref() == Some(secret.id.as_str())) {
                 return Ok(Some(r));
@@ -1575,15 +1654,25 @@ impl<'a> Builder<'_, 'a> {
         let arn = self.model.secret_arn(ctx, r)?;
         let name = self.model.name(ctx, r, "Name")?;
         let (Some(arn), Some(name)) = (arn.as_text(), name.as_text()) else {
-            let why = arn.unresolved().or(name.unresolved()).unwrap_or_default().to_string();
-            return Ok((unresolved(why.clone()), unresolved(why.clone()), unresolved(why)));
+            let why = arn
+                .unresolved()
+                .or(name.unresolved())
+                .unwrap_or_default()
+                .to_string();
+            return Ok((
+                unresolved(why.clone()),
+                unresolved(why.clone()),
+                unresolved(why),
+            ));
         };
         let key_value = self.v(r, "KmsKeyId")?;
         let (kms_key_id, kms_key) = match text(&key_value) {
             Err(why) => (None, unresolved(why)),
             Ok(None) => (
                 None,
-                Fact::NotApplicable("the secret uses the AWS managed key aws/secretsmanager".to_string()),
+                Fact::NotApplicable(
+                    "the secret uses the AWS managed key aws/secretsmanager".to_string(),
+                ),
             ),
             Ok(Some(id)) => (Some(id.clone()), self.kms_key(&id)?),
         };
@@ -1690,9 +1779,14 @@ impl<'a> Builder<'_, 'a> {
         let mut fields = BTreeMap::new();
         fields.insert(
             "engine".to_string(),
-            self.v(db, "Engine")?.as_text().map(|e| e.to_ascii_lowercase()),
+            self.v(db, "Engine")?
+                .as_text()
+                .map(|e| e.to_ascii_lowercase()),
         );
-        fields.insert("host".to_string(), self.model.db_address(ctx, db)?.as_text());
+        fields.insert(
+            "host".to_string(),
+            self.model.db_address(ctx, db)?.as_text(),
+        );
         fields.insert(
             "port".to_string(),
             self.model.db_port(ctx, db)?.map(|p| p.to_string()),
@@ -1702,12 +1796,18 @@ impl<'a> Builder<'_, 'a> {
         } else {
             "dbInstanceIdentifier"
         };
-        fields.insert(key.to_string(), self.model.db_identifier(ctx, db)?.as_text());
+        fields.insert(
+            key.to_string(),
+            self.model.db_identifier(ctx, db)?.as_text(),
+        );
         Ok(Ok(fields))
     }
 
     /// The instance or cluster an attachment points at.
-    fn attached_database(&self, a: &Resource<'a>) -> Result<Result<&Resource<'a>, String>, TemplateError> {
+    fn attached_database(
+        &self,
+        a: &Resource<'a>,
+    ) -> Result<Result<&Resource<'a>, String>, TemplateError> {
         let kind = match text(&self.v(a, "TargetType")?) {
             Ok(Some(kind)) => kind,
             Ok(None) => return err(a.line, format!("{} has no TargetType", a.id)),
@@ -1738,16 +1838,22 @@ impl<'a> Builder<'_, 'a> {
         let ctx = self.ctx;
         let mut p = Problems::default();
         let cluster = db.kind == "AWS::RDS::DBCluster";
-        let groups_key = if cluster { "VpcSecurityGroupIds" } else { "VPCSecurityGroups" };
+        let groups_key = if cluster {
+            "VpcSecurityGroupIds"
+        } else {
+            "VPCSecurityGroups"
+        };
         let security_group_ids = p.take(strings(&self.v(db, groups_key)?));
         let subnet_ids = match p.take(text(&self.v(db, "DBSubnetGroupName")?)) {
-            Some(name) => match self.find(&["AWS::RDS::DBSubnetGroup"], &name.to_ascii_lowercase())? {
-                Some(group) => p.take(strings(&self.v(group, "SubnetIds")?)),
-                None => {
-                    p.0.push(not_created("DB subnet group", &name));
-                    Vec::new()
+            Some(name) => {
+                match self.find(&["AWS::RDS::DBSubnetGroup"], &name.to_ascii_lowercase())? {
+                    Some(group) => p.take(strings(&self.v(group, "SubnetIds")?)),
+                    None => {
+                        p.0.push(not_created("DB subnet group", &name));
+                        Vec::new()
+                    }
                 }
-            },
+            }
             None => {
                 p.0.push(format!(
                     "{} has no DBSubnetGroupName: it goes to the account's default VPC, which the template does not create",
@@ -1771,10 +1877,21 @@ impl<'a> Builder<'_, 'a> {
             value => Some(boolean(&value, false).unwrap_or(false)),
         };
         Ok(Fact::Present(Database {
-            kind: if cluster { DatabaseKind::Cluster } else { DatabaseKind::Instance },
-            identifier: self.model.db_identifier(ctx, db)?.as_text().unwrap_or_else(|| db.id.clone()),
+            kind: if cluster {
+                DatabaseKind::Cluster
+            } else {
+                DatabaseKind::Instance
+            },
+            identifier: self
+                .model
+                .db_identifier(ctx, db)?
+                .as_text()
+                .unwrap_or_else(|| db.id.clone()),
             arn: Some(self.model.db_arn(ctx, db)?),
-            engine: self.v(db, "Engine")?.as_text().map(|e| e.to_ascii_lowercase()),
+            engine: self
+                .v(db, "Engine")?
+                .as_text()
+                .map(|e| e.to_ascii_lowercase()),
             status: None,
             endpoint: self.model.db_address(ctx, db)?.as_text(),
             port: self.model.db_port(ctx, db)?,
@@ -1796,7 +1913,9 @@ impl<'a> Builder<'_, 'a> {
         }
         let Some(key) = key else {
             if id.contains("alias/aws/") {
-                return Ok(Fact::NotApplicable("the secret uses an AWS managed key".to_string()));
+                return Ok(Fact::NotApplicable(
+                    "the secret uses an AWS managed key".to_string(),
+                ));
             }
             return Ok(unresolved(not_created("KMS key", id)));
         };
@@ -1818,7 +1937,11 @@ impl<'a> Builder<'_, 'a> {
     }
 
     /// The function the transform creates for a `HostedRotationLambda`.
-    fn hosted_function(&self, schedule: &Resource, hosted: &Val) -> (Function, String, HostedRotation) {
+    fn hosted_function(
+        &self,
+        schedule: &Resource,
+        hosted: &Val,
+    ) -> (Function, String, HostedRotation) {
         let ctx = self.ctx;
         let rotation_type = hosted
             .get("RotationType")
@@ -1847,10 +1970,12 @@ impl<'a> Builder<'_, 'a> {
                 role: Some(ctx.arn("iam", false, &format!("role/{name}-role"))),
                 runtime: runtime.flatten(),
                 timeout_seconds: Some(ROTATION_TEMPLATE_TIMEOUT),
-                vpc: (!subnet_ids.is_empty() || !security_group_ids.is_empty()).then_some(LambdaVpc {
-                    subnet_ids,
-                    security_group_ids,
-                }),
+                vpc: (!subnet_ids.is_empty() || !security_group_ids.is_empty()).then_some(
+                    LambdaVpc {
+                        subnet_ids,
+                        security_group_ids,
+                    },
+                ),
                 secrets_manager_endpoint: Some(format!(
                     "https://secretsmanager.{}.{}",
                     ctx.region, ctx.url_suffix
@@ -1859,12 +1984,12 @@ impl<'a> Builder<'_, 'a> {
                 ..Lambda::default()
             }),
         };
-        let created = "the Secrets Manager transform creates it with the rotation function, so it is not in the template";
+        let created = "the Secrets Manager transform creates it with the rotation function, so the template does not show it";
         (
             Function {
                 lambda,
-                lambda_policy: Fact::NotApplicable(format!("the function's permission: {created}")),
-                execution_role: Fact::NotApplicable(format!("the execution role: {created}")),
+                lambda_policy: Fact::NotApplicable(created.to_string()),
+                execution_role: Fact::NotApplicable(created.to_string()),
             },
             arn,
             facts,
@@ -1875,7 +2000,11 @@ impl<'a> Builder<'_, 'a> {
     /// functions, or the function of a Serverless Application Repository
     /// rotation app; anything else is not created by the template.
     fn function(&self, arn: &str) -> Result<Function, TemplateError> {
-        let kinds = ["AWS::Lambda::Function", "AWS::Serverless::Function", "AWS::Serverless::Application"];
+        let kinds = [
+            "AWS::Lambda::Function",
+            "AWS::Serverless::Function",
+            "AWS::Serverless::Application",
+        ];
         let Some(r) = self.find(&kinds, arn)? else {
             let why = not_created("rotation function", arn);
             return Ok(Function {
@@ -1902,11 +2031,15 @@ impl<'a> Builder<'_, 'a> {
             })
         };
         let mut p = Problems::default();
-        let name = p.take(text(&self.model.function_name(ctx, r)?)).unwrap_or_default();
+        let name = p
+            .take(text(&self.model.function_name(ctx, r)?))
+            .unwrap_or_default();
         let vpc_config = or_global("VpcConfig")?;
         let vpc = match vpc_config {
             Val::Map(_) => Some(LambdaVpc {
-                subnet_ids: p.take(strings(vpc_config.get("SubnetIds").unwrap_or(&Val::NoValue))),
+                subnet_ids: p.take(strings(
+                    vpc_config.get("SubnetIds").unwrap_or(&Val::NoValue),
+                )),
                 security_group_ids: p.take(strings(
                     vpc_config.get("SecurityGroupIds").unwrap_or(&Val::NoValue),
                 )),
@@ -1977,7 +2110,9 @@ impl<'a> Builder<'_, 'a> {
         let parameters = self.v(r, "Parameters")?;
         let param = |key: &str| parameters.get(key).cloned().unwrap_or(Val::NoValue);
         let mut p = Problems::default();
-        let name = p.take(text(&self.model.function_name(ctx, r)?)).unwrap_or_default();
+        let name = p
+            .take(text(&self.model.function_name(ctx, r)?))
+            .unwrap_or_default();
         let subnet_ids = p.take(strings(&param("vpcSubnetIds")));
         let security_group_ids = p.take(strings(&param("vpcSecurityGroupIds")));
         let endpoint = p.take(text(&param("endpoint")));
@@ -1988,7 +2123,7 @@ impl<'a> Builder<'_, 'a> {
                 execution_role: unresolved(why),
             });
         }
-        let created = "the rotation application creates it, so it is not in the template";
+        let created = "the rotation application creates it, so the template does not show it";
         Ok(Function {
             lambda: Fact::Present(Lambda {
                 arn: ctx.arn("lambda", true, &format!("function:{name}")),
@@ -2008,8 +2143,8 @@ impl<'a> Builder<'_, 'a> {
                 secrets_manager_endpoint: endpoint,
                 ..Lambda::default()
             }),
-            lambda_policy: Fact::NotApplicable(format!("the function's permission: {created}")),
-            execution_role: Fact::NotApplicable(format!("the execution role: {created}")),
+            lambda_policy: Fact::NotApplicable(created.to_string()),
+            execution_role: Fact::NotApplicable(created.to_string()),
         })
     }
 
@@ -2052,10 +2187,16 @@ impl<'a> Builder<'_, 'a> {
             };
             let mut condition = serde_json::Map::new();
             if let Some(account) = account {
-                condition.insert("StringEquals".into(), serde_json::json!({"AWS:SourceAccount": account}));
+                condition.insert(
+                    "StringEquals".into(),
+                    serde_json::json!({"AWS:SourceAccount": account}),
+                );
             }
             if let Some(source) = source {
-                condition.insert("ArnLike".into(), serde_json::json!({"AWS:SourceArn": source}));
+                condition.insert(
+                    "ArnLike".into(),
+                    serde_json::json!({"AWS:SourceArn": source}),
+                );
             }
             let mut statement = serde_json::json!({
                 "Sid": r.id,
@@ -2081,13 +2222,23 @@ impl<'a> Builder<'_, 'a> {
             return Ok(unresolved(not_created("role", arn)));
         };
         let ctx = self.ctx;
-        let name = self.model.name(ctx, r, "RoleName")?.as_text().unwrap_or_else(|| r.id.clone());
-        let trust_policy = self.v(r, "AssumeRolePolicyDocument")?.to_json().map(json_document);
+        let name = self
+            .model
+            .name(ctx, r, "RoleName")?
+            .as_text()
+            .unwrap_or_else(|| r.id.clone());
+        let trust_policy = self
+            .v(r, "AssumeRolePolicyDocument")?
+            .to_json()
+            .map(json_document);
         let mut inline = Vec::new();
         if let Val::List(policies) = self.v(r, "Policies")? {
             for policy in &policies {
                 inline.push(RolePolicy {
-                    name: policy.get("PolicyName").and_then(Val::as_text).unwrap_or_default(),
+                    name: policy
+                        .get("PolicyName")
+                        .and_then(Val::as_text)
+                        .unwrap_or_default(),
                     arn: None,
                     document: document(policy.get("PolicyDocument")),
                 });
@@ -2102,7 +2253,14 @@ impl<'a> Builder<'_, 'a> {
                 }
                 let policy = RolePolicy {
                     name: self
-                        .v(p, if kind == "AWS::IAM::Policy" { "PolicyName" } else { "ManagedPolicyName" })?
+                        .v(
+                            p,
+                            if kind == "AWS::IAM::Policy" {
+                                "PolicyName"
+                            } else {
+                                "ManagedPolicyName"
+                            },
+                        )?
                         .as_text()
                         .unwrap_or_else(|| p.id.clone()),
                     arn: None,
@@ -2254,7 +2412,11 @@ fn document(value: Option<&Val>) -> Fact<serde_json::Value> {
 /// functions attach
 /// (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html).
 fn aws_managed_policy(name: &str) -> Option<serde_json::Value> {
-    let logs = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"];
+    let logs = [
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    ];
     match name {
         "AWSLambdaBasicExecutionRole" => Some(serde_json::json!({
             "Version": "2012-10-17",
@@ -2307,7 +2469,10 @@ impl Model<'_> {
             let mut keys = vec![r.id.clone()];
             match r.kind.as_str() {
                 "AWS::EC2::SecurityGroup" => {
-                    for (key, aspect) in [("SecurityGroupIngress", "ingress"), ("SecurityGroupEgress", "egress")] {
+                    for (key, aspect) in [
+                        ("SecurityGroupIngress", "ingress"),
+                        ("SecurityGroupEgress", "egress"),
+                    ] {
                         let lines = rule_lines(r, key);
                         let first_standalone = standalone
                             .get(&r.id)
@@ -2343,7 +2508,8 @@ impl Model<'_> {
                 }
                 "AWS::Serverless::Application" => {
                     if let Some(params) = r.prop("Parameters") {
-                        for (key, aspect) in [("vpcSubnetIds", "vpc"), ("endpoint", "environment")] {
+                        for (key, aspect) in [("vpcSubnetIds", "vpc"), ("endpoint", "environment")]
+                        {
                             if let Some(entry) = params.entry(key) {
                                 located.aspect(aspect, entry.line);
                             }
@@ -2361,8 +2527,10 @@ impl Model<'_> {
                         }
                         // The function the transform creates is written here.
                         if let Ok(hosted) = ctx.eval(hosted) {
-                            let rotation_type =
-                                hosted.get("RotationType").and_then(Val::as_text).unwrap_or_default();
+                            let rotation_type = hosted
+                                .get("RotationType")
+                                .and_then(Val::as_text)
+                                .unwrap_or_default();
                             let name = hosted
                                 .get("RotationLambdaName")
                                 .and_then(Val::as_text)
@@ -2373,7 +2541,10 @@ impl Model<'_> {
                     }
                 }
                 "AWS::IAM::Role" => {
-                    for (key, aspect) in [("AssumeRolePolicyDocument", "trust"), ("Policies", "policies")] {
+                    for (key, aspect) in [
+                        ("AssumeRolePolicyDocument", "trust"),
+                        ("Policies", "policies"),
+                    ] {
                         if r.prop(key).is_some() {
                             located.aspect(aspect, r.prop_line(key));
                         }

@@ -320,7 +320,9 @@ mod tests {
     #[test]
     fn what_cloudformation_refuses_is_refused_with_its_line() {
         assert_eq!(error("a: &x 1\nb: *x\n").line, 2);
-        assert!(error("a: 1\n---\nb: 2\n").message.contains("one YAML document"));
+        assert!(error("a: 1\n---\nb: 2\n")
+            .message
+            .contains("one YAML document"));
         assert_eq!(error("a: 1\nb: 2\na: 3\n").line, 3);
         assert!(error("? [a]\n: 1\n").message.contains("plain value"));
         assert_eq!(error("a: !<tag:example.com,2000:x> 1\n").line, 1);
