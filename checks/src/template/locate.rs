@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::finding::{Finding, Location, Status};
-use crate::net::{HopKind, NetPath};
+use crate::net::{HopKind, HopVerdict, NetPath};
 
 /// One resource of the template: its logical id, the line of that id, and
 /// the lines of the properties a fix would change, by aspect (`vpc`,
@@ -137,7 +137,7 @@ impl Locations {
                     .iter()
                     .filter(|p| p.blocked_by.as_deref() == Some(resource))
                     .flat_map(|p| &p.hops)
-                    .find(|h| h.resource == resource)
+                    .find(|h| h.resource == resource && h.verdict == HopVerdict::Block)
                     .and_then(|h| match h.kind {
                         HopKind::SecurityGroupIngress => Some("ingress"),
                         HopKind::SecurityGroupEgress => Some("egress"),

@@ -1676,9 +1676,11 @@ impl<'a> Builder<'_, 'a> {
             ),
             Ok(Some(id)) => (Some(id.clone()), self.kms_key(&id)?),
         };
+        // Reports name the secret by its logical id; the ARN keeps its Name.
+        let _ = name;
         let secret = Secret {
             arn: arn.clone(),
-            name,
+            name: r.id.clone(),
             rotation_enabled: Some(true),
             rotation_lambda_arn: lambda_arn,
             rotation_rules,
