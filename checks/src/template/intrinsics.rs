@@ -649,11 +649,57 @@ pub fn partition_of(region: &str) -> (&'static str, &'static str) {
 pub fn function(node: &Node) -> Option<(&str, &Node)> {
     match node.as_map()? {
         [entry]
-            if entry.key == "Ref" || entry.key == "Condition" || entry.key.starts_with("Fn::") =>
+            if entry.key == "Ref"
+                || entry.key.starts_with("Fn::")
+                // `Condition` names a condition; a mapping under that key
+                // is data (an IAM statement's conditions).
+                || (entry.key == "Condition" && entry.value.as_str().is_some()) =>
         {
             Some((&entry.key, &entry.value))
         }
         _ => None,
+    }
+}
+
+/// The functions this evaluator knows: the intrinsic functions, the
+/// condition functions and `Ref`.
+const KNOWN: &[&str] = &[
+    "Ref",
+    "Condition",
+    "Fn::GetAtt",
+    "Fn::Sub",
+    "Fn::Join",
+    "Fn::Select",
+    "Fn::Split",
+    "Fn::If",
+    "Fn::Equals",
+    "Fn::And",
+    "Fn::Or",
+    "Fn::Not",
+    "Fn::FindInMap",
+    "Fn::GetAZs",
+    "Fn::Cidr",
+    "Fn::ImportValue",
+    "Fn::Base64",
+];
+
+/// Refuses a function this evaluator does not know anywhere under `node`,
+/// whether or not its value is needed, with its line.
+pub fn known_functions(node: &Node) -> Result<(), TemplateError> {
+    match &node.value {
+        Value::Seq(items) => items.iter().try_for_each(known_functions),
+        Value::Map(entries) => {
+            if let Some((name, _)) = function(node) {
+                if !KNOWN.contains(&name) {
+                    return err(
+                        node.line,
+                        format!("{name} is not an intrinsic function rotation-doctor knows"),
+                    );
+                }
+            }
+            entries.iter().try_for_each(|e| known_functions(&e.value))
+        }
+        _ => Ok(()),
     }
 }
 

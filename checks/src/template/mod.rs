@@ -78,8 +78,17 @@ pub fn load(
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|_| format!("{file} is not UTF-8 text: it is not a CloudFormation template"))?;
-    let at = |e: TemplateError| format!("{file}:{}: {}", e.line, e.message);
-    let tree = yaml::parse(text).map_err(|e| format!("{file}:{}: {}", e.line, e.message))?;
+    // Line 0: about the file as a whole.
+    let at = |e: TemplateError| match e.line {
+        0 => format!("{file}: {}", e.message),
+        line => format!("{file}:{line}: {}", e.message),
+    };
+    let tree = yaml::parse(text).map_err(|e| {
+        at(TemplateError {
+            line: e.line,
+            message: format!("not valid YAML or JSON: {}", e.message),
+        })
+    })?;
     let stack_name = stack_name_of(file);
     resources::targets(file, &tree, options, &stack_name).map_err(at)
 }

@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 
-use super::intrinsics::{references, Context, ResourceValues, Val, ACCOUNT_PLACEHOLDER};
+use super::intrinsics::{
+    known_functions, references, Context, ResourceValues, Val, ACCOUNT_PLACEHOLDER,
+};
 use super::locate::{Located, LocationIndex, Locations};
 use super::yaml::{Node, Value};
 use super::{given, LoadOptions, TemplateError, TemplateTarget};
@@ -1204,6 +1206,7 @@ fn dependencies(
     for r in model.resources.values() {
         let mut found = Vec::new();
         if let Some(props) = r.node.get("Properties") {
+            known_functions(props)?;
             references(props, &mut found);
         }
         let mut deps = BTreeSet::new();
