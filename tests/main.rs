@@ -26,3 +26,4 @@ mod permissions;
 mod reports;
 mod round_trips;
 mod scan;
+mod template;
