@@ -285,7 +285,7 @@ fn quiet_prints_the_verdict_alone_and_no_notes() {
     ]);
     let (code, report) = common::parse_report(&json, "--quiet --output json");
     assert_eq!(code, 1);
-    assert_eq!(common::findings(&report).len(), 21);
+    assert_eq!(common::findings(&report).len(), 24);
 }
 
 #[test]
@@ -299,7 +299,7 @@ fn all_and_verbose_show_more_of_the_table() {
         common::stdout_of(&out)
     };
     let short = table(&[]);
-    assert!(!short.contains("│ PASS") && short.contains("13 passed, 3 skipped"));
+    assert!(!short.contains("│ PASS") && short.contains("13 passed, 6 skipped"));
     assert!(!short.contains("├─"), "{short}");
     let all = table(&["--all"]);
     assert_eq!(all.matches("│ PASS").count(), 13, "{all}");

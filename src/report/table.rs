@@ -552,7 +552,7 @@ mod tests {
             },
         );
         assert!(
-            short.contains("13 passed, 3 skipped: not listed"),
+            short.contains("13 passed, 6 skipped: not listed"),
             "{short}"
         );
         assert!(!short.contains("│ PASS"), "{short}");
