@@ -520,7 +520,7 @@ impl<'a> Context<'a> {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
             let Some(end) = after.find('}') else {
-                return err(line, format!("Fn::Sub: {text:?} has a ${{ without }}"));
+                return err(line, "Fn::Sub: a ${ has no closing }");
             };
             let name = &after[..end];
             rest = &after[end + 1..];

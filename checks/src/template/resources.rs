@@ -508,6 +508,11 @@ fn local_routes(cidrs: &[IpNet]) -> Vec<Route> {
         .collect()
 }
 
+/// `0.0.0.0/0`.
+fn anywhere() -> IpNet {
+    IpNet::V4(ipnet::Ipv4Net::default())
+}
+
 fn allow_all_acl_entries() -> Vec<AclEntry> {
     [false, true]
         .into_iter()
@@ -516,7 +521,7 @@ fn allow_all_acl_entries() -> Vec<AclEntry> {
             egress,
             protocol: "-1".to_string(),
             allow: true,
-            cidr: "0.0.0.0/0".parse().ok(),
+            cidr: Some(anywhere()),
             port_range: None,
         })
         .collect()
@@ -588,7 +593,7 @@ impl<'a> Model<'a> {
                 egress: vec![SgRule {
                     protocol: "-1".to_string(),
                     ports: None,
-                    peer: SgPeer::Cidr("0.0.0.0/0".parse().expect("a CIDR")),
+                    peer: SgPeer::Cidr(anywhere()),
                     description: None,
                 }],
             };
@@ -631,7 +636,7 @@ impl<'a> Model<'a> {
                 _ => vec![SgRule {
                     protocol: "-1".to_string(),
                     ports: None,
-                    peer: SgPeer::Cidr("0.0.0.0/0".parse().expect("a CIDR")),
+                    peer: SgPeer::Cidr(anywhere()),
                     description: None,
                 }],
             };
