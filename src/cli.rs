@@ -1,4 +1,4 @@
-//! The command line: `diagnose`, `scan`, `checks`, `explain`, `rotate`,
+//! The command line: `diagnose`, `scan`, `template`, `checks`, `explain`, `rotate`,
 //! `undo`, `apply`, `permissions`, `completions` and `man`.
 
 use std::path::PathBuf;
@@ -46,6 +46,9 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
     /// Diagnose every rotating secret of one or more regions (CI gates).
     Scan(ScanArgs),
+    /// Diagnose the rotations a CloudFormation template describes, before it
+    /// is deployed (no AWS calls).
+    Template(TemplateArgs),
     /// List every check.
     Checks {
         /// Output format.
@@ -228,6 +231,52 @@ pub struct DiagnoseArgs {
 
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TemplateArgs {
+    /// CloudFormation templates, YAML or JSON (SAM and the Secrets Manager
+    /// transform as written).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// A template parameter's value (repeatable); parameters without one
+    /// take their Default. `AWS::AccountId` and `AWS::StackName` may be set
+    /// this way too.
+    #[arg(long = "parameter", value_name = "KEY=VALUE", value_parser = parse_parameter)]
+    pub parameters: Vec<(String, String)>,
+
+    /// The region the template is deployed to (AWS::Region).
+    #[arg(long, default_value = "us-east-1", value_name = "REGION")]
+    pub region: String,
+
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+
+    /// List every finding and every network path in the table.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Show each network path's hops as a tree in the table.
+    #[arg(long, short)]
+    pub verbose: bool,
+
+    /// Exit 1 only for a failing finding at or above this severity.
+    #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = severity_parser())]
+    pub fail_on: Severity,
+
+    /// Do not exit 1 when a check that decides whether rotation can work
+    /// is unknown (the template leaves what it needs to the deployment).
+    #[arg(long)]
+    pub allow_unknown: bool,
+
+    #[command(flatten)]
+    pub accept: AcceptArgs,
+}
+
+fn parse_parameter(text: &str) -> Result<(String, String), String> {
+    rotation_doctor_checks::template::parse_parameter(text)
 }
 
 /// The flags `diagnose` and `scan` share: what to read, how to report, and

@@ -14,6 +14,7 @@ mod rotate;
 mod scan;
 mod snapshot;
 mod suppress;
+mod template;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -52,6 +53,7 @@ fn run(cli: Cli) -> Result<u8, UserError> {
     match cli.command {
         Command::Diagnose(args) => diagnose_command(args),
         Command::Scan(args) => scan_command(args),
+        Command::Template(args) => template::template_command(args),
         Command::Rotate(args) => rotate_command(args),
         Command::Undo(args) => undo_command(args),
         Command::Apply(args) => apply_command(args),

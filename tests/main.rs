@@ -30,3 +30,4 @@ mod reports;
 mod rotate_trace;
 mod round_trips;
 mod scan;
+mod template;

@@ -248,6 +248,7 @@ fn synthetic() -> Facts {
         rotation_events: Fact::NotApplicable("bench".into()),
         master_secret: Fact::NotApplicable("bench".into()),
         account_access: Fact::NotApplicable("bench".into()),
+        template: Fact::NotApplicable("not collected".to_string()),
     }
 }
 

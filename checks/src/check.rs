@@ -115,6 +115,7 @@ impl CheckMeta {
             remediation: String::new(),
             fixes: Vec::new(),
             suppressed: None,
+            location: None,
         }
     }
 }

@@ -59,6 +59,8 @@ pub struct Unavailable {
 impl std::fmt::Display for Unavailable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.kind {
+            // The message is the whole sentence: nothing was called.
+            ErrorKind::Unresolved => return f.write_str(&self.message),
             ErrorKind::AccessDenied => "access denied",
             ErrorKind::NotFound => "not found",
             ErrorKind::Throttled => "throttled",
@@ -77,6 +79,10 @@ pub enum ErrorKind {
     Throttled,
     Timeout,
     Other,
+    /// Not a failed call: a template leaves this to the deployment (a
+    /// parameter without a value, another stack's export, a resource the
+    /// template does not create). The message says what is missing.
+    Unresolved,
 }
 
 /// Everything known about one target secret.
@@ -118,11 +124,59 @@ pub struct Facts {
     /// verdicts only; `NotApplicable` for a secret without that key.
     #[serde(default = "not_collected")]
     pub master_secret: Fact<MasterSecret>,
+    /// Present when these facts describe a template before it is deployed
+    /// (`rotation-doctor template`): what only a deployment has (versions,
+    /// dates, states, logs, events) is absent, and the checks that read it
+    /// are skipped. `NotApplicable` for facts read from an account.
+    #[serde(default = "not_collected", skip_serializing_if = "is_not_collected")]
+    pub template: Fact<TemplateFacts>,
     /// How a multi-account scan entered the secret's account: the role it
     /// assumed; `Unavailable` when it could not (then nothing else was
     /// collected); `NotApplicable` with the caller's own credentials.
     #[serde(default = "not_collected")]
     pub account_access: Fact<AccountAccess>,
+}
+
+fn is_not_collected<T>(fact: &Fact<T>) -> bool {
+    matches!(fact, Fact::NotApplicable(why) if why == "not collected")
+}
+
+/// What the template says about a rotation that the deployed resources do
+/// not show: the template-only checks (TPL…) read these.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateFacts {
+    /// The template file, as given.
+    pub file: String,
+    /// The logical id of the `AWS::SecretsManager::RotationSchedule`.
+    pub schedule: String,
+    /// The template's `Transform` section.
+    pub transforms: Vec<String>,
+    /// The schedule's `HostedRotationLambda`, when it has one.
+    pub hosted_rotation: Option<HostedRotation>,
+    /// The secret's `AWS::SecretsManager::SecretTargetAttachment`, when
+    /// the template has one.
+    pub target_attachment: Option<TargetAttachment>,
+}
+
+/// A `HostedRotationLambda`: the function the Secrets Manager transform
+/// creates for the schedule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostedRotation {
+    /// `MySQLSingleUser`, `PostgreSQLMultiUser`, ...
+    pub rotation_type: String,
+    /// Whether `VpcSubnetIds` and `VpcSecurityGroupIds` are given.
+    pub vpc_subnet_ids: bool,
+    pub vpc_security_group_ids: bool,
+}
+
+/// The attachment that writes the database's host into the secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetAttachment {
+    /// Its logical id.
+    pub logical_id: String,
+    /// Whether the schedule waits for it: `DependsOn` it, or refers to it,
+    /// directly or through other resources.
+    pub schedule_waits: bool,
 }
 
 /// The role a scan assumed to enter an account.
@@ -164,6 +218,7 @@ impl Facts {
             kms_key: why(&reason),
             rotation_events: why(&reason),
             master_secret: why(&reason),
+            template: why(&reason),
             account_access: Fact::Unavailable(error),
         }
     }

@@ -93,4 +93,19 @@ pub struct Finding {
     /// still reported, but no longer fails the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<String>,
+    /// Where in a template the resource to change is written
+    /// (`rotation-doctor template`); `None` for a live diagnosis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// A line of a template file and the resource written there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// The file, as given on the command line.
+    pub file: String,
+    /// 1-based.
+    pub line: u32,
+    /// The resource's logical id.
+    pub logical_id: String,
 }

@@ -268,6 +268,7 @@ pub fn lab() -> Facts {
             "the secret has no masterarn key (single-user rotation)".to_string(),
         ),
         account_access: Fact::NotApplicable("the credentials' own account".to_string()),
+        template: Fact::NotApplicable("not collected".to_string()),
     }
 }
 

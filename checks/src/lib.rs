@@ -18,12 +18,13 @@ pub mod role_access;
 pub mod rules;
 pub mod secret_value;
 pub mod snapshot;
+pub mod template;
 pub mod verdict;
 
 pub use arn::Arn;
 pub use check::{Check, CheckMeta, ExplainedBy, RotationStep};
 pub use diagnosis::{diagnose, Diagnosis, NetworkPaths};
 pub use facts::*;
-pub use finding::{Finding, Severity, Status};
+pub use finding::{Finding, Location, Severity, Status};
 pub use names::Names;
 pub use verdict::Verdict;

@@ -357,6 +357,7 @@ impl Session {
             rotation_events,
             master_secret,
             account_access: shared.account_access.clone(),
+            template: Fact::NotApplicable("not collected".to_string()),
         }
     }
 

@@ -2,7 +2,10 @@
 //! one result per `fail`/`warn` finding. Live resources have no source file,
 //! so each result is located by a stable artifact URI derived from the
 //! secret's ARN and by a logical location naming the resource, and carries
-//! partialFingerprints so code scanning can track it across runs
+//! partialFingerprints so code scanning can track it across runs. A
+//! template's finding (`rotation-doctor template`) is located at the file
+//! and line of the resource to change instead, with its logical id as a
+//! logical location
 //! (GitHub, "SARIF support for code scanning":
 //! https://docs.github.com/en/code-security/reference/code-scanning/sarif-files/sarif-support-for-code-scanning).
 
@@ -63,6 +66,23 @@ fn artifact_uri(target: &Target) -> String {
     }
 }
 
+/// A template's path as a relative URI: `/` separators, no leading `./`,
+/// and anything but unreserved characters percent-encoded, so code
+/// scanning finds the file from the repository's root.
+fn file_uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let path = path.trim_start_matches("./");
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn first_paragraph(docs: &str) -> String {
     docs.lines()
         .skip_while(|l| l.starts_with('#') || l.trim().is_empty())
@@ -111,19 +131,39 @@ pub fn render_sarif(targets: &[Target]) -> String {
                 Some(reason) => json!([{"kind": "external", "justification": reason}]),
                 None => json!([]),
             };
+            let resource = json!({"name": finding.resource, "kind": "resource", "fullyQualifiedName": finding.resource});
+            let secret_location =
+                json!({"name": target.secret.name, "kind": "secret", "fullyQualifiedName": secret});
+            // A template's finding sits at the line of the resource to change.
+            let location = match &finding.location {
+                Some(at) => {
+                    let mut logical = vec![
+                        json!({"name": at.logical_id, "kind": "resource", "fullyQualifiedName": at.logical_id}),
+                    ];
+                    if at.logical_id != finding.resource {
+                        logical.push(resource);
+                    }
+                    logical.push(secret_location);
+                    json!({
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": file_uri(&at.file)},
+                            "region": {"startLine": at.line},
+                        },
+                        "logicalLocations": logical,
+                    })
+                }
+                None => json!({
+                    "physicalLocation": {"artifactLocation": {"uri": artifact_uri(target)}},
+                    "logicalLocations": [resource, secret_location],
+                }),
+            };
             results.push(json!({
                 "ruleId": finding.check,
                 "suppressions": suppressions,
                 "ruleIndex": rule_index,
                 "level": level(finding.status),
                 "message": {"text": text},
-                "locations": [{
-                    "physicalLocation": {"artifactLocation": {"uri": artifact_uri(target)}},
-                    "logicalLocations": [
-                        {"name": finding.resource, "kind": "resource", "fullyQualifiedName": finding.resource},
-                        {"name": target.secret.name, "kind": "secret", "fullyQualifiedName": secret},
-                    ],
-                }],
+                "locations": [location],
                 "partialFingerprints": {
                     "rotationDoctorFinding/v1": fingerprint(&[&finding.check, secret, &finding.resource]),
                 },

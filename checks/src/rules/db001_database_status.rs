@@ -98,6 +98,10 @@ impl Check for DatabaseStatus {
                     )];
             }
         }
+        if let Some(finding) = super::support::not_deployed(&META, facts, &named, "database status")
+        {
+            return vec![*finding];
+        }
         let db = match super::support::needed(
             &META,
             &facts.database,

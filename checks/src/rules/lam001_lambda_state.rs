@@ -163,7 +163,13 @@ impl Check for LambdaState {
             }
         }
         match super::support::rotation_lambda(&META, facts) {
-            Ok(lambda) => vec![evaluate_present(lambda)],
+            Ok(lambda) => {
+                let what = "function state";
+                match super::support::not_deployed(&META, facts, &lambda.arn, what) {
+                    Some(finding) => vec![*finding],
+                    None => vec![evaluate_present(lambda)],
+                }
+            }
             Err(finding) => vec![*finding],
         }
     }

@@ -96,7 +96,7 @@ impl Check for LambdaRuntime {
             return vec![META.finding(
                 Status::Skipped,
                 &lambda.arn,
-                "the function reports no runtime (a container image): its runtime is not checked",
+                "the function reports no runtime (a container image, or a function whose runtime its template leaves to a transform): its runtime is not checked",
             )];
         };
         let today = facts.collected_at.date_naive();

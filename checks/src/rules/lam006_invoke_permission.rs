@@ -11,8 +11,6 @@ use crate::finding::{Finding, Severity, Status};
 use crate::fix::{FixAction, FixPlan};
 use crate::policy::{glob_matches_case, statements, strings, Case};
 
-use super::support::readable;
-
 pub struct InvokePermission;
 
 const SERVICE: &str = "secretsmanager.amazonaws.com";
@@ -200,11 +198,12 @@ impl Check for InvokePermission {
         let account = Arn::parse(&secret.arn)
             .map(|a| a.account.to_string())
             .unwrap_or_default();
-        let document = match readable(
+        let document = match super::support::needed(
             &META,
             &facts.lambda_policy,
             &lambda.arn,
-            "the function's resource policy",
+            |why| format!("the function's resource policy is not checked: {why}"),
+            |u| format!("the function's resource policy could not be read: {u}"),
         ) {
             Ok(document) => document.as_ref(),
             Err(finding) => return vec![*finding],

@@ -56,6 +56,9 @@ impl Check for RotationLogErrors {
         };
         let hours = facts.log_window_hours;
         let log_group = format!("/aws/lambda/{}", lambda.name);
+        if let Some(finding) = super::support::not_deployed(&META, facts, &log_group, "logs") {
+            return vec![*finding];
+        }
         if let Fact::Unavailable(u) = &facts.logs {
             if u.kind == ErrorKind::NotFound {
                 return vec![META.finding(

@@ -43,6 +43,9 @@ registry! {
     db002_reader_endpoint::ReaderEndpoint,
     log001_rotation_log_errors::RotationLogErrors,
     trl001_rotation_events::RotationEvents,
+    tpl001_hosted_rotation_transform::HostedRotationTransform,
+    tpl002_hosted_rotation_vpc::HostedRotationVpc,
+    tpl003_rotation_waits_for_attachment::RotationWaitsForAttachment,
 }
 
 /// The check with this id or name (case-insensitive): `NET002` or

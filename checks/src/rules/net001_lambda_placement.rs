@@ -18,7 +18,8 @@ static META: CheckMeta = CheckMeta {
     can_fix: false,
     optional_evidence: false,
     breaks_steps: &[RotationStep::SetSecret, RotationStep::TestSecret],
-    explained_by: ExplainedBy::Nothing,
+    // In a template, a hosted rotation function without VPC settings.
+    explained_by: ExplainedBy::Checks(&["TPL002"]),
     docs: r#"## What it checks
 That the secret's rotation Lambda exists and sits where it can do its work:
 attached to a VPC when the database is private, in subnets and security

@@ -80,6 +80,10 @@ impl Check for StuckPending {
             Ok(secret) => secret,
             Err(finding) => return vec![*finding],
         };
+        let what = "secret versions or staging labels";
+        if let Some(finding) = super::support::not_deployed(&META, facts, &secret.arn, what) {
+            return vec![*finding];
+        }
         let has = |stages: &[String], label: &str| stages.iter().any(|s| s == label);
         let evidence: Vec<String> = secret
             .versions

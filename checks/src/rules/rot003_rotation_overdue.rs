@@ -61,6 +61,10 @@ impl Check for RotationOverdue {
             Ok(secret) => secret,
             Err(finding) => return vec![*finding],
         };
+        let what = "rotation dates";
+        if let Some(finding) = super::support::not_deployed(&META, facts, &secret.arn, what) {
+            return vec![*finding];
+        }
         if secret.rotation_enabled != Some(true) {
             return vec![META.finding(
                 Status::Skipped,

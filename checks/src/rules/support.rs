@@ -112,6 +112,25 @@ pub(crate) fn rotation_lambda<'a>(
     readable(meta, &facts.lambda, arn, "the rotation Lambda")
 }
 
+/// `skipped` for facts that describe a template before it is deployed
+/// (`Facts::template`): a check of what only a deployed account has (the
+/// secret's versions and dates, the function's and database's states,
+/// logs, CloudTrail events) has nothing to read there.
+pub(crate) fn not_deployed(
+    meta: &'static CheckMeta,
+    facts: &Facts,
+    resource: &str,
+    what: &str,
+) -> Option<Box<Finding>> {
+    facts.template.present().map(|_| {
+        Box::new(meta.finding(
+            Status::Skipped,
+            resource,
+            format!("not deployed yet: a template has no {what}"),
+        ))
+    })
+}
+
 /// What a reachability check says about its first blocked path.
 pub(crate) struct Blocked {
     pub message: String,

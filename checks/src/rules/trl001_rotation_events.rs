@@ -88,6 +88,10 @@ impl Check for RotationEvents {
                 "rotation is not configured on the secret",
             )];
         }
+        let what = "CloudTrail events";
+        if let Some(finding) = super::support::not_deployed(&META, facts, &secret.arn, what) {
+            return vec![*finding];
+        }
         let trail = match needed(
             &META,
             &facts.rotation_events,

@@ -1,0 +1,33 @@
+//! The template loader `rotation-doctor template` uses (UTF-8, the YAML
+//! and JSON parser, intrinsics, conditions, the dependency graph, resource
+//! types to facts) and every check on what it loads: any bytes either give
+//! one line of error or targets whose facts go through every check, the
+//! reachability engine and the locating of findings without a panic, and
+//! serialize.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rotation_doctor_checks::{diagnose, template};
+
+fuzz_target!(|data: &[u8]| {
+    let options = template::LoadOptions {
+        region: "us-east-1".to_string(),
+        parameters: vec![("Subnets".to_string(), "subnet-1,subnet-2".to_string())],
+        now: chrono::DateTime::UNIX_EPOCH,
+    };
+    match template::load("input.yaml", data, &options) {
+        Err(message) => {
+            assert!(!message.contains('\n'), "an error is one line: {message:?}");
+            assert!(message.starts_with("input.yaml"), "{message:?}");
+        }
+        Ok(targets) => {
+            for target in targets {
+                let mut diagnosis = diagnose(&target.facts);
+                target.locate(&mut diagnosis.findings, &diagnosis.paths);
+                serde_json::to_string(&diagnosis).expect("a diagnosis serializes");
+                serde_json::to_string(&target.facts).expect("facts serialize");
+            }
+        }
+    }
+});
