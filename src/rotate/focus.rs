@@ -55,6 +55,7 @@ mod tests {
             remediation: String::new(),
             fixes: Vec::new(),
             suppressed: None,
+            location: None,
         }
     }
 
