@@ -77,7 +77,7 @@ fn status_colour(cell: Cell, status: Status) -> Cell {
 /// middle, so that comfy-table never splits an id or an ARN across lines.
 const LONGEST_WORD: usize = 36;
 
-/// What a table cell or the verdict shows of a text: named ids shortened
+/// What a table cell shows of a text: named ids shortened
 /// beside their names (`sg-80c3… (lab-db-sg)`), ARNs as their resource part
 /// (the header names the account and region; the JSON keeps everything),
 /// and any other word longer than `LONGEST_WORD` cut in the middle.
@@ -95,7 +95,8 @@ fn fitted_text(text: &str, names: &BTreeMap<String, String>, longest: usize) -> 
 }
 
 /// `sg-80c3850805bba7188 (lab-db-sg)` → `sg-80c3… (lab-db-sg)`: beside its
-/// name, the start of an id is enough to tell it apart.
+/// name, the start of an id is enough to tell it apart. The verdict, which
+/// wraps, gets only this: its words (commands among them) stay whole.
 fn shorten_named_ids(text: &str, names: &BTreeMap<String, String>) -> String {
     let mut out = text.to_string();
     for (id, name) in names {
@@ -189,7 +190,7 @@ fn render_verdict(target: &Target, width: usize) -> String {
         _ => "Verdict:".red().bold(),
     };
     let mut out = wrap(
-        &format!("{headline} {}", cell_text(&verdict.summary, names)),
+        &format!("{headline} {}", shorten_named_ids(&verdict.summary, names)),
         width,
         "  ",
     );
@@ -203,7 +204,11 @@ fn render_verdict(target: &Target, width: usize) -> String {
             out.push('\n');
         }
         let mut line = |label: &str, text: String| {
-            let text = format!("{indent}{} {}", label.bold(), cell_text(&text, names));
+            let text = format!(
+                "{indent}{} {}",
+                label.bold(),
+                shorten_named_ids(&text, names)
+            );
             out.push_str(&wrap(&text, width, &format!("{indent}  ")));
             out.push('\n');
         };
@@ -460,7 +465,7 @@ pub fn render_verdicts(targets: &[Target]) -> String {
             format!(
                 "{}: {status} {}\n",
                 t.secret.name,
-                cell_text(&t.verdict.summary, &t.names)
+                shorten_named_ids(&t.verdict.summary, &t.names)
             )
         })
         .collect()
