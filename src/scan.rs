@@ -59,9 +59,19 @@ pub async fn scan(
                 )))
             }
         };
+        if let Some(bad) = regions.iter().find(|r| !aws::region_name_is_valid(r)) {
+            return Err(UserError::new(format!(
+                "{bad:?} is not an AWS region name (such as us-east-1 or eu-west-2)"
+            )));
+        }
         let calls = CallStats::default();
         let own = Fact::NotApplicable("the credentials' own account".to_string());
-        let facts = scan_regions(&base, regions, own, &calls, &options, true).await?;
+        // With the caller's own credentials a failed region stops the run,
+        // as a failed `diagnose` does.
+        let mut facts = Vec::new();
+        for (_, scanned) in scan_regions(&base, regions, own, &calls, &options).await {
+            facts.extend(scanned?);
+        }
         return Ok(vec![AccountScan {
             account: None,
             facts,
@@ -130,23 +140,15 @@ async fn scan_account(
         Ok(regions) => regions,
         Err(why) => return vec![not_scanned(&home, &access.role_arn, why)],
     };
+    let role_arn = access.role_arn.clone();
     let mut facts = Vec::new();
-    for region in regions {
-        let single = vec![region.clone()];
-        match scan_regions(
-            &config,
-            single,
-            Fact::Present(access.clone()),
-            calls,
-            options,
-            false,
-        )
-        .await
-        {
+    let access = Fact::Present(access);
+    for (region, scanned) in scan_regions(&config, regions, access, calls, options).await {
+        match scanned {
             Ok(found) => facts.extend(found),
             Err(error) => facts.push(not_scanned(
                 &region,
-                &access.role_arn,
+                &role_arn,
                 Unavailable {
                     call: "secretsmanager:ListSecrets".to_string(),
                     kind: rotation_doctor_checks::ErrorKind::Other,
@@ -174,25 +176,23 @@ async fn regions_of(
     Ok(config.region().map(|r| r.to_string()).into_iter().collect())
 }
 
-/// Every region of one account at once, each with its own session.
+/// Every region of one account at once, each with its own session: each
+/// region's facts, or why its scan failed, in the order given.
 async fn scan_regions(
     config: &SdkConfig,
     regions: Vec<String>,
     access: Fact<AccountAccess>,
     calls: &CallStats,
     options: &Arc<ScanOptions>,
-    validate_regions: bool,
-) -> Result<Vec<Facts>, UserError> {
+) -> Vec<(String, Result<Vec<Facts>, UserError>)> {
     let mut handles = Vec::new();
     for region in regions {
-        if validate_regions && !aws::region_name_is_valid(&region) {
-            return Err(UserError::new(format!(
-                "{region:?} is not an AWS region name (such as us-east-1 or eu-west-2)"
-            )));
-        }
-        let regional = config.to_builder().region(Region::new(region)).build();
+        let regional = config
+            .to_builder()
+            .region(Region::new(region.clone()))
+            .build();
         let (calls, options, access) = (calls.clone(), options.clone(), access.clone());
-        handles.push(tokio::spawn(async move {
+        let scan = tokio::spawn(async move {
             // Retries follow the configuration (standard mode unless
             // AWS_RETRY_MODE or the profile says otherwise). Not adaptive
             // by default: under heavy throttling its client-side rate
@@ -201,16 +201,18 @@ async fn scan_regions(
             // three throttled).
             let clients = Clients::new(&regional, &calls)?;
             scan_region(clients, access, &options).await
-        }));
+        });
+        handles.push((region, scan));
     }
-    let mut facts = Vec::new();
-    for handle in handles {
-        let found = handle
+    let mut results = Vec::new();
+    for (region, handle) in handles {
+        let result = handle
             .await
-            .map_err(|e| UserError::new(format!("a region's scan stopped: {e}")))??;
-        facts.extend(found);
+            .map_err(|e| UserError::new(format!("a region's scan stopped: {e}")))
+            .and_then(|scanned| scanned);
+        results.push((region, result));
     }
-    Ok(facts)
+    results
 }
 
 pub fn parse_filter(text: &str) -> Result<SecretFilter, String> {
