@@ -632,6 +632,15 @@ impl<'a> Model<'a> {
                     }
                     egress
                 }
+                // Terraform removes the default rule from the groups it creates.
+                _ if r
+                    .node
+                    .get("Metadata")
+                    .and_then(|m| m.get(super::terraform::NO_DEFAULT_EGRESS))
+                    .is_some() =>
+                {
+                    Vec::new()
+                }
                 // AWS's default rule stays when no inline egress is given.
                 _ => vec![SgRule {
                     protocol: "-1".to_string(),
@@ -1326,11 +1335,14 @@ fn depends_on(graph: &BTreeMap<String, BTreeSet<String>>, from: &str, to: &str) 
 // ---------------------------------------------------------------------------
 // The targets.
 
+/// `preset`: values the template's `Ref`s may name besides its parameters
+/// (the unresolved values of a Terraform plan, with why).
 pub(super) fn targets(
     file: &str,
     tree: &Node,
     options: &LoadOptions,
     stack_name: &str,
+    preset: BTreeMap<String, Val>,
 ) -> Result<Vec<TemplateTarget>, TemplateError> {
     if tree.as_map().is_none() {
         return err(
@@ -1339,7 +1351,8 @@ pub(super) fn targets(
         );
     }
     let given = given(options);
-    let parameters = parameters(tree, &given)?;
+    let mut parameters = parameters(tree, &given)?;
+    parameters.extend(preset);
     let transforms = transforms(tree)?;
     let conditions: BTreeMap<String, &Node> = tree
         .get("Conditions")
