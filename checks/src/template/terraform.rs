@@ -31,7 +31,7 @@ use super::TemplateError;
 
 /// Marks a security group Terraform creates: Terraform removes the
 /// allow-all egress rule AWS adds, so it has only the egress written
-/// (https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/security_group).
+/// (https://github.com/hashicorp/terraform-provider-aws/blob/main/website/docs/r/security_group.html.markdown).
 pub const NO_DEFAULT_EGRESS: &str = "RotationDoctorNoDefaultEgress";
 
 /// The secret fields whose values may be kept; the rest are keys only.

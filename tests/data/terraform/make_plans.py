@@ -70,7 +70,6 @@ class Plan:
                     "mode": "managed",
                     "type": kind,
                     "name": name,
-                    "provider_name": "registry.terraform.io/hashicorp/aws",
                     "schema_version": 0,
                     "values": values,
                     "sensitive_values": {key: True for key in sensitive},
@@ -80,7 +79,6 @@ class Plan:
                     "mode": "managed",
                     "type": kind,
                     "name": name,
-                    "provider_name": "registry.terraform.io/hashicorp/aws",
                     "change": {
                         "actions": ["create"],
                         "before": None,
@@ -107,7 +105,6 @@ class Plan:
                 "provider_config": {
                     "aws": {
                         "name": "aws",
-                        "full_name": "registry.terraform.io/hashicorp/aws",
                         "expressions": {"region": {"references": ["var.region"]}},
                     }
                 },
