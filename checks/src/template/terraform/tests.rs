@@ -399,3 +399,97 @@ fn plans_that_cannot_be_read_are_one_sentence() {
     assert!(message.starts_with("plan.json:"), "{message}");
     assert!(!message.contains('\n'), "{message}");
 }
+
+/// Every value of the plan, replaced in turn by values of other types, and
+/// every key removed in turn: the loader gives targets or one sentence,
+/// never a panic.
+#[test]
+fn any_value_of_the_plan_in_any_shape_is_one_sentence_or_targets() {
+    fn paths(value: &Json, here: Vec<String>, out: &mut Vec<Vec<String>>) {
+        match value {
+            Json::Object(map) => {
+                for (key, item) in map {
+                    let mut next = here.clone();
+                    next.push(key.clone());
+                    out.push(next.clone());
+                    paths(item, next, out);
+                }
+            }
+            Json::Array(items) => {
+                for (i, item) in items.iter().enumerate().take(2) {
+                    let mut next = here.clone();
+                    next.push(i.to_string());
+                    out.push(next.clone());
+                    paths(item, next, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    // The parts of the lab plan the front end reads: one resource of each
+    // shape, to keep the run short.
+    let mut plan = plan_of(LAB);
+    for section in ["planned_values", "configuration"] {
+        plan[section]["root_module"]["resources"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|r| {
+                [
+                    "aws_security_group.db",
+                    "aws_route_table.public",
+                    "aws_lambda_function.rotation",
+                    "aws_secretsmanager_secret_version.lab",
+                    "aws_secretsmanager_secret_rotation.lab",
+                ]
+                .contains(&r["address"].as_str().unwrap_or_default())
+            });
+    }
+    plan["resource_changes"].as_array_mut().unwrap().truncate(0);
+    let mut all = Vec::new();
+    paths(&plan, Vec::new(), &mut all);
+    assert!(all.len() > 100, "{}", all.len());
+    let replacements = [
+        Json::Null,
+        json!(7),
+        json!("x"),
+        json!([]),
+        json!({}),
+        json!([{"references": ["module.m.o", "var.v", "data.x.y.z"]}]),
+    ];
+    for path in &all {
+        for replacement in replacements.iter().map(Some).chain([None]) {
+            let mut variant = plan.clone();
+            let (last, parents) = path.split_last().unwrap();
+            let mut parent = &mut variant;
+            for key in parents {
+                parent = match parent {
+                    Json::Array(items) => &mut items[key.parse::<usize>().unwrap()],
+                    other => &mut other[key.as_str()],
+                };
+            }
+            match (parent, replacement) {
+                (Json::Object(map), Some(value)) => {
+                    map.insert(last.clone(), value.clone());
+                }
+                (Json::Object(map), None) => {
+                    map.remove(last);
+                }
+                (Json::Array(items), Some(value)) => {
+                    items[last.parse::<usize>().unwrap()] = value.clone()
+                }
+                (Json::Array(items), None) => {
+                    items.remove(last.parse::<usize>().unwrap());
+                }
+                _ => continue,
+            }
+            match load("plan.json", text_of(&variant).as_bytes(), &options()) {
+                Ok(targets) => {
+                    for target in targets {
+                        let _ = findings(&target);
+                    }
+                }
+                Err(message) => assert!(!message.contains('\n'), "{message}"),
+            }
+        }
+    }
+}
