@@ -13,6 +13,11 @@ a rotation function placed in the database's subnets with the database's
 group (the mistake). lab-rotation-fixed.json places it in the Lambda subnets
 with the Lambda group. lab-rotation-data-source.json takes the function's
 group from a data source, which the plan does not hold.
+
+private-cluster.json: an Aurora MySQL cluster in a VPC without NAT, whose
+rotation function reaches Secrets Manager through an interface endpoint;
+subnets made with count, a network ACL on the database subnets, a
+standalone group rule, and the secret encrypted with its own KMS key.
 """
 
 import json
@@ -24,12 +29,13 @@ class Plan:
     def __init__(self):
         self.resources = []
 
-    def add(self, kind, name, values, refs=None, unknown=(), sensitive=(), depends_on=()):
+    def add(self, kind, name, values, refs=None, unknown=(), sensitive=(), depends_on=(), index=None):
         """values: the planned values; refs: attribute -> references (a
         string path, or a nested block's dict); unknown: attributes known
         only after apply (left out of values)."""
         refs = refs or {}
-        address = f"{kind}.{name}"
+        config_address = f"{kind}.{name}"
+        address = config_address if index is None else f"{config_address}[{index}]"
         expressions = {}
         for key, value in values.items():
             if key in refs:
@@ -53,7 +59,7 @@ class Plan:
                 after_unknown[key] = True
         after_unknown["id"] = True
         config = {
-            "address": address,
+            "address": config_address,
             "mode": "managed",
             "type": kind,
             "name": name,
@@ -109,7 +115,7 @@ class Plan:
                     }
                 },
                 "root_module": {
-                    "resources": [r["config"] for r in self.resources],
+                    "resources": list({r["config"]["address"]: r["config"] for r in self.resources}.values()),
                     "variables": {"region": {"default": REGION}},
                 },
             },
@@ -237,6 +243,90 @@ def lab(function_subnets, function_group, data_source_group=False):
     return p.json()
 
 
+def private():
+    p = Plan()
+    vpc = ref("aws_vpc.private.id")
+    p.add("aws_vpc", "private", {"cidr_block": "10.1.0.0/16", "enable_dns_support": True,
+                                 "enable_dns_hostnames": True})
+    for kind, cidrs in [("db", ["10.1.1.0/24", "10.1.2.0/24"]), ("lambda", ["10.1.11.0/24", "10.1.12.0/24"])]:
+        for i, cidr in enumerate(cidrs):
+            p.add("aws_subnet", kind, {"cidr_block": cidr, "availability_zone": REGION + "ab"[i]},
+                  refs={"vpc_id": vpc}, index=i)
+    p.add("aws_route_table", "private", {"route": []}, refs={"vpc_id": vpc})
+    for kind in ["db", "lambda"]:
+        for i in range(2):
+            p.add("aws_route_table_association", kind, {},
+                  refs={"subnet_id": {"references": [f"aws_subnet.{kind}[{i}].id", f"aws_subnet.{kind}[{i}]", f"aws_subnet.{kind}"]},
+                        "route_table_id": ref("aws_route_table.private.id")}, index=i)
+    # The database subnets admit MySQL from the Lambda subnets and answer them.
+    acl_rule = {"protocol": "tcp", "action": "allow", "icmp_code": 0, "icmp_type": 0, "ipv6_cidr_block": ""}
+    p.add("aws_network_acl", "db",
+          {"ingress": [dict(acl_rule, rule_no=100, cidr_block="10.1.0.0/16", from_port=3306, to_port=3306)],
+           "egress": [dict(acl_rule, rule_no=100, cidr_block="10.1.0.0/16", from_port=1024, to_port=65535)]},
+          refs={"vpc_id": vpc, "subnet_ids": {"references": ["aws_subnet.db"]}})
+    all_egress = {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"],
+                  "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [],
+                  "self": False, "description": ""}
+    for name in ["lambda", "db", "endpoint"]:
+        p.add("aws_security_group", name, {"name": f"private-{name}", "egress": [all_egress]},
+              refs={"vpc_id": vpc})
+    p.add("aws_security_group_rule", "db_mysql",
+          {"type": "ingress", "protocol": "tcp", "from_port": 3306, "to_port": 3306},
+          refs={"security_group_id": ref("aws_security_group.db.id"),
+                "source_security_group_id": ref("aws_security_group.lambda.id")})
+    p.add("aws_vpc_security_group_ingress_rule", "endpoint_https",
+          {"ip_protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_ipv4": "10.1.0.0/16"},
+          refs={"security_group_id": ref("aws_security_group.endpoint.id")})
+    p.add("aws_vpc_endpoint", "secretsmanager",
+          {"service_name": f"com.amazonaws.{REGION}.secretsmanager", "vpc_endpoint_type": "Interface",
+           "private_dns_enabled": True},
+          refs={"vpc_id": vpc, "subnet_ids": {"references": ["aws_subnet.lambda"]},
+                "security_group_ids": ref("aws_security_group.endpoint.id")})
+    p.add("aws_db_subnet_group", "db", {"name": "private-db"},
+          refs={"subnet_ids": {"references": ["aws_subnet.db"]}})
+    p.add("aws_rds_cluster", "aurora",
+          {"cluster_identifier": "private-aurora", "engine": "aurora-mysql", "master_username": "admin"},
+          refs={"vpc_security_group_ids": ref("aws_security_group.db.id"),
+                "db_subnet_group_name": ref("aws_db_subnet_group.db.name")},
+          unknown=("endpoint", "port", "arn"))
+    p.add("aws_kms_key", "secrets", {"description": "rotation secrets", "is_enabled": True}, unknown=("arn",))
+    p.add("aws_secretsmanager_secret", "aurora", {"name": "private/aurora"},
+          refs={"kms_key_id": ref("aws_kms_key.secrets.arn")})
+    p.add("aws_secretsmanager_secret_version", "aurora", {},
+          refs={"secret_id": ref("aws_secretsmanager_secret.aurora.id"),
+                "secret_string": {"references": ["aws_rds_cluster.aurora.endpoint", "aws_rds_cluster.aurora"]}},
+          sensitive=("secret_string",))
+    p.add("aws_iam_role", "rotation",
+          {"name": "private-rotation",
+           "assume_role_policy": json.dumps({"Version": "2012-10-17", "Statement": [
+               {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]}),
+           "inline_policy": [{"name": "rotate", "policy": json.dumps({"Version": "2012-10-17", "Statement": [
+               {"Effect": "Allow", "Resource": "*", "Action": [
+                   "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                   "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
+                   "secretsmanager:GetRandomPassword", "kms:Decrypt", "kms:GenerateDataKey",
+                   "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+                   "ec2:DeleteNetworkInterface"]}]})}]})
+    p.add("aws_lambda_function", "rotation",
+          {"function_name": "private-rotation", "runtime": "python3.12", "timeout": 30,
+           "vpc_config": [{}],
+           "environment": [{"variables": {
+               "SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{REGION}.amazonaws.com"}}]},
+          refs={"role": ref("aws_iam_role.rotation.arn"),
+                "vpc_config": [{"subnet_ids": {"references": ["aws_subnet.lambda"]},
+                                "security_group_ids": ref("aws_security_group.lambda.id")}]})
+    p.add("aws_lambda_permission", "rotation",
+          {"action": "lambda:InvokeFunction", "principal": "secretsmanager.amazonaws.com"},
+          refs={"function_name": ref("aws_lambda_function.rotation.function_name")})
+    p.add("aws_secretsmanager_secret_rotation", "aurora",
+          {"rotation_rules": [{"schedule_expression": "rate(30 days)"}]},
+          refs={"secret_id": ref("aws_secretsmanager_secret.aurora.id"),
+                "rotation_lambda_arn": ref("aws_lambda_function.rotation.arn")},
+          depends_on=("aws_secretsmanager_secret_version.aurora",))
+    return p.json()
+
+
 def write(name, plan):
     with open(name, "w") as f:
         json.dump(plan, f, indent=2)
@@ -245,4 +335,5 @@ def write(name, plan):
 
 write("lab-rotation.json", lab(["db_a", "db_b"], "db"))
 write("lab-rotation-fixed.json", lab(["lambda_a", "lambda_b"], "lambda"))
+write("private-cluster.json", private())
 write("lab-rotation-data-source.json", lab(["lambda_a", "lambda_b"], "lambda", data_source_group=True))

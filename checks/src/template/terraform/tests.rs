@@ -14,6 +14,7 @@ const LAB: &str = include_str!("../../../../tests/data/terraform/lab-rotation.js
 const LAB_FIXED: &str = include_str!("../../../../tests/data/terraform/lab-rotation-fixed.json");
 const LAB_DATA_SOURCE: &str =
     include_str!("../../../../tests/data/terraform/lab-rotation-data-source.json");
+const PRIVATE_CLUSTER: &str = include_str!("../../../../tests/data/terraform/private-cluster.json");
 
 fn options() -> LoadOptions {
     LoadOptions {
@@ -398,6 +399,80 @@ fn plans_that_cannot_be_read_are_one_sentence() {
     let message = error(&LAB[..LAB.len() / 2]);
     assert!(message.starts_with("plan.json:"), "{message}");
     assert!(!message.contains('\n'), "{message}");
+}
+
+#[test]
+fn a_cluster_behind_an_endpoint_a_network_acl_counted_subnets_and_a_key() {
+    let target = load_one(PRIVATE_CLUSTER);
+    let facts = &target.facts;
+    let db = facts.database.present().expect("database");
+    assert_eq!(db.kind, crate::facts::DatabaseKind::Cluster);
+    assert_eq!(db.identifier, "private-aurora");
+    assert_eq!(db.engine.as_deref(), Some("aurora-mysql"));
+    // The engine's port when the plan does not know it yet.
+    assert_eq!(db.port, Some(3306));
+    // `aws_subnet.db[*].id`: every instance of the counted subnets.
+    assert_eq!(db.subnet_ids, ["aws_subnet.db[0]", "aws_subnet.db[1]"]);
+    let lambda = facts.lambda.present().expect("lambda");
+    assert_eq!(
+        lambda.vpc.as_ref().unwrap().subnet_ids,
+        ["aws_subnet.lambda[0]", "aws_subnet.lambda[1]"]
+    );
+    let acls = facts.network.network_acls.present().expect("acls");
+    let acl = acls.iter().find(|a| a.id == "aws_network_acl.db").unwrap();
+    assert_eq!(acl.subnet_ids, ["aws_subnet.db[0]", "aws_subnet.db[1]"]);
+    assert_eq!(acl.entries.len(), 2);
+    let key = facts.kms_key.present().expect("key");
+    assert_eq!(key.state.as_deref(), Some("Enabled"));
+    for check in ["NET001", "NET002", "NET003", "KMS001", "IAM002"] {
+        assert_eq!(finding(&target, check).status, Status::Pass, "{check}");
+    }
+    // The way to Secrets Manager is the interface endpoint (no NAT).
+    let diagnosis = crate::diagnose(facts);
+    let to_secrets_manager: Vec<_> = diagnosis
+        .paths
+        .iter()
+        .filter(|p| p.to == crate::net::Destination::Secretsmanager)
+        .collect();
+    assert_eq!(to_secrets_manager.len(), 2);
+    for path in to_secrets_manager {
+        assert!(
+            path.hops
+                .iter()
+                .any(|h| h.resource == "aws_vpc_endpoint.secretsmanager"),
+            "{path:?}"
+        );
+    }
+    // A permission without source_arn or source_account: a warning at it.
+    let lam006 = finding(&target, "LAM006");
+    assert_eq!(lam006.status, Status::Warn);
+    assert_eq!(
+        lam006.location.unwrap().logical_id,
+        "aws_lambda_function.rotation"
+    );
+}
+
+#[test]
+fn a_network_acl_or_a_missing_endpoint_blocks_the_cluster_plan() {
+    let mut plan = plan_of(PRIVATE_CLUSTER);
+    {
+        let (planned, _, _) = parts(&mut plan, "aws_network_acl.db");
+        planned["values"]["ingress"][0]["from_port"] = json!(5432);
+        planned["values"]["ingress"][0]["to_port"] = json!(5432);
+    }
+    let target = load_one(&text_of(&plan));
+    let net002 = finding(&target, "NET002");
+    assert_eq!(net002.status, Status::Fail, "{net002:?}");
+    assert_eq!(net002.resource, "aws_network_acl.db");
+
+    let mut plan = plan_of(PRIVATE_CLUSTER);
+    plan["planned_values"]["root_module"]["resources"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| r["type"] != "aws_vpc_endpoint");
+    let target = load_one(&text_of(&plan));
+    assert_eq!(finding(&target, "NET003").status, Status::Fail);
+    assert_eq!(finding(&target, "NET002").status, Status::Pass);
 }
 
 /// Every value of the plan, replaced in turn by values of other types, and
