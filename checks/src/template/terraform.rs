@@ -34,6 +34,10 @@ use super::TemplateError;
 /// (https://github.com/hashicorp/terraform-provider-aws/blob/main/website/docs/r/security_group.html.markdown).
 pub const NO_DEFAULT_EGRESS: &str = "RotationDoctorNoDefaultEgress";
 
+/// A Serverless Application Repository application deployed as a stack:
+/// what a rotation app (the AWS rotation functions) is in Terraform.
+const SAR_STACK: &str = "aws_serverlessapplicationrepository_cloudformation_stack";
+
 /// The secret fields whose values may be kept; the rest are keys only.
 const KEPT_SECRET_FIELDS: &[&str] = &["host", "port", "engine", "dbname", "username"];
 
@@ -501,6 +505,9 @@ impl<'a> Plan<'a> {
                 get_att("Endpoint.Address")
             }
             ("aws_db_instance" | "aws_rds_cluster", "port") => get_att("Endpoint.Port"),
+            // `outputs["RotationLambdaARN"]` of a Serverless Application
+            // Repository rotation app.
+            (SAR_STACK, "outputs") => get_att("Outputs.RotationLambdaARN"),
             _ => map_node(line, vec![("Ref", text_node(line, address))]),
         }
     }
@@ -1314,6 +1321,16 @@ impl<'a> Plan<'a> {
                     resource("AWS::SecretsManager::RotationSchedule", props, extra),
                 ));
             }
+            SAR_STACK => {
+                let props = vec![
+                    ("Location".to_string(), self.sar_location(index)),
+                    ("Parameters".to_string(), self.sar_parameters(index)),
+                ];
+                out.push((
+                    address,
+                    resource("AWS::Serverless::Application", props, vec![]),
+                ));
+            }
             // Read with the resources they belong to, or not needed.
             _ => {}
         }
@@ -1395,6 +1412,98 @@ impl<'a> Plan<'a> {
             }
         };
         (value, database)
+    }
+
+    fn sar_location(&mut self, index: usize) -> Node {
+        let line = self.resources[index].line;
+        let props = self.props(
+            index,
+            &[
+                ("ApplicationId", &["application_id"], Shape::One),
+                ("SemanticVersion", &["semantic_version"], Shape::One),
+            ],
+        );
+        entries_node(line, props)
+    }
+
+    /// A rotation app's parameters: the known ones as planned; the
+    /// subnets and groups unknown at plan time from the resources the
+    /// parameters' expression refers to (one expression for the whole map,
+    /// so by the kind of resource: subnets and groups are all these apps
+    /// take as ids).
+    fn sar_parameters(&mut self, index: usize) -> Node {
+        let r = &self.resources[index];
+        let line = r
+            .values
+            .and_then(|v| v.entry("parameters"))
+            .map_or(r.line, |e| e.line);
+        let address = r.address.clone();
+        let module = r.module.clone();
+        let mut params: Vec<(String, Node)> = r
+            .values
+            .and_then(|v| v.get("parameters"))
+            .and_then(Node::as_map)
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| !is_null(&e.value))
+            .map(|e| (e.key.clone(), e.value.clone()))
+            .collect();
+        let unknown = r.unknown.and_then(|u| u.get("parameters"));
+        let is_unknown = |key: &str| match unknown.map(|u| &u.value) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::Map(_)) => unknown
+                .and_then(|u| u.get(key))
+                .is_some_and(|v| v.value == Value::Bool(true)),
+            _ => false,
+        };
+        let references: Vec<String> = items(
+            r.expressions
+                .and_then(|e| e.get("parameters"))
+                .and_then(|e| e.get("references")),
+        )
+        .iter()
+        .filter_map(Node::as_str)
+        .map(str::to_string)
+        .collect();
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut outside = None;
+        for reference in &references {
+            match self.resolve(&module, reference) {
+                Ok(targets) => {
+                    for target in targets {
+                        if !found.iter().any(|(a, _)| *a == target.0) {
+                            found.push(target);
+                        }
+                    }
+                }
+                Err(why) => outside = outside.or(Some(why)),
+            }
+        }
+        for (key, kind) in [
+            ("vpcSubnetIds", "aws_subnet"),
+            ("vpcSecurityGroupIds", "aws_security_group"),
+        ] {
+            if params.iter().any(|(k, _)| k == key) || !is_unknown(key) {
+                continue;
+            }
+            let of_kind: Vec<Node> = found
+                .iter()
+                .filter(|(a, _)| self.kind_of(a) == Some(kind))
+                .map(|(a, attribute)| self.ref_node(line, a, attribute))
+                .collect();
+            let value = if of_kind.is_empty() {
+                let why = outside.clone().unwrap_or_else(|| {
+                    format!(
+                        "parameter {key} of {address} is known only after apply, and the plan's configuration links it to no resource of the plan"
+                    )
+                });
+                self.unresolved_node(line, why)
+            } else {
+                node(line, Value::Seq(of_kind))
+            };
+            params.push((key.to_string(), value));
+        }
+        entries_node(line, params)
     }
 
     /// Protocol, ports and description of a rule at `path` (a standalone

@@ -475,6 +475,99 @@ fn a_network_acl_or_a_missing_endpoint_blocks_the_cluster_plan() {
     assert_eq!(finding(&target, "NET002").status, Status::Pass);
 }
 
+/// The fixed lab with its function replaced by a Serverless Application
+/// Repository rotation app in the given subnets and group.
+fn lab_with_rotation_app(subnets: [&str; 2], group: &str) -> String {
+    const STACK: &str = "aws_serverlessapplicationrepository_cloudformation_stack";
+    let mut plan = plan_of(LAB_FIXED);
+    for section in ["planned_values", "configuration"] {
+        plan[section]["root_module"]["resources"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|r| r["type"] != "aws_lambda_function" && r["type"] != "aws_lambda_permission");
+    }
+    let address = format!("{STACK}.rotator");
+    plan["planned_values"]["root_module"]["resources"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({
+            "address": address,
+            "mode": "managed",
+            "type": STACK,
+            "name": "rotator",
+            "values": {
+                "name": "lab-rotator",
+                "application_id": "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSMySQLRotationSingleUser",
+                "semantic_version": "1.1.0",
+                "capabilities": ["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"],
+                "parameters": {
+                    "functionName": "lab-rotator",
+                    "endpoint": "https://secretsmanager.us-east-1.amazonaws.com",
+                },
+            },
+        }));
+    plan["resource_changes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({
+            "address": address,
+            "mode": "managed",
+            "type": STACK,
+            "name": "rotator",
+            "change": {
+                "actions": ["create"],
+                "after_unknown": {
+                    "parameters": {"vpcSubnetIds": true, "vpcSecurityGroupIds": true},
+                    "outputs": true,
+                },
+            },
+        }));
+    let mut references = Vec::new();
+    for target in [subnets[0], subnets[1], group] {
+        references.push(format!("{target}.id"));
+        references.push(target.to_string());
+    }
+    plan["configuration"]["root_module"]["resources"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({
+            "address": address,
+            "mode": "managed",
+            "type": STACK,
+            "name": "rotator",
+            "expressions": {"parameters": {"references": references}},
+        }));
+    let (_, _, config) = parts(&mut plan, "aws_secretsmanager_secret_rotation.lab");
+    config["expressions"]["rotation_lambda_arn"] =
+        json!({"references": [format!("{address}.outputs"), address]});
+    text_of(&plan)
+}
+
+#[test]
+fn a_serverless_application_repository_rotation_app() {
+    let target = load_one(&lab_with_rotation_app(
+        ["aws_subnet.lambda_a", "aws_subnet.lambda_b"],
+        "aws_security_group.lambda",
+    ));
+    let lambda = target.facts.lambda.present().expect("lambda");
+    assert_eq!(lambda.name, "lab-rotator");
+    let vpc = lambda.vpc.as_ref().unwrap();
+    assert_eq!(
+        vpc.subnet_ids,
+        ["aws_subnet.lambda_a", "aws_subnet.lambda_b"]
+    );
+    assert_eq!(vpc.security_group_ids, ["aws_security_group.lambda"]);
+    assert_eq!(finding(&target, "NET002").status, Status::Pass);
+
+    let target = load_one(&lab_with_rotation_app(
+        ["aws_subnet.db_a", "aws_subnet.db_b"],
+        "aws_security_group.db",
+    ));
+    let net002 = finding(&target, "NET002");
+    assert_eq!(net002.status, Status::Fail);
+    assert_eq!(net002.resource, "aws_security_group.db");
+}
+
 /// Every value of the plan, replaced in turn by values of other types, and
 /// every key removed in turn: the loader gives targets or one sentence,
 /// never a panic.
