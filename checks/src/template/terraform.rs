@@ -6,10 +6,11 @@
 //!
 //! Identity: a resource's address (`aws_security_group.db`,
 //! `module.db.aws_db_instance.this`) is its logical id. A value the plan
-//! knows is used as is; a value that refers to a resource of the plan is
-//! written as a `Ref`/`Fn::GetAtt` of that address, found through the
-//! `references` of the configuration's `expressions` (the ids of resources
-//! to be created are unknown at plan time). A reference to what the plan
+//! knows is used as is (a known id of a plan resource becomes a reference
+//! to its address); a value unknown at plan time that refers to a resource
+//! of the plan is written as a `Ref`/`Fn::GetAtt` of that address, found
+//! through the `references` of the configuration's `expressions` (module
+//! variables and outputs followed). A reference to what the plan
 //! does not hold (a data source read at apply, a module output, a value
 //! known only after apply) becomes an unresolved value with a sentence
 //! saying so, so the checks that need it come out unknown.
@@ -85,6 +86,9 @@ struct Plan<'a> {
     unresolved: BTreeMap<String, Val>,
     /// Module calls by the prefix of their resources without indexes.
     calls: BTreeMap<String, &'a Node>,
+    /// The planned `id` and `arn` of resources that exist already: the
+    /// address and attribute they stand for.
+    known_ids: BTreeMap<String, (String, String)>,
 }
 
 fn node(line: u32, value: Value) -> Node {
@@ -256,6 +260,7 @@ pub fn translate(tree: &Node) -> Result<Translated, TemplateError> {
         by_address: BTreeMap::new(),
         unresolved: BTreeMap::new(),
         calls,
+        known_ids: BTreeMap::new(),
     };
     for r in planned_resources {
         let field = |key: &str| r.get(key).and_then(Node::as_str);
@@ -284,6 +289,21 @@ pub fn translate(tree: &Node) -> Result<Translated, TemplateError> {
             module: module_of(address),
             depends_on,
         });
+    }
+    for r in &plan.resources {
+        for attribute in ["id", "arn"] {
+            if let Some(id) = r
+                .values
+                .and_then(|v| v.get(attribute))
+                .and_then(Node::as_str)
+            {
+                if !id.is_empty() {
+                    plan.known_ids
+                        .entry(id.to_string())
+                        .or_insert_with(|| (r.address.clone(), attribute.to_string()));
+                }
+            }
+        }
     }
     if !plan
         .resources
@@ -552,6 +572,17 @@ impl<'a> Plan<'a> {
             unknown = step(unknown);
         }
         let (module, address) = (r.module.clone(), r.address.clone());
+        let is_unknown = unknown.is_some_and(|u| match &u.value {
+            Value::Bool(b) => *b,
+            Value::Seq(items) => items.iter().any(|i| i.value == Value::Bool(true)),
+            _ => false,
+        });
+        // A value the plan knows is used as planned (an id of a resource
+        // the plan also holds becomes that resource's address).
+        if let Some(v) = values.filter(|v| !is_null(v) && !is_unknown) {
+            return Some(self.with_addresses(v));
+        }
+        // Unknown at plan time: the resources the configuration refers to.
         let references: Vec<String> = items(expressions.and_then(|e| e.get("references")))
             .iter()
             .filter_map(Node::as_str)
@@ -583,24 +614,31 @@ impl<'a> Plan<'a> {
                 Shape::One => nodes.into_iter().next()?,
             });
         }
-        let is_unknown = unknown.is_some_and(|u| match &u.value {
-            Value::Bool(b) => *b,
-            Value::Seq(items) => items.iter().any(|i| i.value == Value::Bool(true)),
-            _ => false,
-        });
-        match values {
-            Some(v) if !is_null(v) && !is_unknown => Some(v.clone()),
-            _ => {
-                let why = match outside {
-                    Some(why) => why,
-                    None if is_unknown => format!(
-                        "{address}.{} is known only after apply, and the plan's configuration links it to no resource of the plan",
-                        path.join(".")
-                    ),
-                    None => return None,
-                };
-                Some(self.unresolved_node(line, why))
-            }
+        let why = match outside {
+            Some(why) => why,
+            None if is_unknown => format!(
+                "{address}.{} is known only after apply, and the plan's configuration links it to no resource of the plan",
+                path.join(".")
+            ),
+            None => return None,
+        };
+        Some(self.unresolved_node(line, why))
+    }
+
+    /// A planned value with each id or ARN of a plan resource (one that
+    /// exists already, so its id is known) replaced by a reference to its
+    /// address, the id the facts use.
+    fn with_addresses(&self, value: &Node) -> Node {
+        match &value.value {
+            Value::Str(text) => match self.known_ids.get(text) {
+                Some((address, attribute)) => self.ref_node(value.line, address, attribute),
+                None => value.clone(),
+            },
+            Value::Seq(items) => node(
+                value.line,
+                Value::Seq(items.iter().map(|i| self.with_addresses(i)).collect()),
+            ),
+            _ => value.clone(),
         }
     }
 
@@ -1661,7 +1699,7 @@ impl<'a> Plan<'a> {
                 peers.push((group_key.to_string(), n));
             } else {
                 for v in items(rule.get("security_groups")) {
-                    peers.push((group_key.to_string(), v.clone()));
+                    peers.push((group_key.to_string(), self.with_addresses(v)));
                 }
             }
             if rule.get("self").map(|v| &v.value) == Some(&Value::Bool(true)) {
@@ -1740,7 +1778,7 @@ impl<'a> Plan<'a> {
                         .get(tf)
                         .filter(|v| !is_null(v) && v.as_str() != Some(""))
                     {
-                        out.push((cfn.to_string(), v.clone()));
+                        out.push((cfn.to_string(), self.with_addresses(v)));
                     }
                 }
                 out

@@ -475,6 +475,60 @@ fn a_network_acl_or_a_missing_endpoint_blocks_the_cluster_plan() {
     assert_eq!(finding(&target, "NET002").status, Status::Pass);
 }
 
+#[test]
+fn known_values_are_used_and_known_ids_of_plan_resources_are_their_addresses() {
+    // An update plan: the VPC exists (its id is known), so the subnets'
+    // vpc_id is known too; a subnet's CIDR computed from the VPC's.
+    let vpc_id = "vpc-0123456789abcdef0";
+    let mut plan = plan_of(LAB_FIXED);
+    {
+        let (planned, change, _) = parts(&mut plan, "aws_vpc.lab");
+        planned["values"]["id"] = json!(vpc_id);
+        change["change"]["after_unknown"]
+            .as_object_mut()
+            .unwrap()
+            .remove("id");
+    }
+    for subnet in ["db_a", "db_b", "lambda_a", "lambda_b", "public_a"] {
+        let (planned, change, config) = parts(&mut plan, &format!("aws_subnet.{subnet}"));
+        planned["values"]["vpc_id"] = json!(vpc_id);
+        change["change"]["after_unknown"]
+            .as_object_mut()
+            .unwrap()
+            .remove("vpc_id");
+        config["expressions"]["cidr_block"] =
+            json!({"references": ["aws_vpc.lab.cidr_block", "aws_vpc.lab"]});
+    }
+    let target = load_one(&text_of(&plan));
+    let subnets = target.facts.network.subnets.present().expect("subnets");
+    let db_a = subnets.iter().find(|s| s.id == "aws_subnet.db_a").unwrap();
+    assert_eq!(db_a.vpc_id, "aws_vpc.lab");
+    assert_eq!(
+        db_a.cidr.map(|c| c.to_string()).as_deref(),
+        Some("10.0.1.0/24")
+    );
+    for check in ["NET001", "NET002", "NET003"] {
+        assert_eq!(finding(&target, check).status, Status::Pass, "{check}");
+    }
+
+    // A literal id of a group the plan does not hold: unknown, saying so.
+    let mut plan = plan_of(LAB_FIXED);
+    {
+        let (planned, change, config) = parts(&mut plan, "aws_lambda_function.rotation");
+        planned["values"]["vpc_config"][0]["security_group_ids"] = json!(["sg-0existing"]);
+        change["change"]["after_unknown"]["vpc_config"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("security_group_ids");
+        config["expressions"]["vpc_config"][0]["security_group_ids"] =
+            json!({"constant_value": ["sg-0existing"]});
+    }
+    let target = load_one(&text_of(&plan));
+    let net002 = finding(&target, "NET002");
+    assert_eq!(net002.status, Status::Unknown, "{net002:?}");
+    assert!(net002.message.contains("sg-0existing"), "{net002:?}");
+}
+
 /// The fixed lab with its function replaced by a Serverless Application
 /// Repository rotation app in the given subnets and group.
 fn lab_with_rotation_app(subnets: [&str; 2], group: &str) -> String {
