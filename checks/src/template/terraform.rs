@@ -24,6 +24,7 @@
 //! `secret_string`, the values of host, port, engine, dbname and username
 //! are kept, the others (the password) never leave this module.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use super::intrinsics::Val;
@@ -89,6 +90,9 @@ struct Plan<'a> {
     /// The planned `id` and `arn` of resources that exist already: the
     /// address and attribute they stand for.
     known_ids: BTreeMap<String, (String, String)>,
+    /// What each (module, reference) resolved to; `None` while resolving.
+    #[allow(clippy::type_complexity)]
+    resolved: RefCell<BTreeMap<(String, String), Option<Result<Vec<(String, String)>, String>>>>,
 }
 
 fn node(line: u32, value: Value) -> Node {
@@ -261,6 +265,7 @@ pub fn translate(tree: &Node) -> Result<Translated, TemplateError> {
         unresolved: BTreeMap::new(),
         calls,
         known_ids: BTreeMap::new(),
+        resolved: RefCell::new(BTreeMap::new()),
     };
     for r in planned_resources {
         let field = |key: &str| r.get(key).and_then(Node::as_str);
@@ -393,7 +398,35 @@ impl<'a> Plan<'a> {
         Ok(found)
     }
 
+    /// `resolve`, once per module and reference: a reference met again
+    /// while it is being resolved (module variables and outputs that refer
+    /// to each other) is a cycle, and each is resolved once however many
+    /// expressions lead to it.
     fn resolve_in(
+        &self,
+        module: &str,
+        reference: &str,
+        depth: usize,
+    ) -> Result<Vec<(String, String)>, String> {
+        let key = (module.to_string(), reference.to_string());
+        match self.resolved.borrow().get(&key) {
+            Some(Some(known)) => return known.clone(),
+            Some(None) => {
+                return Err(format!(
+                    "{module}{reference} refers to itself through module variables and outputs"
+                ))
+            }
+            None => {}
+        }
+        self.resolved.borrow_mut().insert(key.clone(), None);
+        let resolved = self.resolve_uncached(module, reference, depth);
+        self.resolved
+            .borrow_mut()
+            .insert(key, Some(resolved.clone()));
+        resolved
+    }
+
+    fn resolve_uncached(
         &self,
         module: &str,
         reference: &str,
@@ -478,13 +511,12 @@ impl<'a> Plan<'a> {
                 return Ok(vec![(candidate.to_string(), attribute)]);
             }
             // `aws_subnet.db` of a resource with count or for_each: every instance.
+            let first_instance = format!("{candidate}[");
             let instances: Vec<(String, String)> = self
                 .by_address
-                .keys()
-                .filter(|a| {
-                    a.strip_prefix(candidate)
-                        .is_some_and(|rest| rest.starts_with('['))
-                })
+                .range(first_instance.clone()..)
+                .map(|(a, _)| a)
+                .take_while(|a| a.starts_with(&first_instance))
                 .map(|a| (a.clone(), attribute.clone()))
                 .collect();
             if !instances.is_empty() {

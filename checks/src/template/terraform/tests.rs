@@ -622,6 +622,26 @@ fn a_serverless_application_repository_rotation_app() {
     assert_eq!(net002.resource, "aws_security_group.db");
 }
 
+#[test]
+fn module_outputs_and_variables_that_refer_to_each_other_end() {
+    // Module m's output refers to its variable, which the call sets from
+    // that very output, ten times over: a cycle, resolved once.
+    let mut plan = plan_of(LAB_FIXED);
+    let cycle: Vec<String> = (0..10).map(|_| "module.m.o".to_string()).collect();
+    plan["configuration"]["root_module"]["module_calls"] = json!({"m": {
+        "expressions": {"v": {"references": cycle}},
+        "module": {"outputs": {"o": {"expression": {"references": ["var.v", "var.v"]}}}},
+    }});
+    {
+        let (_, _, config) = parts(&mut plan, "aws_lambda_function.rotation");
+        config["expressions"]["vpc_config"][0]["security_group_ids"] =
+            json!({"references": ["module.m.o"]});
+    }
+    let target = load_one(&text_of(&plan));
+    let why = unresolved_message(&target.facts.lambda);
+    assert!(why.contains("refers to itself"), "{why}");
+}
+
 /// Every value of the plan, replaced in turn by values of other types, and
 /// every key removed in turn: the loader gives targets or one sentence,
 /// never a panic.
