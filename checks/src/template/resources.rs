@@ -750,7 +750,15 @@ impl<'a> Model<'a> {
                     RouteTarget::Other(id)
                 });
             }
-            let Some(target) = target else { continue };
+            let Some(target) = target else {
+                // A target that cannot be resolved leaves the table undecided.
+                if let Some(why) = p.0.into_iter().next() {
+                    if let Some(table) = world.tables.iter_mut().find(|t| t.value.id == table_id) {
+                        table.unresolved.get_or_insert(why);
+                    }
+                }
+                continue;
+            };
             if let Some(table) = world.tables.iter_mut().find(|t| t.value.id == table_id) {
                 table.value.routes.push(Route {
                     destination,

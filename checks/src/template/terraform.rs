@@ -40,6 +40,37 @@ pub const NO_DEFAULT_EGRESS: &str = "RotationDoctorNoDefaultEgress";
 /// what a rotation app (the AWS rotation functions) is in Terraform.
 const SAR_STACK: &str = "aws_serverlessapplicationrepository_cloudformation_stack";
 
+/// The types whose resources are template resources under their own
+/// address, so references to them can be followed.
+const TRANSLATED: &[&str] = &[
+    "aws_vpc",
+    "aws_subnet",
+    "aws_security_group",
+    "aws_security_group_rule",
+    "aws_vpc_security_group_ingress_rule",
+    "aws_vpc_security_group_egress_rule",
+    "aws_route_table",
+    "aws_route",
+    "aws_route_table_association",
+    "aws_nat_gateway",
+    "aws_internet_gateway",
+    "aws_network_acl",
+    "aws_network_acl_rule",
+    "aws_vpc_endpoint",
+    "aws_db_subnet_group",
+    "aws_db_instance",
+    "aws_rds_cluster",
+    "aws_kms_key",
+    "aws_iam_role",
+    "aws_iam_role_policy",
+    "aws_iam_policy",
+    "aws_lambda_function",
+    "aws_lambda_permission",
+    "aws_secretsmanager_secret",
+    "aws_secretsmanager_secret_rotation",
+    SAR_STACK,
+];
+
 /// The secret fields whose values may be kept; the rest are keys only.
 const KEPT_SECRET_FIELDS: &[&str] = &["host", "port", "engine", "dbname", "username"];
 
@@ -295,7 +326,11 @@ pub fn translate(tree: &Node) -> Result<Translated, TemplateError> {
             depends_on,
         });
     }
-    for r in &plan.resources {
+    for r in plan
+        .resources
+        .iter()
+        .filter(|r| TRANSLATED.contains(&r.kind.as_str()))
+    {
         for attribute in ["id", "arn"] {
             if let Some(id) = r
                 .values
@@ -532,6 +567,29 @@ impl<'a> Plan<'a> {
         ))
     }
 
+    /// `resolve`, refusing with why a plan resource that is no template
+    /// resource of its own (a type this front end does not read), so that
+    /// only references to template resources are written.
+    fn resolve_translated(
+        &self,
+        module: &str,
+        reference: &str,
+    ) -> Result<Vec<(String, String)>, String> {
+        let found = self.resolve(module, reference)?;
+        for (address, _) in &found {
+            match self.kind_of(address) {
+                Some(kind) if TRANSLATED.contains(&kind) => {}
+                kind => {
+                    return Err(format!(
+                        "{address} is a {}, which rotation-doctor does not read from plans",
+                        kind.unwrap_or("resource")
+                    ))
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// A `Ref`/`Fn::GetAtt` of a plan resource that gives what Terraform's
     /// attribute gives (an ARN, a name, an endpoint; an id otherwise).
     fn ref_node(&self, line: u32, address: &str, attribute: &str) -> Node {
@@ -623,7 +681,7 @@ impl<'a> Plan<'a> {
         let mut found: Vec<(String, String)> = Vec::new();
         let mut outside = None;
         for reference in &references {
-            match self.resolve(&module, reference) {
+            match self.resolve_translated(&module, reference) {
                 Ok(targets) => {
                     for target in targets {
                         if !found.iter().any(|(a, _)| *a == target.0) {
@@ -1230,6 +1288,19 @@ impl<'a> Plan<'a> {
                 }
                 out.push((address, resource("AWS::IAM::Role", props, vec![])));
             }
+            "aws_iam_policy" => {
+                let mut props = self.props(
+                    index,
+                    &[
+                        ("PolicyDocument", &["policy"], One),
+                        ("Path", &["path"], One),
+                    ],
+                );
+                if let Some(name) = self.known(index, "name") {
+                    props.push(("ManagedPolicyName".to_string(), text_node(line, &name)));
+                }
+                out.push((address, resource("AWS::IAM::ManagedPolicy", props, vec![])));
+            }
             "aws_iam_role_policy" => {
                 let mut props = self.props(
                     index,
@@ -1538,7 +1609,7 @@ impl<'a> Plan<'a> {
         let mut found: Vec<(String, String)> = Vec::new();
         let mut outside = None;
         for reference in &references {
-            match self.resolve(&module, reference) {
+            match self.resolve_translated(&module, reference) {
                 Ok(targets) => {
                     for target in targets {
                         if !found.iter().any(|(a, _)| *a == target.0) {
@@ -1695,7 +1766,7 @@ impl<'a> Plan<'a> {
             let mut found = Vec::new();
             let mut outside = None;
             for reference in &references {
-                match self.resolve(&module, reference) {
+                match self.resolve_translated(&module, reference) {
                     Ok(targets) => {
                         for (a, _) in targets {
                             if !found.contains(&a) {
@@ -1800,18 +1871,27 @@ impl<'a> Plan<'a> {
                         .filter_map(Node::as_str)
                         .map(str::to_string)
                         .collect();
-                    let target = references
-                        .iter()
-                        .find_map(|r| self.resolve(&module, r).ok()?.into_iter().next());
                     let line = route.entry(tf).map_or(route.line, |e| e.line);
-                    if let Some((a, attribute)) = target {
-                        out.push((cfn.to_string(), self.ref_node(line, &a, &attribute)));
-                    } else if let Some(v) = route
+                    // As planned when known; else the resource the
+                    // configuration's block at the same position refers to.
+                    if let Some(v) = route
                         .get(tf)
                         .filter(|v| !is_null(v) && v.as_str() != Some(""))
                     {
                         out.push((cfn.to_string(), self.with_addresses(v)));
+                        continue;
                     }
+                    let Some(first) = references.first() else {
+                        continue;
+                    };
+                    let value = match self.resolve_translated(&module, first) {
+                        Ok(found) => match found.into_iter().next() {
+                            Some((a, attribute)) => self.ref_node(line, &a, &attribute),
+                            None => continue,
+                        },
+                        Err(why) => self.unresolved_node(line, why),
+                    };
+                    out.push((cfn.to_string(), value));
                 }
                 out
             }

@@ -642,6 +642,98 @@ fn module_outputs_and_variables_that_refer_to_each_other_end() {
     assert!(why.contains("refers to itself"), "{why}");
 }
 
+/// Adds a resource to all three views of the plan.
+fn add_resource(plan: &mut Json, address: &str, values: Json, unknown: Json, expressions: Json) {
+    let (kind, name) = address.split_once('.').unwrap();
+    let base = json!({"address": address, "mode": "managed", "type": kind, "name": name});
+    let mut planned = base.clone();
+    planned["values"] = values;
+    let mut change = base.clone();
+    change["change"] = json!({"actions": ["create"], "after_unknown": unknown});
+    let mut config = base;
+    config["expressions"] = expressions;
+    for (path, item) in [
+        (["planned_values", "root_module", "resources"], planned),
+        (["resource_changes", "", ""], change),
+        (["configuration", "root_module", "resources"], config),
+    ] {
+        let mut list = &mut *plan;
+        for key in path.iter().filter(|k| !k.is_empty()) {
+            list = &mut list[*key];
+        }
+        list.as_array_mut().unwrap().push(item);
+    }
+}
+
+#[test]
+fn a_customer_managed_policy_attached_to_the_role_is_read() {
+    let mut plan = plan_of(LAB_FIXED);
+    let (planned, _, _) = parts(&mut plan, "aws_iam_role_policy.rotation");
+    let document = planned["values"]["policy"].clone();
+    for section in ["planned_values", "configuration"] {
+        plan[section]["root_module"]["resources"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|r| r["address"] != "aws_iam_role_policy.rotation");
+    }
+    add_resource(
+        &mut plan,
+        "aws_iam_policy.rotation",
+        json!({"name": "rotate-lab-mysql", "path": "/", "policy": document}),
+        json!({"arn": true, "id": true}),
+        json!({}),
+    );
+    add_resource(
+        &mut plan,
+        "aws_iam_role_policy_attachment.rotation",
+        json!({}),
+        json!({"policy_arn": true, "role": true}),
+        json!({
+            "policy_arn": {"references": ["aws_iam_policy.rotation.arn", "aws_iam_policy.rotation"]},
+            "role": {"references": ["aws_iam_role.rotation.name", "aws_iam_role.rotation"]},
+        }),
+    );
+    let target = load_one(&text_of(&plan));
+    let iam002 = finding(&target, "IAM002");
+    assert_eq!(iam002.status, Status::Pass, "{iam002:?}");
+    assert!(
+        iam002
+            .evidence
+            .iter()
+            .any(|e| e.contains("by attached policy rotate-lab-mysql")),
+        "{iam002:?}"
+    );
+}
+
+#[test]
+fn a_reference_to_a_type_plans_are_not_read_for_is_unknown_not_an_error() {
+    let mut plan = plan_of(LAB_FIXED);
+    add_resource(
+        &mut plan,
+        "aws_vpn_gateway.office",
+        json!({}),
+        json!({"id": true}),
+        json!({}),
+    );
+    add_resource(
+        &mut plan,
+        "aws_route.office",
+        json!({"destination_cidr_block": "192.168.0.0/16"}),
+        json!({"gateway_id": true, "route_table_id": true}),
+        json!({
+            "route_table_id": {"references": ["aws_route_table.private.id", "aws_route_table.private"]},
+            "gateway_id": {"references": ["aws_vpn_gateway.office.id", "aws_vpn_gateway.office"]},
+        }),
+    );
+    let target = load_one(&text_of(&plan));
+    let why = unresolved_message(&target.facts.network.route_tables);
+    assert!(
+        why.contains("aws_vpn_gateway.office is a aws_vpn_gateway, which rotation-doctor does not read from plans"),
+        "{why}"
+    );
+    assert_eq!(finding(&target, "NET003").status, Status::Unknown);
+}
+
 /// Every value of the plan, replaced in turn by values of other types, and
 /// every key removed in turn: the loader gives targets or one sentence,
 /// never a panic.
