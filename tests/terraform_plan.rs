@@ -80,6 +80,23 @@ fn the_fixed_lab_plan_passes_its_network_checks() {
         .all(|f| f["status"] != "fail"));
 }
 
+#[test]
+fn the_table_names_the_address_and_the_plan_line() {
+    let out = run_template(&[LAB, "--output", "table"]);
+    common::assert_no_panic(&out);
+    assert_eq!(common::exit_code(&out), 1, "{}", common::describe(&out));
+    let table = common::stdout_of(&out);
+    let line = db_ingress_line(LAB);
+    assert!(
+        table.contains(&format!("template: {LAB}:{line} (aws_security_group.db)")),
+        "{table}"
+    );
+    assert!(
+        table.contains("aws_security_group.db (lab-db-sg)"),
+        "{table}"
+    );
+}
+
 fn sarif_of(args: &[&str]) -> (i32, Value) {
     let mut all = args.to_vec();
     all.extend(["--output", "sarif"]);

@@ -202,9 +202,9 @@ fn large_plan(copies: usize) -> (String, usize) {
             );
         }
         // The names AWS resources are given (secret, function, role,
-        // database), unique to each copy.
+        // database, subnet group), unique to each copy.
         let renamed = renamed
-            .replace("lab-mysql", &format!("lab{copy}-mysql"))
+            .replace("\"lab-", &format!("\"lab{copy}-"))
             .replace("lab/mysql", &format!("lab{copy}/mysql"));
         let renamed: serde_json::Value = serde_json::from_str(&renamed).expect("JSON");
         for (section, list) in [

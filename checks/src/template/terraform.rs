@@ -939,6 +939,12 @@ impl<'a> Plan<'a> {
                 } else {
                     "AWS::EC2::SecurityGroupEgress"
                 };
+                if rules.is_empty() {
+                    // No peer: a rule that admits nothing, still a resource
+                    // under its address for what refers to it.
+                    let base = self.sg_rule_base(index, &[]);
+                    rules.push(entries_node(line, base));
+                }
                 for (n, rule) in rules.into_iter().enumerate() {
                     let mut props: Vec<(String, Node)> = rule
                         .as_map()
