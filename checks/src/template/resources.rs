@@ -2080,8 +2080,14 @@ impl<'a> Builder<'_, 'a> {
         };
         let mut variables: BTreeMap<String, Val> = BTreeMap::new();
         for source in [globals("Environment")?, self.v(r, "Environment")?] {
-            if let Some(Val::Map(vars)) = source.get("Variables") {
-                variables.extend(vars.iter().cloned());
+            match source.get("Variables") {
+                Some(Val::Map(vars)) => variables.extend(vars.iter().cloned()),
+                // Variables that cannot be read: the endpoint may be among them.
+                Some(Val::Unresolved(why)) => p.0.push(why.clone()),
+                _ => {}
+            }
+            if let Val::Unresolved(why) = source {
+                p.0.push(why);
             }
         }
         let endpoint = match variables.get("SECRETS_MANAGER_ENDPOINT") {

@@ -1349,7 +1349,17 @@ impl<'a> Plan<'a> {
                         .map_or(line, |e| e.line);
                     props.push(("VpcConfig".to_string(), entries_node(at, vpc)));
                 }
-                if let Some(variables) = self.value(index, &["environment", "variables"], One) {
+                if let Some(mut variables) = self.value(index, &["environment", "variables"], One) {
+                    // One variable named `Ref`, `Condition` or `Fn::…` would
+                    // read as a CloudFormation function.
+                    if variables.as_map().is_some()
+                        && super::intrinsics::function(&variables).is_some()
+                    {
+                        let why = format!(
+                            "the only environment variable of {address} has the name of a CloudFormation function, which rotation-doctor cannot read as a variable"
+                        );
+                        variables = self.unresolved_node(variables.line, why);
+                    }
                     let at = self.resources[index]
                         .values
                         .and_then(|v| v.entry("environment"))

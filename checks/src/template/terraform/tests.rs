@@ -734,6 +734,18 @@ fn a_reference_to_a_type_plans_are_not_read_for_is_unknown_not_an_error() {
     assert_eq!(finding(&target, "NET003").status, Status::Unknown);
 }
 
+#[test]
+fn a_lone_variable_named_like_a_function_is_unknown_not_an_error() {
+    let mut plan = plan_of(LAB_FIXED);
+    {
+        let (planned, _, _) = parts(&mut plan, "aws_lambda_function.rotation");
+        planned["values"]["environment"][0]["variables"] = json!({"Ref": "x"});
+    }
+    let target = load_one(&text_of(&plan));
+    let why = unresolved_message(&target.facts.lambda);
+    assert!(why.contains("name of a CloudFormation function"), "{why}");
+}
+
 /// Every value of the plan, replaced in turn by values of other types, and
 /// every key removed in turn: the loader gives targets or one sentence,
 /// never a panic.
