@@ -10,6 +10,10 @@
 //! are skipped. What the template leaves to the deployment (parameters
 //! without values, imports, SSM parameters, resources it does not create)
 //! makes the facts that need it unavailable, with what to pass.
+//!
+//! A Terraform plan (`terraform show -json`, recognized by its content) is
+//! first rewritten as the template it amounts to (`terraform.rs`), with
+//! resource addresses as logical ids, and then read the same way.
 
 pub mod intrinsics;
 mod locate;

@@ -11,9 +11,11 @@
 //! of the plan is written as a `Ref`/`Fn::GetAtt` of that address, found
 //! through the `references` of the configuration's `expressions` (module
 //! variables and outputs followed). A reference to what the plan
-//! does not hold (a data source read at apply, a module output, a value
-//! known only after apply) becomes an unresolved value with a sentence
-//! saying so, so the checks that need it come out unknown.
+//! does not hold (a data source read at apply, an output of a module the
+//! configuration does not show, a resource of a type not read here, a
+//! value known only after apply and linked to nothing) becomes an
+//! unresolved value with a sentence saying so, so the checks that need it
+//! come out unknown.
 //!
 //! Locations: the JSON plan has no source positions of the `.tf` files, so
 //! findings point at the plan file, at the line of the resource's planned
@@ -22,7 +24,7 @@
 //!
 //! A secret's value is read for its keys only: of a planned
 //! `secret_string`, the values of host, port, engine, dbname and username
-//! are kept, the others (the password) never leave this module.
+//! are kept, the others (the password) are read as keys without values.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
