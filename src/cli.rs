@@ -46,8 +46,8 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
     /// Diagnose every rotating secret of one or more regions (CI gates).
     Scan(ScanArgs),
-    /// Diagnose the rotations a CloudFormation template describes, before it
-    /// is deployed (no AWS calls).
+    /// Diagnose the rotations a CloudFormation template or a Terraform plan
+    /// (terraform show -json) describes, before it is deployed (no AWS calls).
     Template(TemplateArgs),
     /// List every check.
     Checks {
@@ -236,7 +236,8 @@ pub struct DiagnoseArgs {
 #[derive(clap::Args, Debug)]
 pub struct TemplateArgs {
     /// CloudFormation templates, YAML or JSON (SAM and the Secrets Manager
-    /// transform as written).
+    /// transform as written), or Terraform plans as `terraform show -json`
+    /// writes them.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 

@@ -1,5 +1,6 @@
-//! `rotation-doctor template`: the rotations a CloudFormation template
-//! describes, diagnosed before it is deployed. The template is the second
+//! `rotation-doctor template`: the rotations a CloudFormation template (or
+//! a Terraform plan, `terraform show -json`) describes, diagnosed before it
+//! is deployed. The template is the second
 //! source of `Facts` (rotation_doctor_checks::template); from the facts on,
 //! this is `diagnose`: the same checks, the same reports, the same exit
 //! code, with each finding located at its line of the template.

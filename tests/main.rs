@@ -31,3 +31,4 @@ mod rotate_trace;
 mod round_trips;
 mod scan;
 mod template;
+mod terraform_plan;

@@ -2,6 +2,7 @@
 //! 50 rotated secrets over 5 VPCs (each secret with its database, subnet
 //! group, two security groups and 28 more ingress rules, a rotation
 //! function with its role and permission, the attachment and the schedule).
+//! The same for a Terraform plan: 70 copies of the fixed lab plan (2,030 resources).
 //! Run: `cargo bench -p rotation-doctor-checks --bench template`.
 
 use std::fmt::Write;
@@ -165,5 +166,123 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// A Terraform plan of `copies` copies of the fixed lab plan, each copy's
+/// resource names suffixed with its number: the plan's text, its number of
+/// resources.
+fn large_plan(copies: usize) -> (String, usize) {
+    let lab: serde_json::Value = serde_json::from_str(include_str!(
+        "../../tests/data/terraform/lab-rotation-fixed.json"
+    ))
+    .expect("the lab plan is JSON");
+    let text = lab.to_string();
+    let names: std::collections::BTreeSet<String> = lab["planned_values"]["root_module"]
+        ["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .map(|r| r["name"].as_str().expect("name").to_string())
+        .collect();
+    let mut plan = lab.clone();
+    for section in ["planned_values", "configuration"] {
+        plan[section]["root_module"]["resources"] = serde_json::json!([]);
+    }
+    plan["resource_changes"] = serde_json::json!([]);
+    for copy in 0..copies {
+        // `.name"`, `.name.` and `"name"` are the addresses, references and
+        // names of the copy's resources.
+        let mut renamed = text.clone();
+        for name in &names {
+            for (end, end_to) in [("\"", "\""), (".", "."), ("[", "[")] {
+                renamed =
+                    renamed.replace(&format!(".{name}{end}"), &format!(".{name}_{copy}{end_to}"));
+            }
+            renamed = renamed.replace(
+                &format!("\"name\":\"{name}\""),
+                &format!("\"name\":\"{name}_{copy}\""),
+            );
+        }
+        // The names AWS resources are given (secret, function, role,
+        // database, subnet group), unique to each copy.
+        let renamed = renamed
+            .replace("\"lab-", &format!("\"lab{copy}-"))
+            .replace("lab/mysql", &format!("lab{copy}/mysql"));
+        let renamed: serde_json::Value = serde_json::from_str(&renamed).expect("JSON");
+        for (section, list) in [
+            (
+                "planned_values",
+                &renamed["planned_values"]["root_module"]["resources"],
+            ),
+            (
+                "configuration",
+                &renamed["configuration"]["root_module"]["resources"],
+            ),
+        ] {
+            let all = plan[section]["root_module"]["resources"]
+                .as_array_mut()
+                .expect("list");
+            all.extend(list.as_array().expect("list").iter().cloned());
+        }
+        let changes = plan["resource_changes"].as_array_mut().expect("list");
+        changes.extend(
+            renamed["resource_changes"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .cloned(),
+        );
+    }
+    let resources = plan["planned_values"]["root_module"]["resources"]
+        .as_array()
+        .expect("list")
+        .len();
+    (plan.to_string(), resources)
+}
+
+fn bench_plan(c: &mut Criterion) {
+    const COPIES: usize = 70;
+    let (text, resources) = large_plan(COPIES);
+    let options = template::LoadOptions {
+        region: "us-east-1".to_string(),
+        parameters: Vec::new(),
+        now: chrono::DateTime::UNIX_EPOCH,
+    };
+    let targets = template::load("plan.json", text.as_bytes(), &options).expect("the plan loads");
+    assert!(resources >= 2000, "{resources}");
+    assert_eq!(targets.len(), COPIES);
+    let functions: std::collections::BTreeSet<String> = targets
+        .iter()
+        .filter_map(|t| t.facts.lambda.present().map(|l| l.name.clone()))
+        .collect();
+    assert_eq!(functions.len(), COPIES, "each copy has its own function");
+    for target in &targets {
+        let d = diagnose(&target.facts);
+        for check in ["NET001", "NET002", "NET003"] {
+            assert!(
+                d.findings
+                    .iter()
+                    .any(|f| f.check == check && f.status == rotation_doctor_checks::Status::Pass),
+                "{check} of {}",
+                target.facts.secret_id
+            );
+        }
+    }
+    let mut group = c.benchmark_group("terraform plan");
+    group.sample_size(10);
+    group.bench_function(
+        format!("load and diagnose a plan of {resources} resources ({COPIES} rotations)"),
+        |b| {
+            b.iter(|| {
+                let targets =
+                    template::load("plan.json", text.as_bytes(), &options).expect("loads");
+                for target in &targets {
+                    let mut diagnosis = diagnose(&target.facts);
+                    target.locate(&mut diagnosis.findings, &diagnosis.paths);
+                }
+            })
+        },
+    );
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_plan);
 criterion_main!(benches);

@@ -1,6 +1,8 @@
 //! The template loader `rotation-doctor template` uses (UTF-8, the YAML
 //! and JSON parser, intrinsics, conditions, the dependency graph, resource
-//! types to facts) and every check on what it loads: any bytes either give
+//! types to facts, and the Terraform plan front end a JSON document with
+//! `format_version` takes; seeds of both are in corpus/template_load) and
+//! every check on what it loads: any bytes either give
 //! one line of error or targets whose facts go through every check, the
 //! reachability engine and the locating of findings without a panic, and
 //! serialize.

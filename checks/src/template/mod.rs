@@ -10,10 +10,15 @@
 //! are skipped. What the template leaves to the deployment (parameters
 //! without values, imports, SSM parameters, resources it does not create)
 //! makes the facts that need it unavailable, with what to pass.
+//!
+//! A Terraform plan (`terraform show -json`, recognized by its content) is
+//! first rewritten as the template it amounts to (`terraform.rs`), with
+//! resource addresses as logical ids, and then read the same way.
 
 pub mod intrinsics;
 mod locate;
 mod resources;
+mod terraform;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -90,7 +95,12 @@ pub fn load(
         })
     })?;
     let stack_name = stack_name_of(file);
-    resources::targets(file, &tree, options, &stack_name).map_err(at)
+    if terraform::is_terraform(&tree) {
+        let plan = terraform::translate(&tree).map_err(at)?;
+        return resources::targets(file, &plan.tree, options, &stack_name, plan.unresolved)
+            .map_err(at);
+    }
+    resources::targets(file, &tree, options, &stack_name, BTreeMap::new()).map_err(at)
 }
 
 /// `AWS::StackName`: the file's name without its extension, as a stack

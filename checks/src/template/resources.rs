@@ -632,6 +632,15 @@ impl<'a> Model<'a> {
                     }
                     egress
                 }
+                // Terraform removes the default rule from the groups it creates.
+                _ if r
+                    .node
+                    .get("Metadata")
+                    .and_then(|m| m.get(super::terraform::NO_DEFAULT_EGRESS))
+                    .is_some() =>
+                {
+                    Vec::new()
+                }
                 // AWS's default rule stays when no inline egress is given.
                 _ => vec![SgRule {
                     protocol: "-1".to_string(),
@@ -741,7 +750,15 @@ impl<'a> Model<'a> {
                     RouteTarget::Other(id)
                 });
             }
-            let Some(target) = target else { continue };
+            let Some(target) = target else {
+                // A target that cannot be resolved leaves the table undecided.
+                if let Some(why) = p.0.into_iter().next() {
+                    if let Some(table) = world.tables.iter_mut().find(|t| t.value.id == table_id) {
+                        table.unresolved.get_or_insert(why);
+                    }
+                }
+                continue;
+            };
             if let Some(table) = world.tables.iter_mut().find(|t| t.value.id == table_id) {
                 table.value.routes.push(Route {
                     destination,
@@ -1326,11 +1343,14 @@ fn depends_on(graph: &BTreeMap<String, BTreeSet<String>>, from: &str, to: &str) 
 // ---------------------------------------------------------------------------
 // The targets.
 
+/// `preset`: values the template's `Ref`s may name besides its parameters
+/// (the unresolved values of a Terraform plan, with why).
 pub(super) fn targets(
     file: &str,
     tree: &Node,
     options: &LoadOptions,
     stack_name: &str,
+    preset: BTreeMap<String, Val>,
 ) -> Result<Vec<TemplateTarget>, TemplateError> {
     if tree.as_map().is_none() {
         return err(
@@ -1339,7 +1359,8 @@ pub(super) fn targets(
         );
     }
     let given = given(options);
-    let parameters = parameters(tree, &given)?;
+    let mut parameters = parameters(tree, &given)?;
+    parameters.extend(preset);
     let transforms = transforms(tree)?;
     let conditions: BTreeMap<String, &Node> = tree
         .get("Conditions")
@@ -2059,8 +2080,14 @@ impl<'a> Builder<'_, 'a> {
         };
         let mut variables: BTreeMap<String, Val> = BTreeMap::new();
         for source in [globals("Environment")?, self.v(r, "Environment")?] {
-            if let Some(Val::Map(vars)) = source.get("Variables") {
-                variables.extend(vars.iter().cloned());
+            match source.get("Variables") {
+                Some(Val::Map(vars)) => variables.extend(vars.iter().cloned()),
+                // Variables that cannot be read: the endpoint may be among them.
+                Some(Val::Unresolved(why)) => p.0.push(why.clone()),
+                _ => {}
+            }
+            if let Val::Unresolved(why) = source {
+                p.0.push(why);
             }
         }
         let endpoint = match variables.get("SECRETS_MANAGER_ENDPOINT") {
