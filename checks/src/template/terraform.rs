@@ -569,6 +569,31 @@ impl<'a> Plan<'a> {
         ))
     }
 
+    /// The plan resources `references` name, each once, with the attribute
+    /// asked of it; and why the first one outside the plan could not be
+    /// resolved.
+    fn resolve_references(
+        &self,
+        module: &str,
+        references: &[String],
+    ) -> (Vec<(String, String)>, Option<String>) {
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut outside = None;
+        for reference in references {
+            match self.resolve_translated(module, reference) {
+                Ok(targets) => {
+                    for target in targets {
+                        if !found.iter().any(|(a, _)| *a == target.0) {
+                            found.push(target);
+                        }
+                    }
+                }
+                Err(why) => outside = outside.or(Some(why)),
+            }
+        }
+        (found, outside)
+    }
+
     /// `resolve`, refusing with why a plan resource that is no template
     /// resource of its own (a type this front end does not read), so that
     /// only references to template resources are written.
@@ -680,20 +705,7 @@ impl<'a> Plan<'a> {
             .filter_map(Node::as_str)
             .map(str::to_string)
             .collect();
-        let mut found: Vec<(String, String)> = Vec::new();
-        let mut outside = None;
-        for reference in &references {
-            match self.resolve_translated(&module, reference) {
-                Ok(targets) => {
-                    for target in targets {
-                        if !found.iter().any(|(a, _)| *a == target.0) {
-                            found.push(target);
-                        }
-                    }
-                }
-                Err(why) => outside = outside.or(Some(why)),
-            }
-        }
+        let (found, outside) = self.resolve_references(&module, &references);
         // `references` lists `aws_x.y.id` and then `aws_x.y`: the attribute
         // comes from the first.
         if !found.is_empty() {
@@ -1624,20 +1636,7 @@ impl<'a> Plan<'a> {
         .filter_map(Node::as_str)
         .map(str::to_string)
         .collect();
-        let mut found: Vec<(String, String)> = Vec::new();
-        let mut outside = None;
-        for reference in &references {
-            match self.resolve_translated(&module, reference) {
-                Ok(targets) => {
-                    for target in targets {
-                        if !found.iter().any(|(a, _)| *a == target.0) {
-                            found.push(target);
-                        }
-                    }
-                }
-                Err(why) => outside = outside.or(Some(why)),
-            }
-        }
+        let (found, outside) = self.resolve_references(&module, &references);
         for (key, kind) in [
             ("vpcSubnetIds", "aws_subnet"),
             ("vpcSecurityGroupIds", "aws_security_group"),
