@@ -251,26 +251,11 @@ pub struct TemplateArgs {
     #[arg(long, default_value = "us-east-1", value_name = "REGION")]
     pub region: String,
 
-    /// Output format (default: table on a terminal, json otherwise).
-    #[arg(long, value_enum)]
-    pub output: Option<OutputFormat>,
+    #[command(flatten)]
+    pub view: ViewArgs,
 
-    /// List every finding and every network path in the table.
-    #[arg(long)]
-    pub all: bool,
-
-    /// Show each network path's hops as a tree in the table.
-    #[arg(long, short)]
-    pub verbose: bool,
-
-    /// Exit 1 only for a failing finding at or above this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = severity_parser())]
-    pub fail_on: Severity,
-
-    /// Do not exit 1 when a check that decides whether rotation can work
-    /// is unknown (the template leaves what it needs to the deployment).
-    #[arg(long)]
-    pub allow_unknown: bool,
+    #[command(flatten)]
+    pub gate: GateArgs,
 
     #[command(flatten)]
     pub accept: AcceptArgs,
@@ -327,7 +312,8 @@ pub struct GateArgs {
     pub fail_on: Severity,
 
     /// Do not exit 1 when a check that decides whether rotation can work
-    /// is unknown (a call was denied or failed).
+    /// is unknown (a call was denied or failed, or a template leaves what
+    /// it needs to the deployment).
     #[arg(long)]
     pub allow_unknown: bool,
 }

@@ -44,13 +44,9 @@ pub fn template_command(args: TemplateArgs) -> Result<u8, UserError> {
     crate::accept(&mut targets, &args.accept)?;
     crate::print_report(
         &targets,
-        crate::output_format(args.output),
+        crate::output_format(args.view.output),
         None,
-        report::TableOptions {
-            width: crate::terminal_width(),
-            all: args.all,
-            verbose: args.verbose,
-        },
+        crate::table_options(&args.view),
     );
-    Ok(report::exit_code(&targets, args.fail_on, args.allow_unknown) as u8)
+    Ok(args.gate.exit_code(&targets))
 }
