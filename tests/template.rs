@@ -10,18 +10,12 @@ use serde_json::Value;
 
 use crate::common;
 
+use common::template::{json_report, run as run_template, sarif_of};
+
 fn template(name: &str) -> PathBuf {
     common::workspace_root()
         .join("tests/data/templates")
         .join(name)
-}
-
-/// Runs `rotation-doctor template ARGS...` from the repository's root, so
-/// relative paths are what a CI job would pass.
-fn run_template(args: &[&str]) -> std::process::Output {
-    let mut cmd = common::doctor_command(&common::doctor_env(), &common::workspace_root());
-    cmd.arg("template").args(args);
-    common::run_with_watchdog(cmd, common::DOCTOR_WATCHDOG)
 }
 
 const LAB: &str = "tests/data/templates/lab-hosted-rotation.yaml";
@@ -35,13 +29,6 @@ fn line_of(file: &str, text: &str) -> u64 {
         .position(|l| l.trim() == text)
         .map(|i| i as u64 + 1)
         .unwrap_or_else(|| panic!("{file} has no line {text:?}"))
-}
-
-fn json_report(args: &[&str]) -> (i32, Value) {
-    let mut all = args.to_vec();
-    all.extend(["--output", "json"]);
-    let out = run_template(&all);
-    common::parse_report(&out, "template --output json")
 }
 
 #[test]
@@ -103,17 +90,6 @@ fn the_table_names_the_logical_id_and_the_line() {
     let out = run_template(&[LAB_FIXED, "--output", "table"]);
     assert_eq!(common::exit_code(&out), 0, "{}", common::describe(&out));
     assert!(common::stdout_of(&out).contains("nothing stops rotation"));
-}
-
-fn sarif_of(args: &[&str]) -> (i32, Value) {
-    let mut all = args.to_vec();
-    all.extend(["--output", "sarif"]);
-    let out = run_template(&all);
-    common::assert_no_panic(&out);
-    let sarif: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not SARIF ({e}):\n{}", common::describe(&out)));
-    common::assert_valid_sarif(&sarif);
-    (common::exit_code(&out), sarif)
 }
 
 #[test]

@@ -6,26 +6,13 @@
 //! sentence, a plan that cannot be read is one sentence and exit 2. Run by
 //! the real binary; no AWS, no moto.
 
-use serde_json::Value;
-
 use crate::common;
+
+use common::template::{json_report, run as run_template, sarif_of};
 
 const LAB: &str = "tests/data/terraform/lab-rotation.json";
 const LAB_FIXED: &str = "tests/data/terraform/lab-rotation-fixed.json";
 const LAB_DATA_SOURCE: &str = "tests/data/terraform/lab-rotation-data-source.json";
-
-fn run_template(args: &[&str]) -> std::process::Output {
-    let mut cmd = common::doctor_command(&common::doctor_env(), &common::workspace_root());
-    cmd.arg("template").args(args);
-    common::run_with_watchdog(cmd, common::DOCTOR_WATCHDOG)
-}
-
-fn json_report(args: &[&str]) -> (i32, Value) {
-    let mut all = args.to_vec();
-    all.extend(["--output", "json"]);
-    let out = run_template(&all);
-    common::parse_report(&out, "template --output json")
-}
 
 /// The 1-based line of the first `needle` after `after` in `file`.
 fn line_after(file: &str, after: &str, needle: &str) -> u64 {
@@ -95,17 +82,6 @@ fn the_table_names_the_address_and_the_plan_line() {
         table.contains("aws_security_group.db (lab-db-sg)"),
         "{table}"
     );
-}
-
-fn sarif_of(args: &[&str]) -> (i32, Value) {
-    let mut all = args.to_vec();
-    all.extend(["--output", "sarif"]);
-    let out = run_template(&all);
-    common::assert_no_panic(&out);
-    let sarif: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not SARIF ({e}):\n{}", common::describe(&out)));
-    common::assert_valid_sarif(&sarif);
-    (common::exit_code(&out), sarif)
 }
 
 #[test]

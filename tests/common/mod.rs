@@ -10,6 +10,7 @@ pub mod aws_only;
 pub mod fleet;
 pub mod lab;
 pub mod proxy;
+pub mod template;
 pub mod zip;
 
 use std::collections::VecDeque;
