@@ -33,11 +33,15 @@ impl NetworkPaths {
     /// Runs the engine for a Lambda-rotated secret; a secret rotated by a
     /// managed service, or whose Lambda could not be read, has no paths.
     pub fn evaluate(facts: &Facts) -> NetworkPaths {
+        NetworkPaths::evaluate_named(facts, &Names::of(facts))
+    }
+
+    /// `evaluate`, with the facts' names already gathered.
+    fn evaluate_named(facts: &Facts, names: &Names) -> NetworkPaths {
         let mut paths = NetworkPaths::evaluate_unnamed(facts);
-        let names = Names::of(facts);
         for result in [&mut paths.database, &mut paths.secretsmanager] {
             for path in result.iter_mut().flatten() {
-                path.name_hops(&names);
+                path.name_hops(names);
             }
         }
         paths
@@ -113,13 +117,15 @@ pub fn diagnose(facts: &Facts) -> Diagnosis {
             names: BTreeMap::new(),
         };
     }
-    let paths = NetworkPaths::evaluate(facts);
+    // Gathered once: the engine's hops and the report's names share them.
+    let names = Names::of(facts);
+    let paths = NetworkPaths::evaluate_named(facts, &names);
     let findings: Vec<Finding> = rules::ALL
         .iter()
         .flat_map(|check| check.evaluate(facts, &paths))
         .collect();
     let paths = paths.into_paths();
-    let names = mentioned_names(facts, &findings, &paths);
+    let names = mentioned_names(&names, &findings, &paths);
     Diagnosis {
         verdict: conclude(&findings),
         findings,
@@ -131,11 +137,10 @@ pub fn diagnose(facts: &Facts) -> Diagnosis {
 /// The names of the ids that occur in the findings' text and in the paths:
 /// a report carries the names it needs, not the whole VPC's.
 fn mentioned_names(
-    facts: &Facts,
+    names: &Names,
     findings: &[Finding],
     paths: &[NetPath],
 ) -> BTreeMap<String, String> {
-    let names = Names::of(facts);
     let texts = findings.iter().flat_map(|f| {
         [&f.resource, &f.message, &f.remediation]
             .into_iter()
