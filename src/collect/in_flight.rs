@@ -51,8 +51,9 @@ impl HttpConnector for BoundedConnector {
     }
 }
 
-/// `config` with at most `limit` requests in flight through `permits`,
-/// which every configuration of the run shares.
+/// `config` whose requests each take one of `permits` while in flight;
+/// every configuration of the run shares the same permits, so their number
+/// bounds the run's calls in flight.
 pub fn bounded(config: &aws_config::SdkConfig, permits: &Arc<Semaphore>) -> aws_config::SdkConfig {
     let Some(inner) = config.http_client() else {
         return config.clone();
