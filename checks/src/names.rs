@@ -29,7 +29,7 @@ impl Names {
         Names(
             subnets
                 .chain(groups)
-                .filter(|(id, name)| !name.is_empty() && name != id)
+                .filter(|(id, name)| usable(id, Some(name)).is_some())
                 .collect(),
         )
     }
@@ -55,6 +55,11 @@ impl Names {
     pub fn into_map(self) -> BTreeMap<String, String> {
         self.0
     }
+}
+
+/// A name worth showing beside `id`: not empty, not the id again.
+pub fn usable<'a>(id: &str, name: Option<&'a str>) -> Option<&'a str> {
+    name.filter(|name| !name.is_empty() && *name != id)
 }
 
 /// `id (name)`, or the id alone.
@@ -101,17 +106,16 @@ impl Facts {
             .flatten()
             .find(|s| s.id == id)
             .and_then(|s| s.name.as_deref());
-        subnet
-            .or_else(|| {
-                network
-                    .security_groups
-                    .present()
-                    .into_iter()
-                    .flatten()
-                    .find(|g| g.id == id)
-                    .and_then(|g| g.name.as_deref())
-            })
-            .filter(|name| !name.is_empty() && *name != id)
+        let group = || {
+            network
+                .security_groups
+                .present()
+                .into_iter()
+                .flatten()
+                .find(|g| g.id == id)
+                .and_then(|g| g.name.as_deref())
+        };
+        usable(id, subnet.or_else(group))
     }
 
     /// `id (name)` for a subnet or security group; the id alone without a

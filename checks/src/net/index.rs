@@ -63,7 +63,7 @@ impl<'a> NetIndex<'a> {
             Some(group) => group.name.as_deref(),
             None => self.subnets.get(id).and_then(|s| s.name.as_deref()),
         };
-        crate::names::label(id, name.filter(|n| !n.is_empty() && *n != id))
+        crate::names::label(id, crate::names::usable(id, name))
     }
 
     /// Several ids labelled, comma-separated.
