@@ -230,7 +230,12 @@ fn print_report(
     table: report::TableOptions,
 ) {
     match output {
-        OutputFormat::Json => println!("{}", report::render_json(targets, stats)),
+        OutputFormat::Json => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            // As with print!: a closed pipe ends the process (SIGPIPE, see
+            // main), and a full disk has nowhere else to be told.
+            let _ = report::write_json(&mut out, targets, stats).and_then(|()| out.flush());
+        }
         OutputFormat::Sarif => println!("{}", report::render_sarif(targets)),
         OutputFormat::Junit => print!("{}", report::render_junit(targets)),
         OutputFormat::Markdown => print!("{}", report::render_markdown(targets)),
@@ -483,30 +488,33 @@ fn scan_command(args: ScanArgs) -> Result<u8, UserError> {
         bar.set_message("scanning");
         bar
     });
+    // Each secret is diagnosed as soon as its facts are in; its report
+    // shares what equals another's (the same Lambda's findings and paths).
+    let interner = report::Interner::default();
     let options = std::sync::Arc::new(scan::ScanOptions {
         since: args.report.since(),
         concurrency: usize::from(args.concurrency),
         filters: args.filters.clone(),
         progress: progress.clone(),
+        evaluate: Box::new(move |facts| {
+            interner.intern(report::Target::new(facts, diagnose(facts)))
+        }),
     });
     let runtime = new_runtime()?;
     let scans = runtime.block_on(scan::scan(&args.report.aws, &args.accounts, options))?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let mut targets: Vec<report::Target> = scans
+    let per_account: Vec<(Option<String>, _)> = scans
         .iter()
-        .flat_map(|scan| &scan.facts)
-        .map(|facts| report::Target::new(facts, diagnose(facts)))
+        .map(|scan| (scan.account.clone(), scan.calls.snapshot()))
         .collect();
+    let mut targets: Vec<report::Target> =
+        scans.into_iter().flat_map(|scan| scan.targets).collect();
     accept(&mut targets, &args.report.accept)?;
-    let stats = args.stats.then(|| {
-        let per_account: Vec<(Option<String>, _)> = scans
-            .iter()
-            .map(|scan| (scan.account.clone(), scan.calls.snapshot()))
-            .collect();
-        report::RunStats::of_accounts(started.elapsed(), &per_account)
-    });
+    let stats = args
+        .stats
+        .then(|| report::RunStats::of_accounts(started.elapsed(), &per_account));
     if let Some(stats) = &stats {
         eprint!("{}", stats.render_table());
     }

@@ -4,20 +4,22 @@
 //! groups, not with the secrets), reported as one report with a target per
 //! secret.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_types::region::Region;
-use rotation_doctor_checks::{AccountAccess, Fact, Facts, Unavailable};
+use rotation_doctor_checks::{AccountAccess, Fact, Facts, Secret, Unavailable};
 use tokio::sync::Semaphore;
 
 use crate::accounts::{self, AccountArgs};
 use crate::aws::{self, AwsArgs};
 use crate::collect::stats::CallStats;
 pub use crate::collect::SecretFilter;
-use crate::collect::{in_flight, Clients, Session};
+use crate::collect::{in_flight, Clients, ListedSecret, Session, BATCH_SIZE};
 use crate::error::UserError;
+use crate::report::Target;
 
 /// At most this many AWS calls in flight at once, whatever the number of
 /// accounts and regions: each region's secrets are collected
@@ -28,7 +30,7 @@ const MAX_CALLS_IN_FLIGHT: usize = 64;
 pub struct AccountScan {
     /// `None` for the credentials' own account.
     pub account: Option<String>,
-    pub facts: Vec<Facts>,
+    pub targets: Vec<Target>,
     pub calls: CallStats,
 }
 
@@ -68,13 +70,13 @@ pub async fn scan(
         let own = Fact::NotApplicable("the credentials' own account".to_string());
         // With the caller's own credentials a failed region stops the run,
         // as a failed `diagnose` does.
-        let mut facts = Vec::new();
+        let mut targets = Vec::new();
         for (_, scanned) in scan_regions(&base, regions, own, &calls, &options).await {
-            facts.extend(scanned?);
+            targets.extend(scanned?);
         }
         return Ok(vec![AccountScan {
             account: None,
-            facts,
+            targets,
             calls,
         }]);
     };
@@ -86,7 +88,7 @@ pub async fn scan(
         let all_regions = account_args.all_regions;
         tasks.spawn(async move {
             let calls = CallStats::default();
-            let facts = scan_account(
+            let targets = scan_account(
                 &base,
                 &aws_args,
                 &account,
@@ -100,7 +102,7 @@ pub async fn scan(
                 index,
                 AccountScan {
                     account: Some(account),
-                    facts,
+                    targets,
                     calls,
                 },
             )
@@ -114,7 +116,7 @@ pub async fn scan(
     Ok(scans.into_iter().map(|(_, scan)| scan).collect())
 }
 
-/// One account entered through the role: its regions' facts, or one entry
+/// One account entered through the role: its regions' targets, or one entry
 /// saying why it (or a region of it) could not be scanned.
 async fn scan_account(
     base: &SdkConfig,
@@ -124,10 +126,10 @@ async fn scan_account(
     all_regions: bool,
     calls: &CallStats,
     options: &Arc<ScanOptions>,
-) -> Vec<Facts> {
+) -> Vec<Target> {
     let home = base.region().map(|r| r.to_string()).unwrap_or_default();
     let not_scanned = |region: &str, role_arn: &str, why: Unavailable| {
-        Facts::unentered(region, role_arn, chrono::Utc::now(), why)
+        (options.evaluate)(&Facts::unentered(region, role_arn, chrono::Utc::now(), why))
     };
     let (config, access) = match accounts::enter(base, account, role_name, external_id).await {
         Ok(entered) => entered,
@@ -141,12 +143,12 @@ async fn scan_account(
         Err(why) => return vec![not_scanned(&home, &access.role_arn, why)],
     };
     let role_arn = access.role_arn.clone();
-    let mut facts = Vec::new();
+    let mut targets = Vec::new();
     let access = Fact::Present(access);
     for (region, scanned) in scan_regions(&config, regions, access, calls, options).await {
         match scanned {
-            Ok(found) => facts.extend(found),
-            Err(error) => facts.push(not_scanned(
+            Ok(found) => targets.extend(found),
+            Err(error) => targets.push(not_scanned(
                 &region,
                 &role_arn,
                 Unavailable {
@@ -157,7 +159,7 @@ async fn scan_account(
             )),
         }
     }
-    facts
+    targets
 }
 
 /// The regions to scan in `config`'s account: `--all-regions` asks the
@@ -177,14 +179,14 @@ async fn regions_of(
 }
 
 /// Every region of one account at once, each with its own session: each
-/// region's facts, or why its scan failed, in the order given.
+/// region's targets, or why its scan failed, in the order given.
 async fn scan_regions(
     config: &SdkConfig,
     regions: Vec<String>,
     access: Fact<AccountAccess>,
     calls: &CallStats,
     options: &Arc<ScanOptions>,
-) -> Vec<(String, Result<Vec<Facts>, UserError>)> {
+) -> Vec<(String, Result<Vec<Target>, UserError>)> {
     let mut handles = Vec::new();
     for region in regions {
         let regional = config
@@ -236,47 +238,118 @@ pub struct ScanOptions {
     pub concurrency: usize,
     pub filters: Vec<SecretFilter>,
     /// Advanced once per secret diagnosed; its length grows by each
-    /// region's count as the listings arrive.
+    /// page's count as the listings arrive.
     pub progress: Option<indicatif::ProgressBar>,
+    /// What a secret's facts become in the report. It runs as soon as the
+    /// facts are in, and only its result is kept: a scan of thousands of
+    /// secrets holds their reports, not every secret's Lambda, role and VPC.
+    pub evaluate: Box<dyn Fn(&Facts) -> Target + Send + Sync>,
 }
 
-/// Lists the region's rotating secrets, reads their values 20 a call, then
-/// diagnoses them all under one session, so what they share (Lambdas,
-/// roles, log groups, VPCs, databases, keys, CloudTrail events) is read
-/// once. The facts of every rotating secret, in listing order.
+/// Lists the region's rotating secrets and diagnoses each as soon as it
+/// can: a full batch of 20 listed secrets has its values read in one call
+/// while the listing goes on, and each secret of it is then diagnosed (at
+/// most `concurrency` value reads and `concurrency` diagnoses at once), so
+/// the scan ends about when the listing does. What the secrets share
+/// (Lambdas, roles, log groups, VPCs, databases, keys, CloudTrail events)
+/// is read once by the one session. The targets, in listing order.
+///
+/// Memory: a diagnosis is started only when it may run (its future is tens
+/// of kilobytes, so thousands waiting were most of a large scan's memory),
+/// and each is joined as it ends, keeping only its target.
 pub async fn scan_region(
     clients: Clients,
     access: Fact<AccountAccess>,
-    options: &ScanOptions,
-) -> Result<Vec<Facts>, UserError> {
+    options: &Arc<ScanOptions>,
+) -> Result<Vec<Target>, UserError> {
     let session = Session::entered(clients, options.since, true, access);
-    let secrets = session.list_rotating(&options.filters).await?;
-    if let Some(bar) = &options.progress {
-        bar.inc_length(secrets.len() as u64);
-    }
-    let listed = session.read_values(secrets, options.concurrency).await;
-
-    let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, secret) in listed.into_iter().enumerate() {
-        let (session, limit) = (session.clone(), limit.clone());
-        tasks.spawn(async move {
+    let (pages_sender, mut pages) = tokio::sync::mpsc::unbounded_channel();
+    let mut listing = {
+        let (session, filters) = (session.clone(), options.filters.clone());
+        tokio::spawn(async move {
+            session
+                .list_rotating(&filters, |page| {
+                    // The receiver lives until the listing ends.
+                    let _ = pages_sender.send(page);
+                })
+                .await
+        })
+    };
+    let read_limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let diagnose_limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut reads = tokio::task::JoinSet::new();
+    let mut diagnoses = tokio::task::JoinSet::new();
+    let read = |reads: &mut tokio::task::JoinSet<_>, batch: Vec<(usize, Secret)>| {
+        let (session, limit) = (session.clone(), read_limit.clone());
+        reads.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            (index, session.diagnose_listed(secret).await)
+            session.read_batch(batch).await
         });
-    }
-    let mut results: Vec<(usize, Facts)> = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        if let Some(bar) = &options.progress {
-            bar.inc(1);
+    };
+
+    let mut unread: Vec<(usize, Secret)> = Vec::new();
+    let mut ready: VecDeque<(usize, ListedSecret)> = VecDeque::new();
+    let mut targets: Vec<(usize, Target)> = Vec::new();
+    let (mut listed, mut listing_open, mut all_read) = (0, true, false);
+    loop {
+        tokio::select! {
+            page = pages.recv(), if listing_open => match page {
+                Some(page) => {
+                    if let Some(bar) = &options.progress {
+                        bar.inc_length(page.len() as u64);
+                    }
+                    for secret in page {
+                        unread.push((listed, secret));
+                        listed += 1;
+                    }
+                    while unread.len() >= BATCH_SIZE {
+                        let rest = unread.split_off(BATCH_SIZE);
+                        read(&mut reads, std::mem::replace(&mut unread, rest));
+                    }
+                }
+                None => {
+                    listing_open = false;
+                    (&mut listing)
+                        .await
+                        .map_err(|e| UserError::new(format!("a region's listing stopped: {e}")))??;
+                    if !unread.is_empty() {
+                        read(&mut reads, std::mem::take(&mut unread));
+                    }
+                }
+            },
+            Some(batch) = reads.join_next() => ready.extend(joined(batch)?),
+            permit = diagnose_limit.clone().acquire_owned(), if !ready.is_empty() => {
+                let (Ok(permit), Some((index, secret))) = (permit, ready.pop_front()) else {
+                    continue;
+                };
+                let (session, options) = (session.clone(), options.clone());
+                diagnoses.spawn(async move {
+                    let _permit = permit;
+                    let facts = session.diagnose_listed(secret).await;
+                    if let Some(bar) = &options.progress {
+                        bar.inc(1);
+                    }
+                    (index, (options.evaluate)(&facts))
+                });
+            }
+            Some(diagnosed) = diagnoses.join_next() => targets.push(joined(diagnosed)?),
+            else => break,
         }
-        match joined {
-            Ok(pair) => results.push(pair),
-            Err(error) => eprintln!("rotation-doctor: a diagnosis task failed: {error}"),
+        if !all_read && !listing_open && reads.is_empty() {
+            // Every password is known and every secret of each Lambda
+            // listed: the diagnoses waiting to mask log lines or to
+            // simulate the role go on.
+            session.set_all_read();
+            all_read = true;
         }
     }
-    results.sort_by_key(|(index, _)| *index);
-    Ok(results.into_iter().map(|(_, facts)| facts).collect())
+    targets.sort_by_key(|(index, _)| *index);
+    Ok(targets.into_iter().map(|(_, target)| target).collect())
+}
+
+/// A task's result, or why the scan cannot go on without it.
+fn joined<T>(result: Result<T, tokio::task::JoinError>) -> Result<T, UserError> {
+    result.map_err(|e| UserError::new(format!("a scan task stopped: {e}")))
 }
 
 #[cfg(test)]

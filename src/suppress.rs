@@ -4,6 +4,8 @@
 //! A suppressed finding is still reported, with its reason, but no longer
 //! counts toward the exit code.
 
+use std::sync::Arc;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -126,7 +128,7 @@ pub fn apply_config(targets: &mut [Target], config: &Config, today: NaiveDate) -
                         ));
                     }
                     _ => {
-                        finding.suppressed = Some(suppression.reason.clone());
+                        Arc::make_mut(finding).suppressed = Some(suppression.reason.clone());
                         break;
                     }
                 }
@@ -176,7 +178,7 @@ pub fn apply_baseline(targets: &mut [Target], path: &Path) -> Result<String, Use
                 .iter_mut()
                 .filter(|f| f.status == Status::Fail)
             {
-                finding
+                Arc::make_mut(finding)
                     .suppressed
                     .get_or_insert_with(|| "in the new baseline".to_string());
             }
@@ -203,7 +205,7 @@ pub fn apply_baseline(targets: &mut [Target], path: &Path) -> Result<String, Use
             .collect();
         for (finding, key) in target.findings.iter_mut().zip(keys) {
             if finding.status == Status::Fail && baseline.accepted.contains(&key) {
-                finding
+                Arc::make_mut(finding)
                     .suppressed
                     .get_or_insert_with(|| "accepted in the baseline".to_string());
                 accepted += 1;

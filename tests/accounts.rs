@@ -17,33 +17,9 @@ use common::{describe, exit_code, parse_report, MotoServer};
 
 const ROLE: &str = "RotationDoctorRead";
 
-/// Test clients acting in `account` (moto: through any role there).
+/// Test clients acting in `account`, in the tests' region.
 async fn clients_in(server: &MotoServer, account: &str) -> common::Clients {
-    let base = common::sdk_config(&server.endpoint()).await;
-    let sts = aws_sdk_sts::Client::new(&base);
-    let assumed = sts
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/setup"))
-        .role_session_name("setup")
-        .send()
-        .await
-        .or_panic("AssumeRole");
-    let c = assumed.credentials().expect("credentials");
-    let config = base
-        .into_builder()
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new(
-                    c.access_key_id(),
-                    c.secret_access_key(),
-                    Some(c.session_token().to_string()),
-                    None,
-                    "tests",
-                ),
-            ),
-        )
-        .build();
-    common::Clients::new(&config)
+    common::accounts::clients_in(server, account, common::REGION).await
 }
 
 /// An organization of the management account and three members, a
@@ -57,25 +33,10 @@ struct Org {
 }
 
 async fn organization(server: &MotoServer) -> Org {
+    let names = ["payments", "orders", "legacy"].map(String::from);
+    let members = common::accounts::create_organization(server, &names).await;
     let config = common::sdk_config(&server.endpoint()).await;
     let org = aws_sdk_organizations::Client::new(&config);
-    org.create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .or_panic("CreateOrganization");
-    let mut members = Vec::new();
-    for name in ["payments", "orders", "legacy"] {
-        let created = org
-            .create_account()
-            .account_name(name)
-            .email(format!("{name}@example.com"))
-            .send()
-            .await
-            .or_panic("CreateAccount");
-        let status = created.create_account_status().expect("status");
-        members.push(status.account_id().expect("account id").to_string());
-    }
     let root = org.list_roots().send().await.or_panic("ListRoots").roots()[0]
         .id()
         .expect("root id")

@@ -94,9 +94,10 @@ fn root_of(index: usize, failures: &[&Finding]) -> usize {
 }
 
 /// The verdict of one secret's findings (in registry order, as
-/// `diagnose` returns them).
-pub fn conclude(findings: &[Finding]) -> Verdict {
-    let mut failures: Vec<&Finding> = findings.iter().filter(|f| counts(f)).collect();
+/// `diagnose` returns them; owned, or shared as a report shares them).
+pub fn conclude<F: std::borrow::Borrow<Finding>>(findings: &[F]) -> Verdict {
+    let findings: Vec<&Finding> = findings.iter().map(|f| f.borrow()).collect();
+    let mut failures: Vec<&Finding> = findings.iter().copied().filter(|f| counts(f)).collect();
     // Most severe first; the registry's order breaks ties.
     failures.sort_by_key(|f| f.severity);
     let roots: Vec<usize> = (0..failures.len())

@@ -28,16 +28,21 @@ pub struct ListedSecret {
 }
 
 /// BatchGetSecretValue takes at most 20 secret ids a call.
-const BATCH_SIZE: usize = 20;
+pub const BATCH_SIZE: usize = 20;
 
 impl Session {
     /// ListSecrets, every page: the rotating secrets (rotation on, a rotation
     /// Lambda named, or managed by a service that rotates it, such as RDS),
-    /// each already as the `Secret` DescribeSecret would give. Name prefixes
-    /// go to the service; tags are matched here, as a key and value pair (the
-    /// service filters keys and values separately). The session learns which
-    /// secrets each rotation Lambda serves.
-    pub async fn list_rotating(&self, filters: &[SecretFilter]) -> Result<Vec<Secret>, UserError> {
+    /// each already as the `Secret` DescribeSecret would give, handed to
+    /// `page` as each page arrives. Name prefixes go to the service; tags
+    /// are matched here, as a key and value pair (the service filters keys
+    /// and values separately). Once the listing is whole, the session knows
+    /// which secrets each rotation Lambda serves.
+    pub async fn list_rotating(
+        &self,
+        filters: &[SecretFilter],
+        mut page: impl FnMut(Vec<Secret>),
+    ) -> Result<(), UserError> {
         let mut request = self.shared.clients.secrets.list_secrets().max_results(100);
         for filter in filters {
             if let SecretFilter::NamePrefix(prefix) = filter {
@@ -50,15 +55,16 @@ impl Session {
             }
         }
         let mut pages = request.into_paginator().send();
-        let mut rotating = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| {
+        let mut by_lambda: HashMap<String, Vec<String>> = HashMap::new();
+        while let Some(listed) = pages.next().await {
+            let listed = listed.map_err(|e| {
                 UserError::new(format!(
                     "cannot list the secrets: {}",
                     unavailable("secretsmanager:ListSecrets", &e)
                 ))
             })?;
-            for entry in page.secret_list() {
+            let mut rotating = Vec::new();
+            for entry in listed.secret_list() {
                 let tags_match = filters.iter().all(|f| match f {
                     SecretFilter::NamePrefix(_) => true,
                     SecretFilter::Tag { key, value } => entry
@@ -70,33 +76,35 @@ impl Session {
                     || entry.rotation_lambda_arn().is_some_and(|a| !a.is_empty())
                     || entry.owning_service().is_some();
                 if tags_match && is_rotating && entry.arn().is_some() {
-                    rotating.push(secret_from_entry(entry));
+                    let secret = secret_from_entry(entry);
+                    if let Some(lambda) = &secret.rotation_lambda_arn {
+                        by_lambda
+                            .entry(lambda.clone())
+                            .or_default()
+                            .push(secret.arn.clone());
+                    }
+                    rotating.push(secret);
                 }
             }
-        }
-
-        let mut by_lambda: HashMap<String, Vec<String>> = HashMap::new();
-        for secret in &rotating {
-            if let Some(lambda) = &secret.rotation_lambda_arn {
-                by_lambda
-                    .entry(lambda.clone())
-                    .or_default()
-                    .push(secret.arn.clone());
-            }
+            page(rotating);
         }
         self.set_secrets_by_lambda(by_lambda);
-        Ok(rotating)
+        Ok(())
     }
 
-    /// The value of every secret listed, 20 a call, `concurrency` calls at
-    /// once, before any diagnosis: every password (and masterarn) is masked
-    /// first, since one Lambda's log group serves all its secrets.
-    pub async fn read_values(&self, secrets: Vec<Secret>, concurrency: usize) -> Vec<ListedSecret> {
-        let arns: Vec<String> = secrets.iter().map(|s| s.arn.clone()).collect();
-        let mut values = batch_values(&self.shared.clients.secrets, &arns, concurrency).await;
-        let listed: Vec<ListedSecret> = secrets
+    /// The values of up to [`BATCH_SIZE`] listed secrets, in one call. Every
+    /// password (and masterarn) is remembered for masking before the
+    /// secrets are handed on.
+    pub async fn read_batch(&self, secrets: Vec<(usize, Secret)>) -> Vec<(usize, ListedSecret)> {
+        let arns: Vec<String> = secrets.iter().map(|(_, s)| s.arn.clone()).collect();
+        let mut values: HashMap<String, SecretValue> =
+            batch_chunk(&self.shared.clients.secrets, arns)
+                .await
+                .into_iter()
+                .collect();
+        let listed: Vec<(usize, ListedSecret)> = secrets
             .into_iter()
-            .map(|secret| {
+            .map(|(index, secret)| {
                 let value = values.remove(&secret.arn).unwrap_or_else(|| SecretValue {
                     connection: Fact::Unavailable(Unavailable {
                         call: "secretsmanager:BatchGetSecretValue".to_string(),
@@ -106,10 +114,10 @@ impl Session {
                     password: None,
                     master_arn: None,
                 });
-                ListedSecret { secret, value }
+                (index, ListedSecret { secret, value })
             })
             .collect();
-        for ListedSecret { value, .. } in &listed {
+        for (_, ListedSecret { value, .. }) in &listed {
             self.add_masked(value.password.as_ref());
             self.add_masked(value.master_arn.as_ref());
         }
@@ -136,33 +144,10 @@ impl Session {
     }
 }
 
-/// The connection fields (and the password, for log scrubbing) of every
-/// secret in `arns`. A secret the batch could not answer (a per-secret
-/// error, or a failed batch) is read alone with GetSecretValue(AWSCURRENT),
-/// so its fact carries that call's own reason.
-async fn batch_values(
-    client: &aws_sdk_secretsmanager::Client,
-    arns: &[String],
-    concurrency: usize,
-) -> HashMap<String, SecretValue> {
-    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for chunk in arns.chunks(BATCH_SIZE) {
-        let (client, chunk, limit) = (client.clone(), chunk.to_vec(), limit.clone());
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            batch_chunk(&client, chunk).await
-        });
-    }
-    let mut values = HashMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok(chunk) = joined {
-            values.extend(chunk);
-        }
-    }
-    values
-}
-
+/// The connection fields (and the password, for log scrubbing) of the
+/// secrets in `chunk`, in one BatchGetSecretValue. A secret the batch could
+/// not answer (a per-secret error, or a failed batch) is read alone with
+/// GetSecretValue(AWSCURRENT), so its fact carries that call's own reason.
 async fn batch_chunk(
     client: &aws_sdk_secretsmanager::Client,
     chunk: Vec<String>,

@@ -369,6 +369,9 @@ async fn simulation(
             .collect()
     };
 
+    // The chunks are cut from every secret of the Lambda: a scan asks once
+    // the listing is whole, so that all its secrets agree on them.
+    session.all_read().await;
     let peers = session.peers(lambda_arn, secret_arn);
     let position = peers.iter().position(|arn| arn == secret_arn).unwrap_or(0);
     let chunk: Vec<String> = peers

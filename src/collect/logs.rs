@@ -27,15 +27,13 @@ pub(crate) fn default_log_group(function_name: &str) -> String {
 /// FilterLogEvents over `[start, end]`, with no filter pattern: moto
 /// implements patterns only partly (docs/moto-notes.md, "CloudWatch Logs"), so
 /// the checks match on our side. `interleaved` keeps moto from grouping by
-/// stream; we sort anyway. Every value in `masked` (each password and
-/// `masterarn` the run has read: a log group serves every secret its Lambda
-/// rotates) is scrubbed from every message before it is kept.
+/// stream; we sort anyway. The messages are as logged: [`masked`] scrubs
+/// them before they are kept.
 pub(crate) async fn read_logs(
     client: &Client,
     log_group: &str,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-    masked: &Mutex<Vec<Redacted>>,
 ) -> Fact<LogExcerpt> {
     let mut events = Vec::new();
     let mut next_token: Option<String> = None;
@@ -73,21 +71,16 @@ pub(crate) async fn read_logs(
                 return Fact::Unavailable(failure);
             }
         };
-        {
-            // Held only while this page is cleaned, never across a call.
-            let masked = masked.lock().unwrap_or_else(|e| e.into_inner());
-            let masked: Vec<&str> = masked.iter().map(Redacted::expose).collect();
-            for event in output.events() {
-                let Some(timestamp) = event.timestamp().and_then(DateTime::from_timestamp_millis)
-                else {
-                    continue;
-                };
-                events.push(LogEvent {
-                    timestamp,
-                    stream: event.log_stream_name().map(str::to_string),
-                    message: clean_message(event.message().unwrap_or_default(), &masked),
-                });
-            }
+        for event in output.events() {
+            let Some(timestamp) = event.timestamp().and_then(DateTime::from_timestamp_millis)
+            else {
+                continue;
+            };
+            events.push(LogEvent {
+                timestamp,
+                stream: event.log_stream_name().map(str::to_string),
+                message: event.message().unwrap_or_default().to_string(),
+            });
         }
         next_token = output
             .next_token()
@@ -110,6 +103,21 @@ pub(crate) async fn read_logs(
         events,
         truncated,
     })
+}
+
+/// The excerpt with every value in `masked` (each password and `masterarn`
+/// the run has read: a log group serves every secret its Lambda rotates)
+/// scrubbed from every message, and the values of password-like keys too.
+pub(crate) fn masked(excerpt: Fact<LogExcerpt>, masked: &Mutex<Vec<Redacted>>) -> Fact<LogExcerpt> {
+    let Fact::Present(mut excerpt) = excerpt else {
+        return excerpt;
+    };
+    let masked = masked.lock().unwrap_or_else(|e| e.into_inner());
+    let masked: Vec<&str> = masked.iter().map(Redacted::expose).collect();
+    for event in &mut excerpt.events {
+        event.message = clean_message(&event.message, &masked);
+    }
+    Fact::Present(excerpt)
 }
 
 /// `text` with every one of `values` replaced by the mask, longest first

@@ -51,7 +51,7 @@ use rotation_doctor_checks::{
 use crate::error::UserError;
 pub use clients::Clients;
 use database::DatabaseHint;
-pub use fleet::SecretFilter;
+pub use fleet::{ListedSecret, SecretFilter, BATCH_SIZE};
 use secret::SecretValue;
 pub use session::Session;
 
@@ -186,14 +186,17 @@ impl Session {
                 _ => Err("the rotation Lambda's configuration could not be read".to_string()),
             };
             let logs_read = shared.log_excerpts.get(log_group.clone(), || async {
-                logs::read_logs(
+                let read = logs::read_logs(
                     &shared.clients.logs,
                     &log_group,
                     shared.log_start,
                     shared.collected_at,
-                    &shared.masked,
                 )
-                .await
+                .await;
+                // A scan may still be reading the passwords of the
+                // Lambda's other secrets.
+                self.all_read().await;
+                logs::masked(read, &shared.masked)
             });
             let network_lookup = async {
                 match lambda_subnets {

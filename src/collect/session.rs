@@ -85,6 +85,12 @@ pub(crate) struct Shared {
     /// The secrets of the run by rotation Lambda ARN, so a simulation asks
     /// about all of a Lambda's secrets at once.
     pub secrets_by_lambda: Mutex<HashMap<String, Vec<String>>>,
+    /// True once every secret of the run is listed and its value read, so
+    /// `masked` and `secrets_by_lambda` are whole. A scan diagnoses secrets
+    /// while it still lists them; what needs every secret of the run (the
+    /// masking of a log group's lines and of CloudTrail's messages, a
+    /// simulation about all of a Lambda's secrets) waits for this.
+    pub all_read: tokio::sync::watch::Sender<bool>,
 
     pub lambda_configs: Memo<String, LambdaConfig>,
     pub lambda_policies: Memo<String, Fact<Option<serde_json::Value>>>,
@@ -132,6 +138,8 @@ impl Session {
                 account_access,
                 masked: Mutex::new(Vec::new()),
                 secrets_by_lambda: Mutex::new(HashMap::new()),
+                // A single diagnosis has read its one secret before it asks.
+                all_read: tokio::sync::watch::Sender::new(!fleet),
                 lambda_configs: Memo::new(),
                 lambda_policies: Memo::new(),
                 log_excerpts: Memo::new(),
@@ -161,6 +169,19 @@ impl Session {
                 value.expose().to_string(),
             )));
         }
+    }
+
+    /// Says that every secret of the run is listed and its value read.
+    pub(crate) fn set_all_read(&self) {
+        self.shared.all_read.send_replace(true);
+    }
+
+    /// Waits until every secret of the run is listed and its value read
+    /// (at once outside a scan).
+    pub(crate) async fn all_read(&self) {
+        let mut read = self.shared.all_read.subscribe();
+        // An error means the sender is gone, which the session itself holds.
+        let _ = read.wait_for(|all| *all).await;
     }
 
     /// Records which secrets each rotation Lambda serves in this run.

@@ -3,6 +3,8 @@
 //! order, journal it, then diagnose again and show each finding before and
 //! after. `undo` reverses a journal.
 
+use std::borrow::Borrow;
+
 pub mod journal;
 
 use std::collections::BTreeMap;
@@ -101,7 +103,7 @@ fn order(action: &FixAction) -> u8 {
 
 /// For each failing finding, its first plan the flags allow (checks list
 /// their plans in order of preference).
-pub fn choose(findings: &[Finding], unsafe_fixes: bool) -> Plan {
+pub fn choose<F: Borrow<Finding>>(findings: &[F], unsafe_fixes: bool) -> Plan {
     let allowed = |plan: &FixPlan| unsafe_fixes || plan.safety() == Safety::Safe;
     let mut plan = Plan {
         steps: Vec::new(),
@@ -111,7 +113,8 @@ pub fn choose(findings: &[Finding], unsafe_fixes: bool) -> Plan {
     // An accepted (suppressed) failure is the team's call: not fixed.
     for finding in findings
         .iter()
-        .filter(|f| f.status == Status::Fail && f.suppressed.is_none())
+        .map(Borrow::borrow)
+        .filter(|f: &&Finding| f.status == Status::Fail && f.suppressed.is_none())
     {
         let Some(chosen) = finding.fixes.iter().find(|p| allowed(p)) else {
             if finding.fixes.is_empty() {
@@ -281,13 +284,15 @@ pub async fn undo_journal(
 }
 
 /// Each finding before and after, paired by check and resource.
-pub fn render_changes(before: &[Finding], after: &[Finding]) -> String {
+pub fn render_changes<B: Borrow<Finding>, A: Borrow<Finding>>(before: &[B], after: &[A]) -> String {
+    let after: Vec<&Finding> = after.iter().map(Borrow::borrow).collect();
     let mut out = String::from("Before → after:\n");
-    for finding in before {
+    for finding in before.iter().map(Borrow::borrow) {
         let now = after
             .iter()
+            .copied()
             .find(|f| f.check == finding.check && f.resource == finding.resource)
-            .or_else(|| after.iter().find(|f| f.check == finding.check));
+            .or_else(|| after.iter().copied().find(|f| f.check == finding.check));
         let status = now.map_or("gone", |f| f.status.as_str());
         let mark = if status == finding.status.as_str() {
             " "

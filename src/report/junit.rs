@@ -4,6 +4,8 @@
 //! its message in system-out. A finding the team accepted (a suppression or
 //! the baseline) is skipped with the reason, as it does not fail the run.
 
+use std::sync::Arc;
+
 use rotation_doctor_checks::{Finding, Status};
 
 use super::Target;
@@ -26,7 +28,7 @@ fn case(finding: &Finding) -> Case {
     }
 }
 
-fn count<'a>(findings: impl IntoIterator<Item = &'a Finding>, wanted: Case) -> usize {
+fn count<'a>(findings: impl IntoIterator<Item = &'a Arc<Finding>>, wanted: Case) -> usize {
     findings.into_iter().filter(|f| case(f) == wanted).count()
 }
 

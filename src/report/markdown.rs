@@ -217,6 +217,7 @@ fn findings(target: &Target) -> String {
         .findings
         .iter()
         .filter(|f| needs_attention(f))
+        .map(|f| &**f)
         .collect();
     if !attention.is_empty() {
         out.push_str("| Status | Check | Resource | Finding |\n| --- | --- | --- | --- |\n");

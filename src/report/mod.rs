@@ -11,13 +11,15 @@ mod stats;
 mod table;
 
 use rotation_doctor_checks::net::NetPath;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hasher;
+use std::sync::{Arc, Mutex};
 
 use rotation_doctor_checks::{rules, Diagnosis, Facts, Finding, Severity, Status, Verdict};
 use serde::{Deserialize, Serialize};
 
 pub use dot::render_dot;
-pub use json::render_json;
+pub use json::write_json;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use sarif::render_sarif;
@@ -40,9 +42,12 @@ pub struct Target {
     /// no cause: `accept` concludes again after suppressions).
     #[serde(default)]
     pub verdict: Verdict,
-    pub findings: Vec<Finding>,
+    /// Shared with other targets where equal (see [`Interner`]).
+    #[serde(with = "shared_list")]
+    pub findings: Vec<Arc<Finding>>,
     /// One per Lambda subnet and destination.
-    pub paths: Vec<NetPath>,
+    #[serde(with = "shared")]
+    pub paths: Arc<Vec<NetPath>>,
     /// The names of the subnets and security groups the report mentions.
     #[serde(default)]
     pub names: BTreeMap<String, String>,
@@ -90,8 +95,8 @@ impl Target {
             region: facts.region.clone(),
             collected_at: facts.collected_at,
             verdict: diagnosis.verdict,
-            findings: diagnosis.findings,
-            paths: diagnosis.paths,
+            findings: shared_findings(diagnosis.findings),
+            paths: Arc::new(diagnosis.paths),
             names: diagnosis.names,
         }
     }
@@ -125,6 +130,111 @@ impl Target {
 
     pub fn count(&self, status: Status) -> usize {
         self.findings.iter().filter(|f| f.status == status).count()
+    }
+}
+
+/// Each finding behind an `Arc`, in a list of its own size (`collect` would
+/// reuse the larger buffer of the findings themselves).
+fn shared_findings(findings: Vec<Finding>) -> Vec<Arc<Finding>> {
+    let mut shared = Vec::with_capacity(findings.len());
+    shared.extend(findings.into_iter().map(Arc::new));
+    shared
+}
+
+/// Findings and path lists equal between targets, kept once. A scan's
+/// secrets of one Lambda and VPC have the same paths and most findings the
+/// same (the Lambda's, its role's, its network's): 5,000 copies of them were
+/// most of a large scan's memory.
+#[derive(Default)]
+pub struct Interner {
+    findings: Mutex<HashMap<u64, Vec<Arc<Finding>>>>,
+    paths: Mutex<HashMap<u64, Vec<Arc<Vec<NetPath>>>>>,
+}
+
+impl Interner {
+    /// `target`, its findings and paths replaced by equal ones seen before.
+    pub fn intern(&self, mut target: Target) -> Target {
+        {
+            let mut findings = self.findings.lock().unwrap_or_else(|e| e.into_inner());
+            for finding in &mut target.findings {
+                *finding = interned(&mut findings, finding);
+            }
+        }
+        let mut paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
+        target.paths = interned(&mut paths, &target.paths);
+        target
+    }
+}
+
+/// The value in `seen` equal to `value` (added when new). Keyed by a hash
+/// of its JSON, which is what a report shows of it; equality decides.
+fn interned<T: Serialize + PartialEq>(
+    seen: &mut HashMap<u64, Vec<Arc<T>>>,
+    value: &Arc<T>,
+) -> Arc<T> {
+    let mut hasher = HashWriter(std::collections::hash_map::DefaultHasher::new());
+    if serde_json::to_writer(&mut hasher, &**value).is_err() {
+        return value.clone();
+    }
+    let same_hash = seen.entry(hasher.0.finish()).or_default();
+    match same_hash.iter().find(|known| ***known == **value) {
+        Some(known) => known.clone(),
+        None => {
+            same_hash.push(value.clone());
+            value.clone()
+        }
+    }
+}
+
+/// Feeds what is written to a hasher.
+struct HashWriter(std::collections::hash_map::DefaultHasher);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.write(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `Arc<T>` as `T` in the report (serde's own takes a feature that would
+/// rebuild the AWS SDK).
+mod shared {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(value: &Arc<T>, s: S) -> Result<S::Ok, S::Error> {
+        (**value).serialize(s)
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Arc<T>, D::Error> {
+        T::deserialize(d).map(Arc::new)
+    }
+}
+
+/// `Vec<Arc<T>>` as a list of `T`.
+mod shared_list {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        values: &[Arc<T>],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(values.iter().map(|value| &**value))
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<Arc<T>>, D::Error> {
+        Vec::<T>::deserialize(d).map(|values| values.into_iter().map(Arc::new).collect())
     }
 }
 

@@ -376,6 +376,7 @@ pub fn render_table(targets: &[Target], options: TableOptions) -> String {
             .findings
             .iter()
             .filter(|f| options.all || needs_action(f))
+            .map(|f| &**f)
             .collect();
         if !shown.is_empty() {
             out.push_str(&format!(
@@ -398,7 +399,7 @@ pub fn render_table(targets: &[Target], options: TableOptions) -> String {
 
         if options.all && !target.paths.is_empty() {
             out.push_str(&format!("\n{}\n", "Network paths".bold()));
-            for path in &target.paths {
+            for path in target.paths.iter() {
                 out.push_str(&format!("  {}\n", render_path(path)));
                 if options.verbose {
                     out.push_str(&render_hops(path, "      "));

@@ -20,10 +20,14 @@ pub fn needs(step: RotationStep) -> &'static str {
 /// broken step (LOG001, ROT002, ROT003, TRL001) are left out: they report
 /// the failure itself (its log lines, its stuck AWSPENDING, its CloudTrail
 /// event), which the trace has just shown.
-pub fn findings_for_step(findings: Vec<Finding>, step: RotationStep) -> Vec<Finding> {
+pub fn findings_for_step<F: std::borrow::Borrow<Finding>>(
+    findings: Vec<F>,
+    step: RotationStep,
+) -> Vec<F> {
     findings
         .into_iter()
         .filter(|finding| {
+            let finding: &Finding = finding.borrow();
             let Some(check) = rules::find(&finding.check) else {
                 return true;
             };

@@ -91,51 +91,21 @@ pub async fn build(c: &Clients, size: usize, plain: usize) -> Fleet {
             "engine": "mysql", "host": lab.db_address, "port": 3306,
             "username": format!("app{n}"), "password": password(n), "dbname": "app",
         });
-        c.sm.create_secret()
-            .name(&name)
-            .secret_string(value.to_string())
-            .send()
-            .await
-            .or_panic("CreateSecret");
-        // Rotation turned on without rotating now (as the console's "enable
-        // rotation" does when told to wait): after an immediate moto rotation
-        // the secret's default version is the value-less pending one, and
-        // moto's BatchGetSecretValue (which reads the default version, not
-        // AWSCURRENT) fails on it.
-        c.sm.rotate_secret()
-            .secret_id(&name)
-            .rotate_immediately(false)
-            .rotation_lambda_arn(&lambda)
-            .rotation_rules(
-                RotationRulesType::builder()
-                    .automatically_after_days(30)
-                    .build(),
-            )
-            .send()
-            .await
-            .or_panic("RotateSecret");
-        // moto's RotateSecret leaves an AWSPENDING label behind (a stuck
-        // rotation); these secrets are meant to be healthy.
-        clear_pending_of(c, &name).await;
+        create_rotating_secret(c, &name, &value, &lambda).await;
         rotating.push((name, lambda));
     }
     let mut plain_names = Vec::new();
     for n in 0..plain {
         let name = format!("plain/{n:02}");
-        c.sm.create_secret()
-            .name(&name)
-            .secret_string(format!(
-                "{{\"username\":\"u{n}\",\"password\":\"{PASSWORD_PREFIX}-plain-{n}\"}}"
-            ))
-            .send()
-            .await
-            .or_panic("CreateSecret");
+        create_plain_secret(c, &name, n).await;
         plain_names.push(name);
     }
 
     // The new Lambdas' logs print the passwords of several of their secrets
     // (as careless code sometimes does): a debug line from the healthy one,
-    // a login failure from the broken one.
+    // a login failure from the broken one. The last secrets' passwords: a
+    // scan lists them last, after it has begun to diagnose the first, and
+    // must mask them all the same.
     for (index, function) in ["fleet-rotation-b", "fleet-rotation-c"].iter().enumerate() {
         let group = format!("/aws/lambda/{function}");
         let stream = "2026/01/01/[$LATEST]fleet";
@@ -153,7 +123,7 @@ pub async fn build(c: &Clients, size: usize, plain: usize) -> Fleet {
             .await
             .or_panic("CreateLogStream");
         let start = now_millis() - 60_000;
-        let events: Vec<InputLogEvent> = (0..size.min(30))
+        let events: Vec<InputLogEvent> = (size.saturating_sub(30)..size)
             .filter(|n| n % 3 == index + 1)
             .enumerate()
             .map(|(i, n)| {
@@ -188,5 +158,137 @@ pub async fn build(c: &Clients, size: usize, plain: usize) -> Fleet {
         lambdas,
         rotating,
         plain: plain_names,
+    }
+}
+
+/// A secret with rotation on through `lambda`, not rotated yet.
+async fn create_rotating_secret(c: &Clients, name: &str, value: &serde_json::Value, lambda: &str) {
+    c.sm.create_secret()
+        .name(name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .or_panic("CreateSecret");
+    // Rotation turned on without rotating now (as the console's "enable
+    // rotation" does when told to wait): after an immediate moto rotation
+    // the secret's default version is the value-less pending one, and
+    // moto's BatchGetSecretValue (which reads the default version, not
+    // AWSCURRENT) fails on it.
+    c.sm.rotate_secret()
+        .secret_id(name)
+        .rotate_immediately(false)
+        .rotation_lambda_arn(lambda)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .automatically_after_days(30)
+                .build(),
+        )
+        .send()
+        .await
+        .or_panic("RotateSecret");
+    // moto's RotateSecret leaves an AWSPENDING label behind (a stuck
+    // rotation); these secrets are meant to be healthy.
+    clear_pending_of(c, name).await;
+}
+
+async fn create_plain_secret(c: &Clients, name: &str, n: usize) {
+    c.sm.create_secret()
+        .name(name)
+        .secret_string(format!(
+            "{{\"username\":\"u{n}\",\"password\":\"{PASSWORD_PREFIX}-plain-{n}\"}}"
+        ))
+        .send()
+        .await
+        .or_panic("CreateSecret");
+}
+
+/// An organisation-sized region for benches/fleet_scale.rs: `vpcs` labs
+/// (each its own VPC, database and role, the rotation Lambda moved to the
+/// Lambda tier) with `lambdas_per_vpc` rotation Lambdas each, `size`
+/// rotating secrets spread over all the Lambdas, and `plain` secrets that
+/// do not rotate. The rotation Lambdas' ARNs.
+pub async fn build_spread(
+    c: &Clients,
+    vpcs: usize,
+    lambdas_per_vpc: usize,
+    size: usize,
+    plain: usize,
+) -> Vec<String> {
+    let mut lambdas = Vec::new();
+    for v in 0..vpcs {
+        let lab = Lab::build_with(
+            c,
+            LabOptions {
+                secret_name: format!("lab{v}/mysql/admin"),
+                function_name: format!("lab{v}-rotation"),
+                db_instance_id: format!("lab{v}-mysql"),
+                role_name: format!("lab{v}-rotation-role"),
+                db_subnet_group: format!("lab{v}-db-subnets"),
+                rotate: false,
+                seed_logs: false,
+                ..LabOptions::default()
+            },
+        )
+        .await;
+        lab.move_lambda_to_lambda_tier(c).await;
+        lab.set_role_policy(
+            c,
+            &healthy_role_policy(&format!(
+                "arn:aws:secretsmanager:{REGION}:*:secret:spread/*"
+            )),
+        )
+        .await;
+        lambdas.push((lab.function_arn.clone(), lab.db_address.clone()));
+        for l in 1..lambdas_per_vpc {
+            let arn = create_rotation_function(
+                c,
+                &format!("lab{v}-rotation-{l}"),
+                &lab.role_arn,
+                &lab.lambda_subnets,
+                std::slice::from_ref(&lab.lambda_sg),
+            )
+            .await;
+            lambdas.push((arn, lab.db_address.clone()));
+        }
+    }
+    // One at a time: moto's secrets backend is not safe for concurrent
+    // writers (UpdateSecretVersionStage answered 500 beside others).
+    for n in 0..size + plain {
+        let (lambda, host) = &lambdas[n % lambdas.len()];
+        if n < size {
+            let value = serde_json::json!({
+                "engine": "mysql", "host": host, "port": 3306,
+                "username": format!("app{n}"), "password": password(n), "dbname": "app",
+            });
+            create_rotating_secret(c, &format!("spread/app-{n:05}"), &value, lambda).await;
+        } else {
+            create_plain_secret(c, &format!("plain/{n:05}"), n).await;
+        }
+    }
+    lambdas.into_iter().map(|(arn, _)| arn).collect()
+}
+
+/// One region of a member account for benches/fleet_scale.rs: a rotation
+/// Lambda outside any VPC with its role, and `size` rotating secrets whose
+/// host names no database of the account (each a finding of its own, at no
+/// cost in calls).
+pub async fn build_small_region(c: &Clients, region: &str, size: usize) {
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = c
+        .iam
+        .create_role()
+        .role_name(format!("small-rotation-{region}"))
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .or_panic("CreateRole");
+    let role_arn = role.role().expect("role").arn().to_string();
+    let lambda = create_rotation_function(c, "small-rotation", &role_arn, &[], &[]).await;
+    for n in 0..size {
+        let value = serde_json::json!({
+            "engine": "mysql", "host": format!("db.{region}.example.internal"), "port": 3306,
+            "username": format!("app{n}"), "password": password(n), "dbname": "app",
+        });
+        create_rotating_secret(c, &format!("small/app-{n:03}"), &value, &lambda).await;
     }
 }

@@ -40,6 +40,8 @@ pub struct LabOptions {
     pub function_name: String,
     pub db_instance_id: String,
     pub role_name: String,
+    /// A name of its own for each lab in one account.
+    pub db_subnet_group: String,
     /// Call RotateSecret (leaves the value-less AWSPENDING behind).
     pub rotate: bool,
     /// Seed the setSecret error (and START/END/REPORT lines) in the logs.
@@ -56,6 +58,7 @@ impl Default for LabOptions {
             function_name: "lab-mysql-rotation".into(),
             db_instance_id: "lab-mysql".into(),
             role_name: "lab-mysql-rotation-role".into(),
+            db_subnet_group: "lab-db-subnets".into(),
             rotate: true,
             seed_logs: true,
             log_age: Duration::from_secs(10 * 60),
@@ -281,7 +284,7 @@ impl Lab {
             .or_panic("AuthorizeSecurityGroupIngress db");
 
         // --- database ---
-        let db_subnet_group = "lab-db-subnets".to_string();
+        let db_subnet_group = opts.db_subnet_group.clone();
         c.rds
             .create_db_subnet_group()
             .db_subnet_group_name(&db_subnet_group)

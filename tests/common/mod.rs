@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset of the helpers
 
+pub mod accounts;
 pub mod aws_only;
 pub mod fleet;
 pub mod lab;
