@@ -1,8 +1,9 @@
 //! Classifies a rotation Lambda's log lines by cause, from the exact strings
-//! AWS's rotation functions and the Lambda runtime emit
-//! (docs/failure-catalog.md, sections A–E). Matching happens here, on our
-//! side, because CloudWatch Logs filter patterns are not reliable on every
-//! backend (docs/moto-notes.md, "CloudWatch Logs").
+//! AWS's rotation functions, their drivers and the Lambda runtime emit
+//! (docs/failure-catalog.md, sections A–G; every message, with its source,
+//! in logs/messages.tsv). Matching happens here, on our side, because
+//! CloudWatch Logs filter patterns are not reliable on every backend
+//! (docs/moto-notes.md, "CloudWatch Logs").
 
 use std::collections::BTreeMap;
 use std::sync::{LazyLock, OnceLock};
