@@ -24,9 +24,13 @@ Lambda runtime write when a rotation breaks: failed database logins,
 timeouts (told apart by what came before: silence after "Found credentials"
 means Secrets Manager is unreachable, a timeout after createSecret means the
 database is), missing modules, denied actions, KMS, missing secret keys,
-engine mismatches, TLS failures, stage mismatches. It reports each cause
-with its count, first and last time, the details the lines name, and the
-latest matching line.
+engine mismatches, TLS failures, stage mismatches, and the drivers' own
+connection, login and privilege errors (the list, with the source of each
+message, is `checks/src/logs/messages.tsv`). It reports each cause with its
+count, first and last time, the details the lines name, and the latest
+matching line. An error line it does not know (logged at ERROR level, or an
+exception) is reported as `unrecognised`, with its count and latest line,
+rather than dropped.
 
 ## Why it breaks rotation
 These lines are the rotation failing. They also tell which step failed, and
@@ -163,6 +167,42 @@ mod tests {
         assert_eq!(
             crate::rules::evaluate_alone(&RotationLogErrors, &facts)[0].status,
             Status::Pass
+        );
+    }
+
+    #[test]
+    fn an_unknown_error_line_is_reported_as_unrecognised_with_its_count() {
+        let mut facts = lab();
+        let events = &mut get(&mut facts.logs).events;
+        let template = events[0].clone();
+        events.clear();
+        for (second, message) in [
+            (1, "[INFO]\tordinary progress"),
+            (2, "[ERROR]\t2026-11-28T11:00:02.000Z\tf00d\tsetSecret: a message no function logs today"),
+            (3, "[ERROR] OSError: [Errno 28] No space left on device"),
+        ] {
+            let mut event = template.clone();
+            event.timestamp += chrono::TimeDelta::seconds(second);
+            event.message = message.to_string();
+            events.push(event);
+        }
+        let finding = crate::rules::evaluate_alone(&RotationLogErrors, &facts).remove(0);
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding.message.contains("does not recognise (2×)"),
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding.evidence[0].starts_with("unrecognised: 2×"),
+            "{:?}",
+            finding.evidence
+        );
+        assert!(
+            finding.evidence[0]
+                .ends_with("[OSError]: [ERROR] OSError: [Errno 28] No space left on device"),
+            "{:?}",
+            finding.evidence
         );
     }
 
