@@ -9,7 +9,8 @@
 //!    Lambda, VPC and role take), its wall time against the pagination
 //!    floor (a plain paginated ListSecrets of the same account through the
 //!    same proxy, timed in the same run, before and after the scan), and
-//!    the binary's peak resident memory (`wait4`'s rusage).
+//!    the binary's peak resident memory (GNU time's, so the Debian package
+//!    `time` must be installed).
 //! 2. An organisation: 20 member accounts × 2 regions with 50 rotating
 //!    secrets each, scanned through one role name, against one member's
 //!    two regions alone, so the accounts are seen to overlap.
@@ -24,13 +25,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::os::unix::process::ExitStatusExt;
-use std::process::{ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::fleet;
 use common::lab::OrPanic;
-use common::proxy::Proxy;
+use common::proxy::{Call, Proxy};
 use common::MotoServer;
 
 /// The figure: a call through the proxy costs at least this.
@@ -47,49 +47,99 @@ fn env_number(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+const GNU_TIME: &str = "/usr/bin/time";
+
 /// One run of the binary: its exit status, wall time and peak RSS.
 struct Measured {
     status: ExitStatus,
     wall: Duration,
-    peak_rss_kib: i64,
+    peak_rss_kib: u64,
+    cpu_seconds: f64,
     report: serde_json::Value,
     stderr: String,
 }
 
-/// Runs `rotation-doctor ARGS --endpoint-url ENDPOINT --output json`, its
-/// output in files (so no pipe holds it back), and reaps it with `wait4`
-/// for its own resource usage.
+/// Runs `rotation-doctor ARGS --endpoint-url ENDPOINT --output json`
+/// under GNU time for its peak RSS, its output in files (so no pipe holds
+/// it back). Not this process's own rusage of the child: a child's maxrss
+/// starts from the RSS of the process that forked it (Linux keeps the
+/// larger at exec), and this one holds a 5,000-secret report by then; GNU
+/// time forks it from a small process.
 fn run_measured(args: &[&str], endpoint: &str) -> Measured {
     let dir = tempfile::tempdir().expect("a working directory");
     let out_path = dir.path().join("report.json");
     let err_path = dir.path().join("stderr.txt");
-    let mut cmd = common::doctor_command(&common::doctor_env(), dir.path());
-    cmd.args(args)
+    let rss_path = dir.path().join("maxrss.txt");
+    let mut cmd = Command::new(GNU_TIME);
+    cmd.env_clear()
+        .envs(common::doctor_env())
+        .current_dir(dir.path())
+        .args(["-f", "%M %U %S", "-o"])
+        .arg(&rss_path)
+        .arg(common::doctor_bin())
+        .args(args)
         .args(["--endpoint-url", endpoint, "--output", "json"])
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_path).expect("report file"))
         .stderr(std::fs::File::create(&err_path).expect("stderr file"));
     let started = Instant::now();
-    // Reaped by wait4 below, which std's Child::wait would not let us read
-    // the child's own rusage from.
-    #[allow(clippy::zombie_processes)]
-    let child = cmd.spawn().expect("spawn rotation-doctor");
-    let pid = child.id() as libc::pid_t;
-    let mut raw_status: libc::c_int = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child, which
-    // std's Child does not reap as long as it is not waited on.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut raw_status, 0, &mut usage) };
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {GNU_TIME} (Debian package time): {e}"));
     let wall = started.elapsed();
-    assert_eq!(reaped, pid, "wait4 on rotation-doctor");
     let report = std::fs::read(&out_path).expect("the report");
+    // "KIB USER SYS" on the last line (GNU time puts a note on the exit
+    // status before it).
+    let timed = std::fs::read_to_string(&rss_path).unwrap_or_default();
+    let fields: Vec<&str> = timed
+        .lines()
+        .last()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let number = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let (peak_rss_kib, cpu) = (number(0) as u64, number(1) + number(2));
     Measured {
-        status: ExitStatus::from_raw(raw_status),
+        status,
         wall,
-        peak_rss_kib: usage.ru_maxrss,
+        peak_rss_kib,
+        cpu_seconds: cpu,
         report: serde_json::from_slice(&report).unwrap_or(serde_json::Value::Null),
         stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
     }
+}
+
+/// moto's own time per call of each operation (the proxy's time less the
+/// latency it adds), on average: moto answers one call at a time in
+/// Python, so its time is the floor of a run's wall on moto, not AWS's.
+fn moto_time(timeline: &[Call]) -> (Duration, String) {
+    let mut by_op: BTreeMap<&str, (Duration, u32)> = BTreeMap::new();
+    for call in timeline {
+        let spent = call
+            .ended
+            .duration_since(call.started)
+            .saturating_sub(LATENCY);
+        let entry = by_op.entry(call.operation.as_str()).or_default();
+        entry.0 += spent;
+        entry.1 += 1;
+    }
+    let total = by_op.values().map(|(spent, _)| *spent).sum();
+    let line = by_op
+        .iter()
+        .map(|(op, (spent, n))| {
+            format!(
+                "{op} {:.0} ms",
+                spent.as_secs_f64() * 1000.0 / f64::from(*n)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    (total, line)
 }
 
 /// A plain paginated ListSecrets through `endpoint`, as the scan asks for
@@ -167,7 +217,11 @@ async fn one_account(size: usize, plain: usize) {
         "| AWS calls | {} ({pages} ListSecrets pages and {batches} batches of 20 at the least; {shared} for Lambdas, VPCs, roles, databases, logs and events) |",
         proxy.total_calls()
     );
-    println!("| wall | {:.2} s |", run.wall.as_secs_f64());
+    println!(
+        "| wall | {:.2} s (CPU {:.2} s) |",
+        run.wall.as_secs_f64(),
+        run.cpu_seconds
+    );
     println!(
         "| pagination floor ({pages} pages) | {:.2} s before, {:.2} s after |",
         floor_before.as_secs_f64(),
@@ -179,6 +233,30 @@ async fn one_account(size: usize, plain: usize) {
     );
     println!("| peak RSS | {:.0} MB |", run.peak_rss_kib as f64 / 1024.0);
     println!("calls by operation: {}", calls_line(&calls));
+    let timeline = proxy.timeline();
+    let (busy, per_call) = moto_time(&timeline);
+    let span = |ops: &[&str]| {
+        let first = timeline.iter().map(|c| c.started).min();
+        let last = timeline
+            .iter()
+            .filter(|c| ops.is_empty() || ops.iter().any(|op| c.operation.ends_with(op)))
+            .map(|c| c.ended)
+            .max();
+        match (first, last) {
+            (Some(first), Some(last)) => last.duration_since(first).as_secs_f64(),
+            _ => 0.0,
+        }
+    };
+    println!(
+        "from the first call: listing done at {:.2} s, values read at {:.2} s, last call done at {:.2} s",
+        span(&["ListSecrets"]),
+        span(&["BatchGetSecretValue"]),
+        span(&[])
+    );
+    println!(
+        "moto's time answering the scan's calls: {:.2} s in all; per call: {per_call}",
+        busy.as_secs_f64()
+    );
 }
 
 async fn organisation(accounts: usize, per_region: usize) {
