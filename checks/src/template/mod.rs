@@ -16,6 +16,7 @@
 //! resource addresses as logical ids, and then read the same way.
 
 pub mod intrinsics;
+mod live;
 mod locate;
 mod resources;
 mod terraform;
@@ -26,6 +27,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::facts::Facts;
+pub use live::{Account, DatabaseRef, Wanted};
 pub use locate::Locations;
 pub use resources::SECRETS_MANAGER_TRANSFORMS;
 
@@ -50,6 +52,9 @@ pub struct LoadOptions {
     pub parameters: Vec<(String, String)>,
     /// "Now" for the facts.
     pub now: DateTime<Utc>,
+    /// `--live`: what was read from the account of the resources the
+    /// template names but does not create; `None` leaves them unresolved.
+    pub account: Option<Account>,
 }
 
 /// One rotated secret of a template: its facts, and where each resource
@@ -58,6 +63,9 @@ pub struct LoadOptions {
 pub struct TemplateTarget {
     pub facts: Facts,
     pub locations: Locations,
+    /// With `--live`: what the facts still need from the account (empty
+    /// once everything named has been read, found or not).
+    pub wanted: Wanted,
 }
 
 impl TemplateTarget {

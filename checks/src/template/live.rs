@@ -1,0 +1,321 @@
+//! `template --live`: the existing resources a template names by id (a
+//! VPC, subnets and security groups given as parameters or literals, the
+//! database a secret is attached to), read from the account and merged
+//! with what the template creates, so that the facts hold both: the
+//! template's resources under their logical ids and the account's under
+//! their real ids. The reading is the caller's (the collectors, in the
+//! binary); this module says what to read (`Wanted`), holds what was read
+//! (`Account`), and answers the template's lookups from it.
+//!
+//! Loading is repeated until nothing new is wanted: the database read in
+//! one round names the subnets and groups read in the next, and those
+//! name the VPC whose route tables, ACLs and endpoints come after.
+//!
+//! What could not be read stays unknown and says why: an id the account
+//! does not have names the id; a denied call names the call.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+use crate::facts::{
+    Database, ErrorKind, Fact, InternetGateway, NatGateway, Network, NetworkAcl, RouteTable,
+    SecurityGroup, Subnet, Unavailable, Vpc, VpcEndpoint,
+};
+
+/// How a template names a database it does not create: a
+/// `SecretTargetAttachment`'s `TargetId`, or the secret's `host`,
+/// `dbInstanceIdentifier` or `dbClusterIdentifier`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DatabaseRef {
+    pub instance_id: Option<String>,
+    pub cluster_id: Option<String>,
+    pub host: Option<String>,
+}
+
+impl DatabaseRef {
+    fn describe(&self) -> String {
+        match (&self.instance_id, &self.cluster_id, &self.host) {
+            (Some(id), _, _) => format!("DB instance {id}"),
+            (None, Some(id), _) => format!("DB cluster {id}"),
+            (None, None, Some(host)) => format!("the database at {host}"),
+            (None, None, None) => "the database".to_string(),
+        }
+    }
+}
+
+/// The ids a template names but does not create, to read from the account.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Wanted {
+    pub vpcs: BTreeSet<String>,
+    pub subnets: BTreeSet<String>,
+    pub security_groups: BTreeSet<String>,
+    pub databases: BTreeSet<DatabaseRef>,
+}
+
+impl Wanted {
+    pub fn is_empty(&self) -> bool {
+        self.vpcs.is_empty()
+            && self.subnets.is_empty()
+            && self.security_groups.is_empty()
+            && self.databases.is_empty()
+    }
+
+    pub fn extend(&mut self, other: &Wanted) {
+        self.vpcs.extend(other.vpcs.iter().cloned());
+        self.subnets.extend(other.subnets.iter().cloned());
+        self.security_groups
+            .extend(other.security_groups.iter().cloned());
+        self.databases.extend(other.databases.iter().cloned());
+    }
+
+    /// What of `self` is not in `read`.
+    pub fn without(&self, read: &Wanted) -> Wanted {
+        fn minus<T: Ord + Clone>(a: &BTreeSet<T>, b: &BTreeSet<T>) -> BTreeSet<T> {
+            a.difference(b).cloned().collect()
+        }
+        Wanted {
+            vpcs: minus(&self.vpcs, &read.vpcs),
+            subnets: minus(&self.subnets, &read.subnets),
+            security_groups: minus(&self.security_groups, &read.security_groups),
+            databases: minus(&self.databases, &read.databases),
+        }
+    }
+}
+
+/// What was read from the account so far.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Account {
+    /// The region read, for the sentences about what it lacks.
+    pub region: String,
+    /// Every VPC piece read (the whole of each VPC read, and groups by
+    /// id), each list or the first call that failed for it.
+    pub network: Network,
+    /// Every id looked for: one looked for and absent does not exist.
+    pub looked_up: Wanted,
+    /// Each database looked for, or why it could not be read.
+    pub databases: Vec<(DatabaseRef, Fact<Database>)>,
+}
+
+impl Account {
+    /// Nothing read yet.
+    pub fn new(region: &str) -> Account {
+        Account {
+            region: region.to_string(),
+            network: Network {
+                vpcs: Fact::Present(Vec::new()),
+                subnets: Fact::Present(Vec::new()),
+                route_tables: Fact::Present(Vec::new()),
+                network_acls: Fact::Present(Vec::new()),
+                security_groups: Fact::Present(Vec::new()),
+                vpc_endpoints: Fact::Present(Vec::new()),
+                nat_gateways: Fact::Present(Vec::new()),
+                internet_gateways: Fact::Present(Vec::new()),
+            },
+            looked_up: Wanted::default(),
+            databases: Vec::new(),
+        }
+    }
+
+    /// Adds a network read: each list to the list so far (an item read
+    /// twice is kept once); a list that could not be read makes the list
+    /// unavailable, with that call, since it may lack what was looked for.
+    pub fn add_network(&mut self, read: Network) {
+        let n = &mut self.network;
+        merge(&mut n.vpcs, read.vpcs, |v: &Vpc| v.id.clone());
+        merge(&mut n.subnets, read.subnets, |s: &Subnet| s.id.clone());
+        merge(&mut n.route_tables, read.route_tables, |t: &RouteTable| {
+            t.id.clone()
+        });
+        merge(&mut n.network_acls, read.network_acls, |a: &NetworkAcl| {
+            a.id.clone()
+        });
+        merge(
+            &mut n.security_groups,
+            read.security_groups,
+            |g: &SecurityGroup| g.id.clone(),
+        );
+        merge(&mut n.vpc_endpoints, read.vpc_endpoints, |e: &VpcEndpoint| {
+            e.id.clone()
+        });
+        merge(&mut n.nat_gateways, read.nat_gateways, |g: &NatGateway| {
+            g.id.clone()
+        });
+        merge(
+            &mut n.internet_gateways,
+            read.internet_gateways,
+            |g: &InternetGateway| g.id.clone(),
+        );
+    }
+
+    pub fn add_database(&mut self, reference: DatabaseRef, database: Fact<Database>) {
+        self.looked_up.databases.insert(reference.clone());
+        self.databases.retain(|(r, _)| r != &reference);
+        self.databases.push((reference, database));
+    }
+}
+
+fn merge<T>(into: &mut Fact<Vec<T>>, read: Fact<Vec<T>>, id: impl Fn(&T) -> String) {
+    match (into, read) {
+        (Fact::Present(items), Fact::Present(new)) => {
+            for item in new {
+                if !items.iter().any(|known| id(known) == id(&item)) {
+                    items.push(item);
+                }
+            }
+        }
+        // The first failure is kept.
+        (into @ Fact::Present(_), Fact::Unavailable(why)) => *into = Fact::Unavailable(why),
+        // Nothing to add (not applicable), or already unavailable.
+        _ => {}
+    }
+}
+
+/// The kinds of existing resource a template names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    Vpc,
+    Subnet,
+    SecurityGroup,
+    NatGateway,
+    InternetGateway,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Vpc => "VPC",
+            Kind::Subnet => "subnet",
+            Kind::SecurityGroup => "security group",
+            Kind::NatGateway => "NAT gateway",
+            Kind::InternetGateway => "internet gateway",
+        }
+    }
+
+    fn call(self) -> &'static str {
+        match self {
+            Kind::Vpc => "ec2:DescribeVpcs",
+            Kind::Subnet => "ec2:DescribeSubnets",
+            Kind::SecurityGroup => "ec2:DescribeSecurityGroups",
+            Kind::NatGateway => "ec2:DescribeNatGateways",
+            Kind::InternetGateway => "ec2:DescribeInternetGateways",
+        }
+    }
+}
+
+/// The sentence for an id the template uses but does not create.
+pub(super) fn not_created(what: &str, id: &str) -> String {
+    format!("{what} {id} is not created by the template: pass --live to read it from the account")
+}
+
+/// A reason that is no failed call: what the template leaves open.
+pub(super) fn open(why: impl Into<String>) -> Unavailable {
+    Unavailable {
+        call: "template".to_string(),
+        kind: ErrorKind::Unresolved,
+        message: why.into(),
+    }
+}
+
+/// The template's lookups of what it does not create: from the account
+/// with `--live`, else unresolved with what to pass. Records what the
+/// account was not asked for yet.
+pub(super) struct Lookup<'a> {
+    pub account: Option<&'a Account>,
+    pub wanted: RefCell<Wanted>,
+}
+
+impl<'a> Lookup<'a> {
+    pub fn new(account: Option<&'a Account>) -> Lookup<'a> {
+        Lookup {
+            account,
+            wanted: RefCell::new(Wanted::default()),
+        }
+    }
+
+    /// What was wanted since the last call.
+    pub fn take_wanted(&self) -> Wanted {
+        self.wanted.take()
+    }
+
+    /// Why an id of `kind` that is neither the template's nor among what
+    /// was read cannot be known.
+    pub fn missing(&self, kind: Kind, id: &str) -> Unavailable {
+        let Some(account) = self.account else {
+            return open(not_created(kind.noun(), id));
+        };
+        let n = &account.network;
+        let list_failure = match kind {
+            Kind::Vpc => n.vpcs.missing_call(),
+            Kind::Subnet => n.subnets.missing_call(),
+            Kind::SecurityGroup => n.security_groups.missing_call(),
+            Kind::NatGateway => n.nat_gateways.missing_call(),
+            Kind::InternetGateway => n.internet_gateways.missing_call(),
+        };
+        if let Some(why) = list_failure {
+            return why;
+        }
+        let looked_up = &account.looked_up;
+        let mut wanted = self.wanted.borrow_mut();
+        let (asked, wanted) = match kind {
+            Kind::Vpc => (looked_up.vpcs.contains(id), Some(&mut wanted.vpcs)),
+            Kind::Subnet => (looked_up.subnets.contains(id), Some(&mut wanted.subnets)),
+            Kind::SecurityGroup => (
+                looked_up.security_groups.contains(id),
+                Some(&mut wanted.security_groups),
+            ),
+            // Read with their VPC: not there, not in it.
+            Kind::NatGateway | Kind::InternetGateway => (true, None),
+        };
+        if asked {
+            return Unavailable {
+                call: kind.call().to_string(),
+                kind: ErrorKind::NotFound,
+                message: format!(
+                    "{} {id} does not exist in the account's region {}",
+                    kind.noun(),
+                    account.region
+                ),
+            };
+        }
+        if let Some(wanted) = wanted {
+            wanted.insert(id.to_string());
+        }
+        open(format!(
+            "{} {id} has not been read from the account yet",
+            kind.noun()
+        ))
+    }
+
+    /// The existing database `reference` names, or why it cannot be known.
+    pub fn database(&self, reference: &DatabaseRef) -> Fact<Database> {
+        let Some(account) = self.account else {
+            return Fact::Unavailable(open(format!(
+                "{} is not created by the template: pass --live to read it from the account",
+                reference.describe()
+            )));
+        };
+        match account.databases.iter().find(|(r, _)| r == reference) {
+            Some((_, fact)) => fact.clone(),
+            None => {
+                self.wanted
+                    .borrow_mut()
+                    .databases
+                    .insert(reference.clone());
+                Fact::Unavailable(open(format!(
+                    "{} has not been read from the account yet",
+                    reference.describe()
+                )))
+            }
+        }
+    }
+}
+
+impl<T> Fact<T> {
+    /// The failed call of an unavailable fact.
+    fn missing_call(&self) -> Option<Unavailable> {
+        match self {
+            Fact::Unavailable(why) => Some(why.clone()),
+            _ => None,
+        }
+    }
+}
