@@ -134,9 +134,11 @@ impl Account {
             read.security_groups,
             |g: &SecurityGroup| g.id.clone(),
         );
-        merge(&mut n.vpc_endpoints, read.vpc_endpoints, |e: &VpcEndpoint| {
-            e.id.clone()
-        });
+        merge(
+            &mut n.vpc_endpoints,
+            read.vpc_endpoints,
+            |e: &VpcEndpoint| e.id.clone(),
+        );
         merge(&mut n.nat_gateways, read.nat_gateways, |g: &NatGateway| {
             g.id.clone()
         });
@@ -297,10 +299,7 @@ impl<'a> Lookup<'a> {
         match account.databases.iter().find(|(r, _)| r == reference) {
             Some((_, fact)) => fact.clone(),
             None => {
-                self.wanted
-                    .borrow_mut()
-                    .databases
-                    .insert(reference.clone());
+                self.wanted.borrow_mut().databases.insert(reference.clone());
                 Fact::Unavailable(open(format!(
                     "{} has not been read from the account yet",
                     reference.describe()
@@ -317,5 +316,245 @@ impl<T> Fact<T> {
             Fact::Unavailable(why) => Some(why.clone()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Finding, Status};
+    use crate::fixtures;
+    use crate::template::{load, LoadOptions, TemplateTarget};
+
+    const ADD_ROTATION: &str = include_str!("../../../tests/data/templates/live-add-rotation.yaml");
+    const ADD_ROTATION_FIXED: &str =
+        include_str!("../../../tests/data/templates/live-add-rotation-fixed.yaml");
+
+    fn options(parameters: &[(&str, &str)], account: Option<Account>) -> LoadOptions {
+        LoadOptions {
+            region: "us-east-1".to_string(),
+            parameters: parameters
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            now: chrono::DateTime::UNIX_EPOCH,
+            account,
+        }
+    }
+
+    /// The lab's account: its VPC as the collector reads it, and its
+    /// database `lab-db` (in `sg-db`, which admits only `sg-lambda`).
+    fn lab_account() -> (Network, Database) {
+        let lab = fixtures::lab();
+        (
+            lab.network,
+            lab.database.present().cloned().expect("lab db"),
+        )
+    }
+
+    /// What the binary does with `--live`: load, read what is wanted
+    /// (here from `network`/`database` instead of an account), load
+    /// again, until nothing new is wanted.
+    fn load_live(
+        text: &str,
+        parameters: &[(&str, &str)],
+        network: &Network,
+        database: &Database,
+    ) -> (TemplateTarget, Account) {
+        let mut account = Account::new("us-east-1");
+        for _ in 0..5 {
+            let mut targets = load(
+                "t.yaml",
+                text.as_bytes(),
+                &options(parameters, Some(account.clone())),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let target = targets.remove(0);
+            let wanted = target.wanted.without(&account.looked_up);
+            if wanted.is_empty() {
+                return (target, account);
+            }
+            if !(wanted.vpcs.is_empty()
+                && wanted.subnets.is_empty()
+                && wanted.security_groups.is_empty())
+            {
+                account.add_network(network.clone());
+            }
+            for reference in &wanted.databases {
+                let found = if reference.instance_id.as_deref() == Some(&database.identifier) {
+                    Fact::Present(database.clone())
+                } else {
+                    Fact::Unavailable(Unavailable {
+                        call: "rds:DescribeDBInstances".to_string(),
+                        kind: ErrorKind::NotFound,
+                        message: format!("no DB instance is named {}", reference.describe()),
+                    })
+                };
+                account.add_database(reference.clone(), found);
+            }
+            let looked_up = Wanted {
+                databases: BTreeSet::new(),
+                ..wanted
+            };
+            account.looked_up.extend(&looked_up);
+        }
+        panic!("still wanting after five rounds");
+    }
+
+    fn finding(target: &TemplateTarget, check: &str) -> Finding {
+        let mut diagnosis = crate::diagnose(&target.facts);
+        target.locate(&mut diagnosis.findings, &diagnosis.paths);
+        diagnosis
+            .findings
+            .into_iter()
+            .find(|f| f.check == check)
+            .unwrap_or_else(|| panic!("no {check} finding"))
+    }
+
+    const LAB_PARAMETERS: &[(&str, &str)] = &[
+        ("VpcId", "vpc-lab"),
+        ("RotationSubnetIds", "subnet-lambda-a,subnet-lambda-b"),
+        ("DbInstanceIdentifier", "lab-db"),
+        ("DbSecurityGroupId", "sg-db"),
+    ];
+
+    #[test]
+    fn lists_read_twice_keep_each_item_once_and_a_failed_read_sticks() {
+        let (network, _) = lab_account();
+        let mut account = Account::new("us-east-1");
+        account.add_network(network.clone());
+        account.add_network(network.clone());
+        assert_eq!(account.network, network);
+        let denied = Unavailable {
+            call: "ec2:DescribeSecurityGroups".to_string(),
+            kind: ErrorKind::AccessDenied,
+            message: "not authorized".to_string(),
+        };
+        let mut failed = network.clone();
+        failed.security_groups = Fact::Unavailable(denied.clone());
+        account.add_network(failed);
+        account.add_network(network);
+        assert_eq!(account.network.security_groups, Fact::Unavailable(denied));
+        assert!(account.network.subnets.present().is_some());
+    }
+
+    #[test]
+    fn the_new_group_not_admitted_by_the_existing_database_group_fails_net002() {
+        let (network, database) = lab_account();
+        let (target, account) = load_live(ADD_ROTATION, &LAB_PARAMETERS[..3], &network, &database);
+        // The database, its subnets and the rotation function's were read.
+        assert!(account.looked_up.subnets.contains("subnet-lambda-a"));
+        assert!(account
+            .looked_up
+            .databases
+            .iter()
+            .any(|r| r.instance_id.as_deref() == Some("lab-db")));
+        // Both kinds of id in one set of facts.
+        let groups = target.facts.network.security_groups.present().unwrap();
+        assert!(groups.iter().any(|g| g.id == "sg-db"));
+        assert!(groups.iter().any(|g| g.id == "RotationSecurityGroup"));
+        let connection = target.facts.connection.present().unwrap();
+        assert_eq!(connection.host, database.endpoint);
+        assert_eq!(connection.db_instance_identifier.as_deref(), Some("lab-db"));
+        let net002 = finding(&target, "NET002");
+        assert_eq!(net002.status, Status::Fail, "{net002:?}");
+        assert!(net002.message.contains("sg-db"), "{}", net002.message);
+        assert_eq!(finding(&target, "NET003").status, Status::Pass);
+    }
+
+    #[test]
+    fn an_ingress_rule_the_template_adds_to_the_existing_group_is_merged_into_it() {
+        let (network, database) = lab_account();
+        let (target, _) = load_live(ADD_ROTATION_FIXED, LAB_PARAMETERS, &network, &database);
+        let groups = target.facts.network.security_groups.present().unwrap();
+        let db_group = groups.iter().find(|g| g.id == "sg-db").unwrap();
+        // The account's rule and the template's.
+        assert_eq!(db_group.ingress.len(), 2, "{db_group:?}");
+        assert!(db_group
+            .ingress
+            .iter()
+            .any(|r| r.peer == crate::SgPeer::Group("RotationSecurityGroup".to_string())));
+        let net002 = finding(&target, "NET002");
+        assert_eq!(net002.status, Status::Pass, "{net002:?}");
+    }
+
+    #[test]
+    fn without_live_the_existing_ids_are_unknown_saying_to_pass_live() {
+        let target = load(
+            "t.yaml",
+            ADD_ROTATION_FIXED.as_bytes(),
+            &options(LAB_PARAMETERS, None),
+        )
+        .unwrap()
+        .remove(0);
+        let why = target.facts.database.missing_reason().unwrap();
+        assert_eq!(
+            why,
+            "DB instance lab-db is not created by the template: pass --live to read it from the account"
+        );
+        let subnets = target.facts.network.subnets.missing_reason().unwrap();
+        assert!(subnets.contains("subnet-lambda-a"), "{subnets}");
+        assert!(subnets.contains("pass --live"), "{subnets}");
+        for check in ["NET001", "NET002", "NET003"] {
+            assert_eq!(finding(&target, check).status, Status::Unknown, "{check}");
+        }
+        assert!(target.wanted.is_empty(), "nothing is read without --live");
+    }
+
+    #[test]
+    fn a_subnet_the_account_does_not_have_is_unknown_naming_it() {
+        let (network, database) = lab_account();
+        let parameters = [
+            ("VpcId", "vpc-lab"),
+            ("RotationSubnetIds", "subnet-lambda-a,subnet-gone"),
+            ("DbInstanceIdentifier", "lab-db"),
+            ("DbSecurityGroupId", "sg-db"),
+        ];
+        let (target, _) = load_live(ADD_ROTATION_FIXED, &parameters, &network, &database);
+        let why = target.facts.network.subnets.missing_reason().unwrap();
+        assert_eq!(
+            why,
+            "ec2:DescribeSubnets not found: subnet subnet-gone does not exist in the account's region us-east-1"
+        );
+        let net002 = finding(&target, "NET002");
+        assert_eq!(net002.status, Status::Unknown, "{net002:?}");
+    }
+
+    #[test]
+    fn a_database_the_account_does_not_have_is_unknown_naming_it() {
+        let (network, database) = lab_account();
+        let parameters = [
+            ("VpcId", "vpc-lab"),
+            ("RotationSubnetIds", "subnet-lambda-a"),
+            ("DbInstanceIdentifier", "Gone-DB"),
+            ("DbSecurityGroupId", "sg-db"),
+        ];
+        let (target, _) = load_live(ADD_ROTATION_FIXED, &parameters, &network, &database);
+        let why = target.facts.database.missing_reason().unwrap();
+        assert!(why.contains("gone-db"), "{why}");
+        assert_eq!(finding(&target, "NET002").status, Status::Unknown);
+    }
+
+    #[test]
+    fn denied_security_groups_are_unknown_with_the_call_never_a_pass() {
+        let (mut network, database) = lab_account();
+        network.security_groups = Fact::Unavailable(Unavailable {
+            call: "ec2:DescribeSecurityGroups".to_string(),
+            kind: ErrorKind::AccessDenied,
+            message: "not authorized".to_string(),
+        });
+        let (target, _) = load_live(ADD_ROTATION_FIXED, LAB_PARAMETERS, &network, &database);
+        let why = target
+            .facts
+            .network
+            .security_groups
+            .missing_reason()
+            .unwrap();
+        assert_eq!(
+            why,
+            "ec2:DescribeSecurityGroups access denied: not authorized"
+        );
+        let net002 = finding(&target, "NET002");
+        assert_eq!(net002.status, Status::Unknown, "{net002:?}");
     }
 }
