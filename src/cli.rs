@@ -73,7 +73,7 @@ pub enum Command {
     /// Print the least-privilege IAM policy rotation-doctor needs.
     Permissions {
         /// The policy for --fix, apply, undo and rotate instead of the
-        /// read-only one for diagnose and scan.
+        /// read-only one for diagnose, scan and template --live.
         #[arg(long)]
         fix: bool,
         /// The policy of the principal that runs `scan --role-name`: assume
