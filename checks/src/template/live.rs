@@ -479,6 +479,25 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_rule_added_to_the_existing_group_is_where_net002_points() {
+        let (network, database) = lab_account();
+        let text = ADD_ROTATION_FIXED
+            .replace("ToPort: 3306", "ToPort: 3305")
+            .replace("FromPort: 3306", "FromPort: 3305");
+        let (target, _) = load_live(&text, LAB_PARAMETERS, &network, &database);
+        let net002 = finding(&target, "NET002");
+        assert_eq!(net002.status, Status::Fail, "{net002:?}");
+        let location = net002.location.expect("located");
+        assert_eq!(location.logical_id, "DbIngressFromRotation");
+        let line = text
+            .lines()
+            .position(|l| l == "  DbIngressFromRotation:")
+            .unwrap() as u32
+            + 1;
+        assert_eq!(location.line, line);
+    }
+
+    #[test]
     fn without_live_the_existing_ids_are_unknown_saying_to_pass_live() {
         let target = load(
             "t.yaml",

@@ -2604,12 +2604,21 @@ impl Model<'_> {
         };
         // Standalone rules, by the group they add to.
         let mut standalone: BTreeMap<String, Vec<(&'static str, u32)>> = BTreeMap::new();
+        // Those added to a group the template does not create (one that
+        // exists, with `--live`) locate that group's findings.
+        let mut existing_groups: BTreeMap<String, Located> = BTreeMap::new();
         for (kind, aspect) in [
             ("AWS::EC2::SecurityGroupIngress", "ingress"),
             ("AWS::EC2::SecurityGroupEgress", "egress"),
         ] {
             for r in self.existing(kind, exists) {
                 if let Ok(Some(group)) = text(&self.eval(ctx, r, "GroupId")?) {
+                    if !self.resources.contains_key(&group) {
+                        existing_groups
+                            .entry(group.clone())
+                            .or_insert_with(|| Located::new(&r.id, r.line))
+                            .aspect(aspect, r.line);
+                    }
                     standalone.entry(group).or_default().push((aspect, r.line));
                 }
             }
@@ -2722,6 +2731,9 @@ impl Model<'_> {
                 _ => {}
             }
             index.add(keys, located);
+        }
+        for (group, located) in existing_groups {
+            index.add(vec![group], located);
         }
         // What AWS adds to each VPC is written where the VPC is.
         for r in self.existing("AWS::EC2::VPC", exists) {
