@@ -295,4 +295,33 @@ async fn template_live_is_covered_by_the_read_policy() {
             "{call} not among {calls:?}"
         );
     }
+
+    // A secret that exists is read as diagnose reads it.
+    let template = common::workspace_root().join("tests/data/templates/live-existing-secret.yaml");
+    let secret = format!("SecretArn={}", lab.secret_arn);
+    let args = [
+        "template",
+        template.to_str().expect("utf-8 path"),
+        "--parameter",
+        &secret,
+        "--parameter",
+        &vpc,
+        "--parameter",
+        &subnets,
+        "--live",
+        "--region",
+        "us-east-1",
+        "--output",
+        "json",
+    ];
+    let (_, calls) = run_covered(&server, &args, 1, &policy_actions(false));
+    for call in [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+    ] {
+        assert!(
+            calls.iter().any(|c| c == call),
+            "{call} not among {calls:?}"
+        );
+    }
 }

@@ -146,3 +146,50 @@ async fn a_denied_describe_security_groups_is_unknown_naming_the_call() {
         "{message}\n{all}"
     );
 }
+
+#[tokio::test]
+async fn an_existing_secret_is_read_without_its_password_and_its_database_found() {
+    let server = MotoServer::start();
+    let lab = lab(&server).await;
+    let endpoint = server.endpoint();
+    let secret = format!("SecretArn={}", lab.secret_arn);
+    let vpc = format!("VpcId={}", lab.vpc_id);
+    let subnets = format!("RotationSubnetIds={}", lambda_subnets(&lab));
+    let args = [
+        "tests/data/templates/live-existing-secret.yaml",
+        "--parameter",
+        &secret,
+        "--parameter",
+        &vpc,
+        "--parameter",
+        &subnets,
+        "--live",
+        "--endpoint-url",
+        &endpoint,
+        "--region",
+        "us-east-1",
+    ];
+    for output in ["json", "table", "markdown", "sarif"] {
+        let mut all = args.to_vec();
+        all.extend(["--output", output]);
+        let out = run_template(&all);
+        common::assert_no_panic(&out);
+        let text = describe(&out);
+        assert!(
+            !text.contains(CANARY),
+            "a password leaked ({output}):\n{text}"
+        );
+    }
+    let mut all = args.to_vec();
+    all.extend(["--output", "json"]);
+    let (code, report) = common::parse_report(&run_template(&all), "template --live");
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        report["targets"][0]["secret"]["name"],
+        lab.secret_name.as_str()
+    );
+    // Found by the value's host and identifier: its group does not admit
+    // the new rotation group.
+    let net002 = finding_with(&report, "NET002", "fail");
+    assert_eq!(net002["resource"], lab.db_sg.as_str(), "{net002:#}");
+}

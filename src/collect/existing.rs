@@ -5,17 +5,22 @@
 
 use std::collections::BTreeSet;
 
-use rotation_doctor_checks::template::{Account, Wanted};
-use rotation_doctor_checks::{Fact, Network};
+use rotation_doctor_checks::template::{Account, ExistingSecret, Wanted};
+use rotation_doctor_checks::{ErrorKind, Fact, Network, Unavailable};
 
 use super::database::{self, DatabaseHint};
-use super::network;
+use super::secret::{self, SecretRound, SecretValue};
 use super::session::Session;
+use super::{kms, network};
 
 /// Reads what `wanted` names and adds it to `account`, with what was
 /// looked for: an id looked for and absent is one the account lacks.
 pub async fn read_existing(session: &Session, wanted: &Wanted, account: &mut Account) {
     let ec2 = &session.shared.clients.ec2;
+    for id in &wanted.secrets {
+        let existing = existing_secret(session, id).await;
+        account.add_secret(id, existing);
+    }
     for reference in &wanted.databases {
         let hint = DatabaseHint {
             instance_id: reference.instance_id.clone(),
@@ -68,6 +73,42 @@ pub async fn read_existing(session: &Session, wanted: &Wanted, account: &mut Acc
         databases: BTreeSet::new(),
         ..wanted.clone()
     });
+}
+
+/// DescribeSecret, GetSecretValue (only its connection fields are kept:
+/// the password is dropped here) and the secret's key, as diagnose reads them.
+async fn existing_secret(session: &Session, id: &str) -> ExistingSecret {
+    let clients = &session.shared.clients;
+    let target = secret::Target {
+        secret_id: id,
+        region: &clients.region,
+        endpoint: &clients.endpoint,
+    };
+    match secret::collect_secret(&clients.secrets, &target).await {
+        Ok(SecretRound { secret, value }) => {
+            let SecretValue { connection, .. } = value;
+            let kms_key = kms::secret_key(session, &secret).await;
+            ExistingSecret {
+                secret,
+                connection,
+                kms_key,
+            }
+        }
+        // What would end a diagnosis (no such secret, no permission)
+        // leaves this one unknown, saying so.
+        Err(error) => {
+            let why = Unavailable {
+                call: secret::DESCRIBE_SECRET.to_string(),
+                kind: ErrorKind::Other,
+                message: error.to_string(),
+            };
+            ExistingSecret {
+                secret: Fact::Unavailable(why.clone()),
+                connection: Fact::Unavailable(why.clone()),
+                kms_key: Fact::Unavailable(why),
+            }
+        }
+    }
 }
 
 /// A read that added nothing.

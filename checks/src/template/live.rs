@@ -18,8 +18,8 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use crate::facts::{
-    Database, ErrorKind, Fact, InternetGateway, NatGateway, Network, NetworkAcl, RouteTable,
-    SecurityGroup, Subnet, Unavailable, Vpc, VpcEndpoint,
+    Connection, Database, ErrorKind, Fact, InternetGateway, KmsKey, NatGateway, Network,
+    NetworkAcl, RouteTable, Secret, SecurityGroup, Subnet, Unavailable, Vpc, VpcEndpoint,
 };
 
 /// How a template names a database it does not create: a
@@ -50,6 +50,8 @@ pub struct Wanted {
     pub subnets: BTreeSet<String>,
     pub security_groups: BTreeSet<String>,
     pub databases: BTreeSet<DatabaseRef>,
+    /// Secrets a rotation schedule names by ARN or name.
+    pub secrets: BTreeSet<String>,
 }
 
 impl Wanted {
@@ -58,6 +60,7 @@ impl Wanted {
             && self.subnets.is_empty()
             && self.security_groups.is_empty()
             && self.databases.is_empty()
+            && self.secrets.is_empty()
     }
 
     pub fn extend(&mut self, other: &Wanted) {
@@ -66,6 +69,7 @@ impl Wanted {
         self.security_groups
             .extend(other.security_groups.iter().cloned());
         self.databases.extend(other.databases.iter().cloned());
+        self.secrets.extend(other.secrets.iter().cloned());
     }
 
     /// What of `self` is not in `read`.
@@ -78,6 +82,7 @@ impl Wanted {
             subnets: minus(&self.subnets, &read.subnets),
             security_groups: minus(&self.security_groups, &read.security_groups),
             databases: minus(&self.databases, &read.databases),
+            secrets: minus(&self.secrets, &read.secrets),
         }
     }
 }
@@ -94,6 +99,17 @@ pub struct Account {
     pub looked_up: Wanted,
     /// Each database looked for, or why it could not be read.
     pub databases: Vec<(DatabaseRef, Fact<Database>)>,
+    /// Each secret looked for, by the id the template gives.
+    pub secrets: Vec<(String, ExistingSecret)>,
+}
+
+/// What diagnose reads of a secret that exists: DescribeSecret, the
+/// connection fields of its value (never the password), its key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExistingSecret {
+    pub secret: Fact<Secret>,
+    pub connection: Fact<Connection>,
+    pub kms_key: Fact<KmsKey>,
 }
 
 impl Account {
@@ -113,6 +129,7 @@ impl Account {
             },
             looked_up: Wanted::default(),
             databases: Vec::new(),
+            secrets: Vec::new(),
         }
     }
 
@@ -147,6 +164,12 @@ impl Account {
             read.internet_gateways,
             |g: &InternetGateway| g.id.clone(),
         );
+    }
+
+    pub fn add_secret(&mut self, id: &str, secret: ExistingSecret) {
+        self.looked_up.secrets.insert(id.to_string());
+        self.secrets.retain(|(known, _)| known != id);
+        self.secrets.push((id.to_string(), secret));
     }
 
     pub fn add_database(&mut self, reference: DatabaseRef, database: Fact<Database>) {
@@ -303,6 +326,25 @@ impl<'a> Lookup<'a> {
                 Fact::Unavailable(open(format!(
                     "{} has not been read from the account yet",
                     reference.describe()
+                )))
+            }
+        }
+    }
+}
+
+impl Lookup<'_> {
+    /// The existing secret `id` (an ARN or a name) names, or why it
+    /// cannot be known.
+    pub fn secret(&self, id: &str) -> Result<ExistingSecret, Unavailable> {
+        let Some(account) = self.account else {
+            return Err(open(not_created("secret", id)));
+        };
+        match account.secrets.iter().find(|(known, _)| known == id) {
+            Some((_, secret)) => Ok(secret.clone()),
+            None => {
+                self.wanted.borrow_mut().secrets.insert(id.to_string());
+                Err(open(format!(
+                    "secret {id} has not been read from the account yet"
                 )))
             }
         }
@@ -495,6 +537,70 @@ mod tests {
             .unwrap() as u32
             + 1;
         assert_eq!(location.line, line);
+    }
+
+    #[test]
+    fn an_existing_secret_is_read_with_the_schedules_rotation_and_its_database_found() {
+        let lab = fixtures::lab();
+        let (network, database) = lab_account();
+        let text = include_str!("../../../tests/data/templates/live-existing-secret.yaml");
+        let parameters = [
+            ("SecretArn", fixtures::SECRET_ARN),
+            ("VpcId", "vpc-lab"),
+            ("RotationSubnetIds", "subnet-lambda-a,subnet-lambda-b"),
+        ];
+        let mut account = Account::new("us-east-1");
+        let mut rounds = 0;
+        let target = loop {
+            let target = load(
+                "t.yaml",
+                text.as_bytes(),
+                &options(&parameters, Some(account.clone())),
+            )
+            .unwrap()
+            .remove(0);
+            let wanted = target.wanted.without(&account.looked_up);
+            if wanted.is_empty() {
+                break target;
+            }
+            rounds += 1;
+            assert!(rounds < 5, "still wanting {wanted:?}");
+            for id in &wanted.secrets {
+                assert_eq!(id, fixtures::SECRET_ARN);
+                account.add_secret(
+                    id,
+                    ExistingSecret {
+                        secret: lab.secret.clone(),
+                        connection: lab.connection.clone(),
+                        kms_key: lab.kms_key.clone(),
+                    },
+                );
+            }
+            for reference in &wanted.databases {
+                // The value's identifier and host, as the collector takes them.
+                assert_eq!(reference.instance_id.as_deref(), Some("lab-db"));
+                assert_eq!(reference.host, database.endpoint);
+                account.add_database(reference.clone(), Fact::Present(database.clone()));
+            }
+            if !(wanted.subnets.is_empty() && wanted.security_groups.is_empty()) {
+                account.add_network(network.clone());
+                account.looked_up.extend(&Wanted {
+                    subnets: wanted.subnets.clone(),
+                    security_groups: wanted.security_groups.clone(),
+                    vpcs: wanted.vpcs.clone(),
+                    ..Wanted::default()
+                });
+            }
+        };
+        let secret = target.facts.secret.present().unwrap();
+        assert_eq!(secret.name, "lab/mysql");
+        // The schedule's function, not the one the account had.
+        assert_eq!(
+            secret.rotation_lambda_arn.as_deref(),
+            Some("arn:aws:lambda:us-east-1:ACCOUNT_ID:function:SecretRotation-MySQLSingleUser")
+        );
+        assert_eq!(target.facts.database.present(), Some(&database));
+        assert_eq!(finding(&target, "NET002").status, Status::Fail);
     }
 
     #[test]

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::facts::Facts;
-pub use live::{Account, DatabaseRef, Wanted};
+pub use live::{Account, DatabaseRef, ExistingSecret, Wanted};
 pub use locate::Locations;
 pub use resources::SECRETS_MANAGER_TRANSFORMS;
 

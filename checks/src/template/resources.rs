@@ -1641,14 +1641,26 @@ impl<'a> Builder<'_, 'a> {
 
         let (secret, connection, kms_key) = match (secret_resource, &secret_id) {
             (Some(r), _) => self.secret(r, attachment, lambda_arn.clone(), rotation_rules)?,
-            (None, Ok(id)) => {
-                let why = not_created("secret", id);
-                (
-                    unresolved(why.clone()),
-                    unresolved(why.clone()),
-                    unresolved(why),
-                )
-            }
+            (None, Ok(id)) => match self.lookup.secret(id) {
+                // The schedule turns rotation on, with its function and rules.
+                Ok(existing) => {
+                    let secret = match existing.secret {
+                        Fact::Present(mut secret) => {
+                            secret.rotation_enabled = Some(true);
+                            secret.rotation_lambda_arn = lambda_arn.clone();
+                            secret.rotation_rules = rotation_rules;
+                            Fact::Present(secret)
+                        }
+                        other => other,
+                    };
+                    (secret, existing.connection, existing.kms_key)
+                }
+                Err(why) => (
+                    Fact::Unavailable(why.clone()),
+                    Fact::Unavailable(why.clone()),
+                    Fact::Unavailable(why),
+                ),
+            },
             (None, Err(why)) => (
                 unresolved(why.clone()),
                 unresolved(why.clone()),
