@@ -604,6 +604,35 @@ mod tests {
     }
 
     #[test]
+    fn a_sam_function_in_existing_subnets_reaches_the_existing_database_through_the_added_rule() {
+        let (network, database) = lab_account();
+        let text = ADD_ROTATION_FIXED
+            .replace(
+                "Transform: AWS::SecretsManager-2020-07-23",
+                "Transform: AWS::Serverless-2016-10-31",
+            )
+            .replace(
+                "      HostedRotationLambda:\n        RotationType: MySQLSingleUser\n        VpcSubnetIds: !Join [\",\", !Ref RotationSubnetIds]\n        VpcSecurityGroupIds: !Ref RotationSecurityGroup\n",
+                "      RotationLambdaARN: !GetAtt RotationFunction.Arn\n",
+            )
+            .replace(
+                "  AppSecret:\n",
+                "  RotationFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      Handler: index.handler\n      CodeUri: rotation/\n      Timeout: 30\n      Environment:\n        Variables:\n          SECRETS_MANAGER_ENDPOINT: !Sub https://secretsmanager.${AWS::Region}.amazonaws.com\n      VpcConfig:\n        SubnetIds: !Ref RotationSubnetIds\n        SecurityGroupIds: [!Ref RotationSecurityGroup]\n\n  AppSecret:\n",
+            );
+        assert!(text.contains("RotationLambdaARN"), "{text}");
+        let (target, _) = load_live(&text, LAB_PARAMETERS, &network, &database);
+        let lambda = target.facts.lambda.present().expect("the function");
+        assert_eq!(
+            lambda.vpc.as_ref().map(|v| v.security_group_ids.clone()),
+            Some(vec!["RotationSecurityGroup".to_string()])
+        );
+        for check in ["NET001", "NET002", "NET003"] {
+            let f = finding(&target, check);
+            assert_eq!(f.status, Status::Pass, "{f:?}");
+        }
+    }
+
+    #[test]
     fn without_live_the_existing_ids_are_unknown_saying_to_pass_live() {
         let target = load(
             "t.yaml",

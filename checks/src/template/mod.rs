@@ -9,7 +9,9 @@
 //! so the checks of a deployment's state (versions, logs, events, states)
 //! are skipped. What the template leaves to the deployment (parameters
 //! without values, imports, SSM parameters, resources it does not create)
-//! makes the facts that need it unavailable, with what to pass.
+//! makes the facts that need it unavailable, with what to pass. With
+//! `--live` (`live.rs`), the existing resources it names by id are read
+//! from the account by the binary and merged with the template's.
 //!
 //! A Terraform plan (`terraform show -json`, recognized by its content) is
 //! first rewritten as the template it amounts to (`terraform.rs`), with
