@@ -63,11 +63,7 @@ fn err<T>(line: u32, message: impl Into<String>) -> Result<T, TemplateError> {
 }
 
 fn unresolved<T>(why: impl Into<String>) -> Fact<T> {
-    Fact::Unavailable(Unavailable {
-        call: "template".to_string(),
-        kind: ErrorKind::Unresolved,
-        message: why.into(),
-    })
+    Fact::Unavailable(live::open(why))
 }
 
 /// The sentence for an id the template uses but does not create.
