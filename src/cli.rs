@@ -73,7 +73,7 @@ pub enum Command {
     /// Print the least-privilege IAM policy rotation-doctor needs.
     Permissions {
         /// The policy for --fix, apply, undo and rotate instead of the
-        /// read-only one for diagnose and scan.
+        /// read-only one for diagnose, scan and template --live.
         #[arg(long)]
         fix: bool,
         /// The policy of the principal that runs `scan --role-name`: assume
@@ -247,9 +247,26 @@ pub struct TemplateArgs {
     #[arg(long = "parameter", value_name = "KEY=VALUE", value_parser = parse_parameter)]
     pub parameters: Vec<(String, String)>,
 
-    /// The region the template is deployed to (AWS::Region).
-    #[arg(long, default_value = "us-east-1", value_name = "REGION")]
-    pub region: String,
+    /// The region the template is deployed to (AWS::Region): us-east-1
+    /// unless given, or with --live the profile's or AWS_REGION.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Read the existing resources the template names by id (a VPC,
+    /// subnets, security groups, the database a secret is attached to)
+    /// from the account, with diagnose's read-only calls, and diagnose
+    /// them together with what the template creates.
+    #[arg(long)]
+    pub live: bool,
+
+    /// With --live: a named profile from the shared config files.
+    #[arg(long, requires = "live")]
+    pub profile: Option<String>,
+
+    /// With --live: send every AWS call to this endpoint (a local
+    /// emulator such as moto).
+    #[arg(long, value_name = "URL", requires = "live")]
+    pub endpoint_url: Option<String>,
 
     #[command(flatten)]
     pub view: ViewArgs,
@@ -259,6 +276,17 @@ pub struct TemplateArgs {
 
     #[command(flatten)]
     pub accept: AcceptArgs,
+}
+
+impl TemplateArgs {
+    /// The AWS flags, as `diagnose` takes them, for --live.
+    pub fn aws(&self) -> AwsArgs {
+        AwsArgs {
+            region: self.region.iter().cloned().collect(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
 }
 
 fn parse_parameter(text: &str) -> Result<(String, String), String> {

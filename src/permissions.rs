@@ -5,7 +5,8 @@
 use rotation_doctor_checks::fix::{EgressDestination, FixAction};
 use serde_json::json;
 
-/// Every call `diagnose` (and `scan`) may make. Each is optional: a denied
+/// Every call `diagnose` (and `scan`, and `template --live`, which reads
+/// existing resources with diagnose's collectors) may make. Each is optional: a denied
 /// one makes the checks that need it `unknown`.
 pub const READ_ACTIONS: &[&str] = &[
     "secretsmanager:DescribeSecret",

@@ -262,3 +262,66 @@ async fn revoke_all_egress(c: &Clients, group: &str) {
         .await
         .or_panic("RevokeSecurityGroupEgress");
 }
+
+/// `template --live` reads with diagnose's calls: the read policy covers it.
+#[tokio::test]
+async fn template_live_is_covered_by_the_read_policy() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::healthy(&c).await;
+    let template = common::workspace_root().join("tests/data/templates/live-add-rotation.yaml");
+    let vpc = format!("VpcId={}", lab.vpc_id);
+    let subnets = format!("RotationSubnetIds={}", lab.lambda_subnets.join(","));
+    let database = format!("DbInstanceIdentifier={}", lab.db_instance_id);
+    let args = [
+        "template",
+        template.to_str().expect("utf-8 path"),
+        "--parameter",
+        &vpc,
+        "--parameter",
+        &subnets,
+        "--parameter",
+        &database,
+        "--live",
+        "--region",
+        "us-east-1",
+        "--output",
+        "json",
+    ];
+    let (_, calls) = run_covered(&server, &args, 1, &policy_actions(false));
+    for call in ["rds:DescribeDBInstances", "ec2:DescribeSecurityGroups"] {
+        assert!(
+            calls.iter().any(|c| c == call),
+            "{call} not among {calls:?}"
+        );
+    }
+
+    // A secret that exists is read as diagnose reads it.
+    let template = common::workspace_root().join("tests/data/templates/live-existing-secret.yaml");
+    let secret = format!("SecretArn={}", lab.secret_arn);
+    let args = [
+        "template",
+        template.to_str().expect("utf-8 path"),
+        "--parameter",
+        &secret,
+        "--parameter",
+        &vpc,
+        "--parameter",
+        &subnets,
+        "--live",
+        "--region",
+        "us-east-1",
+        "--output",
+        "json",
+    ];
+    let (_, calls) = run_covered(&server, &args, 1, &policy_actions(false));
+    for call in [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+    ] {
+        assert!(
+            calls.iter().any(|c| c == call),
+            "{call} not among {calls:?}"
+        );
+    }
+}

@@ -126,6 +126,7 @@ fn bench(c: &mut Criterion) {
         region: "us-east-1".to_string(),
         parameters: Vec::new(),
         now: chrono::DateTime::UNIX_EPOCH,
+        account: None,
     };
     let targets =
         template::load("large.yaml", text.as_bytes(), &options).expect("the template loads");
@@ -245,6 +246,7 @@ fn bench_plan(c: &mut Criterion) {
         region: "us-east-1".to_string(),
         parameters: Vec::new(),
         now: chrono::DateTime::UNIX_EPOCH,
+        account: None,
     };
     let targets = template::load("plan.json", text.as_bytes(), &options).expect("the plan loads");
     assert!(resources >= 2000, "{resources}");

@@ -17,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
         region: "us-east-1".to_string(),
         parameters: vec![("Subnets".to_string(), "subnet-1,subnet-2".to_string())],
         now: chrono::DateTime::UNIX_EPOCH,
+        account: None,
     };
     match template::load("input.yaml", data, &options) {
         Err(message) => {

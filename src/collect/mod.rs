@@ -27,6 +27,7 @@ mod clients;
 mod cloudtrail;
 mod database;
 pub(crate) mod errors;
+mod existing;
 mod fleet;
 mod iam;
 pub(crate) mod in_flight;
@@ -51,6 +52,7 @@ use rotation_doctor_checks::{
 use crate::error::UserError;
 pub use clients::Clients;
 use database::DatabaseHint;
+pub use existing::read_existing;
 pub use fleet::{ListedSecret, SecretFilter, BATCH_SIZE};
 use secret::SecretValue;
 pub use session::Session;

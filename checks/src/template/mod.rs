@@ -9,13 +9,16 @@
 //! so the checks of a deployment's state (versions, logs, events, states)
 //! are skipped. What the template leaves to the deployment (parameters
 //! without values, imports, SSM parameters, resources it does not create)
-//! makes the facts that need it unavailable, with what to pass.
+//! makes the facts that need it unavailable, with what to pass. With
+//! `--live` (`live.rs`), the existing resources it names by id are read
+//! from the account by the binary and merged with the template's.
 //!
 //! A Terraform plan (`terraform show -json`, recognized by its content) is
 //! first rewritten as the template it amounts to (`terraform.rs`), with
 //! resource addresses as logical ids, and then read the same way.
 
 pub mod intrinsics;
+mod live;
 mod locate;
 mod resources;
 mod terraform;
@@ -26,6 +29,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::facts::Facts;
+pub use live::{Account, DatabaseRef, ExistingSecret, Wanted};
 pub use locate::Locations;
 pub use resources::SECRETS_MANAGER_TRANSFORMS;
 
@@ -50,6 +54,9 @@ pub struct LoadOptions {
     pub parameters: Vec<(String, String)>,
     /// "Now" for the facts.
     pub now: DateTime<Utc>,
+    /// `--live`: what was read from the account of the resources the
+    /// template names but does not create; `None` leaves them unresolved.
+    pub account: Option<Account>,
 }
 
 /// One rotated secret of a template: its facts, and where each resource
@@ -58,6 +65,9 @@ pub struct LoadOptions {
 pub struct TemplateTarget {
     pub facts: Facts,
     pub locations: Locations,
+    /// With `--live`: what the facts still need from the account (empty
+    /// once everything named has been read, found or not).
+    pub wanted: Wanted,
 }
 
 impl TemplateTarget {

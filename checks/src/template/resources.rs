@@ -21,6 +21,7 @@ use ipnet::IpNet;
 use super::intrinsics::{
     known_functions, references, Context, ResourceValues, Val, ACCOUNT_PLACEHOLDER,
 };
+use super::live::{self, DatabaseRef, Kind, Lookup};
 use super::locate::{Located, LocationIndex, Locations};
 use super::yaml::{Node, Value};
 use super::{given, LoadOptions, TemplateError, TemplateTarget};
@@ -43,6 +44,15 @@ const LAMBDA_DEFAULT_TIMEOUT: i32 = 3;
 /// rotation and the Serverless Application Repository apps).
 const ROTATION_TEMPLATE_TIMEOUT: i32 = 30;
 
+/// Stands for the account's part of a database endpoint the template
+/// creates.
+const DB_ADDRESS_PLACEHOLDER: &str = "xxxxxxxxxxxx";
+
+/// An endpoint the template builds for one of its databases.
+fn is_template_address(host: &str) -> bool {
+    host.split('.').nth(1) == Some(DB_ADDRESS_PLACEHOLDER)
+}
+
 const NOT_DEPLOYED_LOGS: &str = "not deployed yet: a template has no logs";
 
 fn err<T>(line: u32, message: impl Into<String>) -> Result<T, TemplateError> {
@@ -53,11 +63,7 @@ fn err<T>(line: u32, message: impl Into<String>) -> Result<T, TemplateError> {
 }
 
 fn unresolved<T>(why: impl Into<String>) -> Fact<T> {
-    Fact::Unavailable(Unavailable {
-        call: "template".to_string(),
-        kind: ErrorKind::Unresolved,
-        message: why.into(),
-    })
+    Fact::Unavailable(live::open(why))
 }
 
 /// The sentence for an id the template uses but does not create.
@@ -198,7 +204,7 @@ impl<'a> Model<'a> {
     fn db_address(&self, ctx: &Context, r: &Resource) -> Result<Val, TemplateError> {
         Ok(match self.db_identifier(ctx, r)? {
             Val::Str(id) => Val::Str(format!(
-                "{}.xxxxxxxxxxxx.{}.rds.{}",
+                "{}.{DB_ADDRESS_PLACEHOLDER}.{}.rds.{}",
                 id.to_ascii_lowercase(),
                 ctx.region,
                 ctx.url_suffix
@@ -421,6 +427,35 @@ struct World {
     igws: Vec<Item<InternetGateway>>,
 }
 
+impl World {
+    /// The account's resources read with `--live`, before the template's:
+    /// the template's rules for an existing group are added to it, its
+    /// subnets in an existing VPC use that VPC's tables.
+    fn with_account(account: Option<&live::Account>) -> World {
+        fn read<T: Clone>(list: &Fact<Vec<T>>) -> Vec<Item<T>> {
+            list.present()
+                .into_iter()
+                .flatten()
+                .map(|value| item(value.clone(), Vec::new()))
+                .collect()
+        }
+        let Some(account) = account else {
+            return World::default();
+        };
+        let n = &account.network;
+        World {
+            vpcs: read(&n.vpcs),
+            subnets: read(&n.subnets),
+            groups: read(&n.security_groups),
+            tables: read(&n.route_tables),
+            acls: read(&n.network_acls),
+            endpoints: read(&n.vpc_endpoints),
+            nats: read(&n.nat_gateways),
+            igws: read(&n.internet_gateways),
+        }
+    }
+}
+
 fn item<T>(value: T, problems: Vec<String>) -> Item<T> {
     Item {
         value,
@@ -536,8 +571,13 @@ impl<'a> Model<'a> {
         self.of_kind(kind).filter(move |r| exists.contains(&r.id))
     }
 
-    fn world(&self, ctx: &Context, exists: &BTreeSet<String>) -> Result<World, TemplateError> {
-        let mut world = World::default();
+    fn world(
+        &self,
+        ctx: &Context,
+        exists: &BTreeSet<String>,
+        account: Option<&live::Account>,
+    ) -> Result<World, TemplateError> {
+        let mut world = World::with_account(account);
         let v = |r: &Resource, key: &str| self.eval(ctx, r, key);
 
         // VPCs, with their extra CIDR blocks and what AWS gives each.
@@ -930,6 +970,7 @@ fn json_document(json: serde_json::Value) -> serde_json::Value {
 /// and database are in, or why a list cannot be known.
 fn network_for(
     world: &World,
+    lookup: &Lookup,
     lambda_subnets: &[String],
     lambda_groups: &[String],
     db: Option<&Database>,
@@ -952,30 +993,33 @@ fn network_for(
             Some(subnet) => {
                 vpc_ids.insert(subnet.value.vpc_id.clone());
             }
-            None => external_subnets.push(not_created("subnet", id)),
+            None => external_subnets.push(lookup.missing(Kind::Subnet, id)),
         }
     }
     if let Some(vpc) = db.and_then(|d| d.vpc_id.clone()) {
         vpc_ids.insert(vpc);
     }
-    let external_vpcs: Vec<String> = vpc_ids
+    let external_vpcs: Vec<Unavailable> = vpc_ids
         .iter()
         .filter(|id| !id.is_empty() && !world.vpcs.iter().any(|v| &v.value.id == *id))
         .map(|id| {
-            format!(
-                "{}, nor are its route tables, network ACLs, endpoints and gateways",
-                not_created("VPC", id).replace(": rotation-doctor", "; rotation-doctor")
-            )
+            let mut why = lookup.missing(Kind::Vpc, id);
+            if why.kind == ErrorKind::Unresolved && lookup.account.is_none() {
+                why.message = format!(
+                    "VPC {id} is not created by the template, nor are its route tables, network ACLs, endpoints and gateways: pass --live to read them from the account"
+                );
+            }
+            why
         })
         .collect();
     let in_vpcs = |vpc: &str| vpc_ids.contains(vpc);
 
     fn collect<'w, T: Clone + 'w>(
         items: impl Iterator<Item = &'w Item<T>>,
-        external: &[String],
+        external: &[Unavailable],
     ) -> Fact<Vec<T>> {
         if let Some(why) = external.first() {
-            return unresolved(why.clone());
+            return Fact::Unavailable(why.clone());
         }
         let mut out = Vec::new();
         for item in items {
@@ -987,12 +1031,12 @@ fn network_for(
         Fact::Present(out)
     }
 
-    let mut external_groups: Vec<String> = group_ids
+    let mut external_groups: Vec<Unavailable> = group_ids
         .iter()
         .filter(|id| !world.groups.iter().any(|g| &&g.value.id == *id))
-        .map(|id| not_created("security group", id))
+        .map(|id| lookup.missing(Kind::SecurityGroup, id))
         .collect();
-    external_groups.sort();
+    external_groups.sort_by(|a, b| a.message.cmp(&b.message));
     // Tables and ACLs: those of these VPCs.
     let tables: Vec<&Item<RouteTable>> = world
         .tables
@@ -1005,18 +1049,18 @@ fn network_for(
         for route in &table.value.routes {
             match &route.target {
                 RouteTarget::NatGateway(id) if !world.nats.iter().any(|n| &n.value.id == id) => {
-                    external_nats.push(not_created("NAT gateway", id))
+                    external_nats.push(lookup.missing(Kind::NatGateway, id))
                 }
                 RouteTarget::InternetGateway(id)
                     if !world.igws.iter().any(|g| &g.value.id == id) =>
                 {
-                    external_igws.push(not_created("internet gateway", id))
+                    external_igws.push(lookup.missing(Kind::InternetGateway, id))
                 }
                 _ => {}
             }
         }
     }
-    let with = |mut first: Vec<String>, then: &[String]| {
+    let with = |mut first: Vec<Unavailable>, then: &[Unavailable]| {
         first.extend(then.iter().cloned());
         first
     };
@@ -1419,7 +1463,8 @@ pub(super) fn targets(
         );
     }
     schedules.sort_by_key(|r| r.line);
-    let world = model.world(&ctx, &exists)?;
+    let lookup = Lookup::new(options.account.as_ref());
+    let world = model.world(&ctx, &exists, lookup.account)?;
     let index = Arc::new(model.location_index(&ctx, file, &exists)?);
     let builder = Builder {
         model: &model,
@@ -1430,6 +1475,7 @@ pub(super) fn targets(
         file,
         transforms: &transforms,
         options,
+        lookup: &lookup,
     };
     schedules
         .into_iter()
@@ -1438,6 +1484,7 @@ pub(super) fn targets(
             Ok(TemplateTarget {
                 locations: Locations::new(index.clone(), &schedule.id),
                 facts,
+                wanted: lookup.take_wanted(),
             })
         })
         .collect()
@@ -1452,6 +1499,29 @@ struct Builder<'b, 'a> {
     file: &'b str,
     transforms: &'b [String],
     options: &'b LoadOptions,
+    lookup: &'b Lookup<'b>,
+}
+
+/// The database a `SecretTargetAttachment` points at.
+enum Attached<'r, 'a> {
+    Template(&'r Resource<'a>),
+    Existing(Database),
+}
+
+/// The database a secret's value names, for `--live` to look up.
+fn database_ref(connection: &Connection) -> DatabaseRef {
+    let field = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    DatabaseRef {
+        instance_id: field(&connection.db_instance_identifier),
+        cluster_id: field(&connection.db_cluster_identifier),
+        host: field(&connection.host),
+    }
 }
 
 /// The rotation function a schedule names, as the facts need it.
@@ -1567,14 +1637,26 @@ impl<'a> Builder<'_, 'a> {
 
         let (secret, connection, kms_key) = match (secret_resource, &secret_id) {
             (Some(r), _) => self.secret(r, attachment, lambda_arn.clone(), rotation_rules)?,
-            (None, Ok(id)) => {
-                let why = not_created("secret", id);
-                (
-                    unresolved(why.clone()),
-                    unresolved(why.clone()),
-                    unresolved(why),
-                )
-            }
+            (None, Ok(id)) => match self.lookup.secret(id) {
+                // The schedule turns rotation on, with its function and rules.
+                Ok(existing) => {
+                    let secret = match existing.secret {
+                        Fact::Present(mut secret) => {
+                            secret.rotation_enabled = Some(true);
+                            secret.rotation_lambda_arn = lambda_arn.clone();
+                            secret.rotation_rules = rotation_rules;
+                            Fact::Present(secret)
+                        }
+                        other => other,
+                    };
+                    (secret, existing.connection, existing.kms_key)
+                }
+                Err(why) => (
+                    Fact::Unavailable(why.clone()),
+                    Fact::Unavailable(why.clone()),
+                    Fact::Unavailable(why),
+                ),
+            },
             (None, Err(why)) => (
                 unresolved(why.clone()),
                 unresolved(why.clone()),
@@ -1583,11 +1665,17 @@ impl<'a> Builder<'_, 'a> {
         };
         let database = match attachment {
             Some(a) => self.database(a)?,
-            None => match connection.present().and_then(|c| c.host.clone()) {
-                Some(host) => unresolved(format!(
-                    "the database at {host} is not created by the template: rotation-doctor cannot see it before deployment"
-                )),
-                None => Fact::NotApplicable("the secret names no database host".to_string()),
+            None => match connection.present().map(database_ref) {
+                Some(reference) if reference.host.as_deref().is_some_and(is_template_address) => {
+                    unresolved(format!(
+                        "the database at {} is the template's, but no SecretTargetAttachment attaches it to the secret",
+                        reference.host.unwrap_or_default()
+                    ))
+                }
+                Some(reference) if reference != DatabaseRef::default() => {
+                    self.lookup.database(&reference)
+                }
+                _ => Fact::NotApplicable("the secret names no database host".to_string()),
             },
         };
         let lambda_vpc = function
@@ -1599,6 +1687,7 @@ impl<'a> Builder<'_, 'a> {
             (Fact::Unavailable(u), _) => Network::not_applicable(&u.to_string()),
             _ => network_for(
                 self.world,
+                self.lookup,
                 &lambda_vpc.subnet_ids,
                 &lambda_vpc.security_group_ids,
                 database.present(),
@@ -1783,7 +1872,7 @@ impl<'a> Builder<'_, 'a> {
         if let Some(a) = attachment {
             match self.attachment_fields(a)? {
                 Ok(extra) => fields.extend(extra),
-                Err(why) => return Ok(unresolved(why)),
+                Err(why) => return Ok(Fact::Unavailable(why)),
             }
         }
         let field = |key: &str| fields.get(key).cloned().flatten();
@@ -1802,9 +1891,21 @@ impl<'a> Builder<'_, 'a> {
     fn attachment_fields(
         &self,
         a: &Resource<'a>,
-    ) -> Result<Result<BTreeMap<String, Option<String>>, String>, TemplateError> {
+    ) -> Result<Result<BTreeMap<String, Option<String>>, Unavailable>, TemplateError> {
         let db = match self.attached_database(a)? {
-            Ok(db) => db,
+            Ok(Attached::Template(db)) => db,
+            Ok(Attached::Existing(db)) => {
+                let key = match db.kind {
+                    DatabaseKind::Cluster => "dbClusterIdentifier",
+                    DatabaseKind::Instance => "dbInstanceIdentifier",
+                };
+                return Ok(Ok(BTreeMap::from([
+                    ("engine".to_string(), db.engine.clone()),
+                    ("host".to_string(), db.endpoint.clone()),
+                    ("port".to_string(), db.port.map(|p| p.to_string())),
+                    (key.to_string(), Some(db.identifier.clone())),
+                ])));
+            }
             Err(why) => return Ok(Err(why)),
         };
         let ctx = self.ctx;
@@ -1835,37 +1936,56 @@ impl<'a> Builder<'_, 'a> {
         Ok(Ok(fields))
     }
 
-    /// The instance or cluster an attachment points at.
+    /// The instance or cluster an attachment points at: the template's,
+    /// or (`--live`) one the account has.
     fn attached_database(
         &self,
         a: &Resource<'a>,
-    ) -> Result<Result<&Resource<'a>, String>, TemplateError> {
+    ) -> Result<Result<Attached<'_, 'a>, Unavailable>, TemplateError> {
         let kind = match text(&self.v(a, "TargetType")?) {
             Ok(Some(kind)) => kind,
             Ok(None) => return err(a.line, format!("{} has no TargetType", a.id)),
-            Err(why) => return Ok(Err(why)),
+            Err(why) => return Ok(Err(live::open(why))),
         };
         if kind != "AWS::RDS::DBInstance" && kind != "AWS::RDS::DBCluster" {
-            return Ok(Err(format!(
+            return Ok(Err(live::open(format!(
                 "{} attaches a {kind}, which rotation-doctor does not read from templates",
                 a.id
-            )));
+            ))));
         }
         let target = match text(&self.v(a, "TargetId")?) {
             Ok(Some(target)) => target,
             Ok(None) => return err(a.line, format!("{} has no TargetId", a.id)),
-            Err(why) => return Ok(Err(why)),
+            Err(why) => return Ok(Err(live::open(why))),
         };
-        Ok(match self.find(&[kind.as_str()], &target)? {
-            Some(db) => Ok(db),
-            None => Err(not_created("database", &target)),
+        if let Some(db) = self.find(&[kind.as_str()], &target)? {
+            return Ok(Ok(Attached::Template(db)));
+        }
+        // RDS stores identifiers in lower case.
+        let id = Some(target.to_ascii_lowercase());
+        let reference = if kind == "AWS::RDS::DBCluster" {
+            DatabaseRef {
+                cluster_id: id,
+                ..DatabaseRef::default()
+            }
+        } else {
+            DatabaseRef {
+                instance_id: id,
+                ..DatabaseRef::default()
+            }
+        };
+        Ok(match self.lookup.database(&reference) {
+            Fact::Present(db) => Ok(Attached::Existing(db)),
+            Fact::Unavailable(why) => Err(why),
+            Fact::NotApplicable(why) => Err(live::open(why)),
         })
     }
 
     fn database(&self, a: &Resource<'a>) -> Result<Fact<Database>, TemplateError> {
         let db = match self.attached_database(a)? {
-            Ok(db) => db,
-            Err(why) => return Ok(unresolved(why)),
+            Ok(Attached::Template(db)) => db,
+            Ok(Attached::Existing(db)) => return Ok(Fact::Present(db)),
+            Err(why) => return Ok(Fact::Unavailable(why)),
         };
         let ctx = self.ctx;
         let mut p = Problems::default();
@@ -2492,12 +2612,21 @@ impl Model<'_> {
         };
         // Standalone rules, by the group they add to.
         let mut standalone: BTreeMap<String, Vec<(&'static str, u32)>> = BTreeMap::new();
+        // Those added to a group the template does not create (one that
+        // exists, with `--live`) locate that group's findings.
+        let mut existing_groups: BTreeMap<String, Located> = BTreeMap::new();
         for (kind, aspect) in [
             ("AWS::EC2::SecurityGroupIngress", "ingress"),
             ("AWS::EC2::SecurityGroupEgress", "egress"),
         ] {
             for r in self.existing(kind, exists) {
                 if let Ok(Some(group)) = text(&self.eval(ctx, r, "GroupId")?) {
+                    if !self.resources.contains_key(&group) {
+                        existing_groups
+                            .entry(group.clone())
+                            .or_insert_with(|| Located::new(&r.id, r.line))
+                            .aspect(aspect, r.line);
+                    }
                     standalone.entry(group).or_default().push((aspect, r.line));
                 }
             }
@@ -2610,6 +2739,9 @@ impl Model<'_> {
                 _ => {}
             }
             index.add(keys, located);
+        }
+        for (group, located) in existing_groups {
+            index.add(vec![group], located);
         }
         // What AWS adds to each VPC is written where the VPC is.
         for r in self.existing("AWS::EC2::VPC", exists) {

@@ -18,6 +18,7 @@ fn options(parameters: &[(&str, &str)]) -> LoadOptions {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         now: chrono::DateTime::UNIX_EPOCH,
+        account: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn options() -> LoadOptions {
         region: "us-east-1".to_string(),
         parameters: Vec::new(),
         now: chrono::DateTime::UNIX_EPOCH,
+        account: None,
     }
 }
 
