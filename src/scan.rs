@@ -4,7 +4,7 @@
 //! groups, not with the secrets), reported as one report with a target per
 //! secret.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -289,6 +289,7 @@ pub async fn scan_region(
 
     let mut unread: Vec<(usize, Secret)> = Vec::new();
     let mut ready: VecDeque<(usize, ListedSecret)> = VecDeque::new();
+    let mut lambdas_seen: HashSet<String> = HashSet::new();
     let mut targets: Vec<(usize, Target)> = Vec::new();
     let (mut listed, mut listing_open, mut all_read) = (0, true, false);
     loop {
@@ -317,7 +318,20 @@ pub async fn scan_region(
                     }
                 }
             },
-            Some(batch) = reads.join_next() => ready.extend(joined(batch)?),
+            Some(batch) = reads.join_next() => {
+                for (index, secret) in joined(batch)? {
+                    // The first secret of each Lambda goes first: its
+                    // diagnosis reads what all the Lambda's secrets share
+                    // (its configuration, role, VPC), while the listing
+                    // still runs; the others then find it read.
+                    let lambda = secret.rotation_lambda().unwrap_or_default();
+                    if lambdas_seen.insert(lambda.to_string()) {
+                        ready.push_front((index, secret));
+                    } else {
+                        ready.push_back((index, secret));
+                    }
+                }
+            }
             permit = diagnose_limit.clone().acquire_owned(), if !ready.is_empty() => {
                 let (Ok(permit), Some((index, secret))) = (permit, ready.pop_front()) else {
                     continue;

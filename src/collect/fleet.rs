@@ -27,6 +27,13 @@ pub struct ListedSecret {
     value: SecretValue,
 }
 
+impl ListedSecret {
+    /// The rotation Lambda the listing names, if any.
+    pub fn rotation_lambda(&self) -> Option<&str> {
+        self.secret.rotation_lambda_arn.as_deref()
+    }
+}
+
 /// BatchGetSecretValue takes at most 20 secret ids a call.
 pub const BATCH_SIZE: usize = 20;
 
