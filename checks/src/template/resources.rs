@@ -1374,6 +1374,16 @@ pub(super) fn targets(
         globals: tree.get("Globals").and_then(|g| g.get("Function")),
     };
     let graph = dependencies(&model, &parameters, &conditions)?;
+    // Which resources a template without any schedule creates does not
+    // matter (one stack of a CDK app among others that rotate): conditions
+    // it cannot decide are no reason to refuse it.
+    if model
+        .of_kind("AWS::SecretsManager::RotationSchedule")
+        .next()
+        .is_none()
+    {
+        return Ok(Vec::new());
+    }
     let account = given
         .get("AWS::AccountId")
         .cloned()
@@ -1413,10 +1423,7 @@ pub(super) fn targets(
         .existing("AWS::SecretsManager::RotationSchedule", &exists)
         .collect();
     if schedules.is_empty() {
-        return err(
-            0,
-            "the template has no AWS::SecretsManager::RotationSchedule: it rotates no secret",
-        );
+        return Ok(Vec::new());
     }
     schedules.sort_by_key(|r| r.line);
     let world = model.world(&ctx, &exists)?;
