@@ -236,20 +236,22 @@ pub struct DiagnoseArgs {
 #[derive(clap::Args, Debug)]
 pub struct TemplateArgs {
     /// CloudFormation templates, YAML or JSON (SAM and the Secrets Manager
-    /// transform as written), or Terraform plans as `terraform show -json`
-    /// writes them.
+    /// transform as written), Terraform plans as `terraform show -json`
+    /// writes them, or CDK cloud assemblies (the directory `cdk synth`
+    /// writes, cdk.out).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
     /// A template parameter's value (repeatable); parameters without one
     /// take their Default. `AWS::AccountId` and `AWS::StackName` may be set
-    /// this way too.
+    /// this way too (over a CDK stack's own).
     #[arg(long = "parameter", value_name = "KEY=VALUE", value_parser = parse_parameter)]
     pub parameters: Vec<(String, String)>,
 
-    /// The region the template is deployed to (AWS::Region).
-    #[arg(long, default_value = "us-east-1", value_name = "REGION")]
-    pub region: String,
+    /// The region the template is deployed to (AWS::Region) [default: a CDK
+    /// stack's environment region, else us-east-1].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
 
     #[command(flatten)]
     pub view: ViewArgs,

@@ -1,45 +1,62 @@
 //! `rotation-doctor template`: the rotations a CloudFormation template (or
-//! a Terraform plan, `terraform show -json`) describes, diagnosed before it
-//! is deployed. The template is the second
+//! a Terraform plan, `terraform show -json`, or a CDK cloud assembly,
+//! `cdk synth`'s output directory) describes, diagnosed before it is
+//! deployed. The template is the second
 //! source of `Facts` (rotation_doctor_checks::template); from the facts on,
 //! this is `diagnose`: the same checks, the same reports, the same exit
 //! code, with each finding located at its line of the template.
 
-use rotation_doctor_checks::{diagnose, template};
+use std::path::{Path, PathBuf};
+
+use rotation_doctor_checks::template::{self, cdk};
+use rotation_doctor_checks::{diagnose, template::TemplateTarget};
 
 use crate::cli::TemplateArgs;
 use crate::error::UserError;
 use crate::report;
 
+/// `AWS::Region` when neither `--region` nor a CDK stack's environment
+/// names one.
+const DEFAULT_REGION: &str = "us-east-1";
+
+/// How deep CDK Stages may nest (a manifest naming its own directory
+/// would otherwise be read forever).
+const MAX_ASSEMBLY_DEPTH: usize = 8;
+
 pub fn template_command(args: TemplateArgs) -> Result<u8, UserError> {
-    if !crate::aws::region_name_is_valid(&args.region) {
-        return Err(UserError::new(format!(
-            "--region {:?} is not a region name (such as us-east-1)",
-            args.region
-        )));
+    if let Some(region) = &args.region {
+        check_region(region, "--region")?;
     }
     let options = template::LoadOptions {
-        region: args.region.clone(),
+        region: args
+            .region
+            .clone()
+            .unwrap_or_else(|| DEFAULT_REGION.to_string()),
         parameters: args.parameters.clone(),
         now: chrono::Utc::now(),
     };
-    let mut targets = Vec::new();
+    let mut loaded = Vec::new();
     for path in &args.paths {
-        let file = path.to_string_lossy().to_string();
-        let bytes =
-            std::fs::read(path).map_err(|e| UserError::new(format!("cannot read {file}: {e}")))?;
-        for loaded in template::load(&file, &bytes, &options).map_err(UserError::new)? {
-            let mut diagnosis = diagnose(&loaded.facts);
-            loaded.locate(&mut diagnosis.findings, &diagnosis.paths);
-            // Fix plans change a live account; a template is changed by hand
-            // at the line each finding points at.
-            for finding in &mut diagnosis.findings {
-                finding.fixes.clear();
-            }
-            let mut target = report::Target::new(&loaded.facts, diagnosis);
-            target.conclude_again();
-            targets.push(target);
+        if path.is_dir() {
+            loaded.extend(load_assembly(path, &args, &options)?);
+        } else {
+            let file = path.to_string_lossy().to_string();
+            let bytes = read(path)?;
+            loaded.extend(template::load(&file, &bytes, &options).map_err(UserError::new)?);
         }
+    }
+    let mut targets = Vec::new();
+    for loaded in loaded {
+        let mut diagnosis = diagnose(&loaded.facts);
+        loaded.locate(&mut diagnosis.findings, &diagnosis.paths);
+        // Fix plans change a live account; a template is changed by hand
+        // at the line each finding points at.
+        for finding in &mut diagnosis.findings {
+            finding.fixes.clear();
+        }
+        let mut target = report::Target::new(&loaded.facts, diagnosis);
+        target.conclude_again();
+        targets.push(target);
     }
     crate::accept(&mut targets, &args.accept)?;
     crate::print_report(
@@ -49,4 +66,134 @@ pub fn template_command(args: TemplateArgs) -> Result<u8, UserError> {
         crate::table_options(&args.view),
     );
     Ok(args.gate.exit_code(&targets))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, UserError> {
+    std::fs::read(path)
+        .map_err(|e| UserError::new(format!("cannot read {}: {e}", path.to_string_lossy())))
+}
+
+fn check_region(region: &str, source: &str) -> Result<(), UserError> {
+    if crate::aws::region_name_is_valid(region) {
+        Ok(())
+    } else {
+        Err(UserError::new(format!(
+            "{source} {region:?} is not a region name (such as us-east-1)"
+        )))
+    }
+}
+
+/// The rotations of every stack a CDK cloud assembly lists, its nested
+/// assemblies' too. A stack that rotates no secret is passed over; an
+/// assembly none of whose stacks rotates one is refused, as a template
+/// would be.
+fn load_assembly(
+    directory: &Path,
+    args: &TemplateArgs,
+    options: &template::LoadOptions,
+) -> Result<Vec<TemplateTarget>, UserError> {
+    let name = directory.to_string_lossy().to_string();
+    if !directory.join(cdk::MANIFEST_FILE).is_file() {
+        return Err(UserError::new(format!(
+            "{name} is a directory without {}: it is not a CDK cloud assembly (cdk synth's output), so pass one, or template files",
+            cdk::MANIFEST_FILE
+        )));
+    }
+    let mut stacks = Vec::new();
+    stacks_of(directory, 0, &mut stacks)?;
+    let mut loaded = Vec::new();
+    for (template_path, stack) in &stacks {
+        let file = template_path.to_string_lossy().to_string();
+        let bytes = read(template_path)?;
+        let stack_options = stack_options(stack, args, options)?;
+        loaded.extend(
+            template::load_rotations(&file, &bytes, &stack_options).map_err(UserError::new)?,
+        );
+    }
+    if loaded.is_empty() {
+        let ids: Vec<&str> = stacks.iter().map(|(_, s)| s.id.as_str()).collect();
+        return Err(UserError::new(match ids.is_empty() {
+            true => format!("{name}: the cloud assembly lists no stack"),
+            false => format!(
+                "{name}: none of its stacks ({}) has an AWS::SecretsManager::RotationSchedule: it rotates no secret",
+                ids.join(", ")
+            ),
+        }));
+    }
+    Ok(loaded)
+}
+
+/// The stacks of the assembly in `directory` and of the assemblies nested
+/// in it, each with the path of its template.
+fn stacks_of(
+    directory: &Path,
+    depth: usize,
+    out: &mut Vec<(PathBuf, cdk::Stack)>,
+) -> Result<(), UserError> {
+    let manifest_path = directory.join(cdk::MANIFEST_FILE);
+    let manifest_name = manifest_path.to_string_lossy().to_string();
+    if depth > MAX_ASSEMBLY_DEPTH {
+        return Err(UserError::new(format!(
+            "{manifest_name}: CDK stages nest deeper than {MAX_ASSEMBLY_DEPTH} assemblies: the manifests name each other"
+        )));
+    }
+    let bytes = read(&manifest_path)?;
+    for artifact in cdk::manifest(&manifest_name, &bytes).map_err(UserError::new)? {
+        match artifact {
+            cdk::Artifact::Stack(stack) => {
+                let template_path = directory.join(&stack.template_file);
+                if !template_path.is_file() {
+                    return Err(UserError::new(format!(
+                        "{manifest_name}: stack {}'s template {} is missing: run cdk synth again",
+                        stack.id,
+                        template_path.to_string_lossy()
+                    )));
+                }
+                out.push((template_path, stack));
+            }
+            cdk::Artifact::Assembly {
+                id,
+                directory: nested,
+            } => {
+                let nested = directory.join(nested);
+                if !nested.join(cdk::MANIFEST_FILE).is_file() {
+                    return Err(UserError::new(format!(
+                        "{manifest_name}: nested assembly {id} has no {}: run cdk synth again",
+                        nested.join(cdk::MANIFEST_FILE).to_string_lossy()
+                    )));
+                }
+                stacks_of(&nested, depth + 1, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A stack's `AWS::StackName`, `AWS::AccountId` and `AWS::Region`: what
+/// the command line says (`--region`, `--parameter`), else what CDK
+/// synthesized the stack for, else the defaults.
+fn stack_options(
+    stack: &cdk::Stack,
+    args: &TemplateArgs,
+    options: &template::LoadOptions,
+) -> Result<template::LoadOptions, UserError> {
+    let region = match (&args.region, &stack.region) {
+        (Some(region), _) => region.clone(),
+        (None, Some(region)) => {
+            check_region(region, &format!("stack {}'s environment region", stack.id))?;
+            region.clone()
+        }
+        (None, None) => DEFAULT_REGION.to_string(),
+    };
+    // The last value of a parameter counts: the command line's come after.
+    let mut parameters = vec![("AWS::StackName".to_string(), stack.stack_name.clone())];
+    if let Some(account) = &stack.account {
+        parameters.push(("AWS::AccountId".to_string(), account.clone()));
+    }
+    parameters.extend(options.parameters.iter().cloned());
+    Ok(template::LoadOptions {
+        region,
+        parameters,
+        now: options.now,
+    })
 }
