@@ -46,8 +46,9 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
     /// Diagnose every rotating secret of one or more regions (CI gates).
     Scan(ScanArgs),
-    /// Diagnose the rotations a CloudFormation template or a Terraform plan
-    /// (terraform show -json) describes, before it is deployed (no AWS calls).
+    /// Diagnose the rotations a CloudFormation template, a Terraform plan
+    /// (terraform show -json) or a CDK cloud assembly (cdk synth's cdk.out)
+    /// describes, before it is deployed (no AWS calls).
     Template(TemplateArgs),
     /// List every check.
     Checks {

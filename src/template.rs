@@ -95,23 +95,23 @@ fn load_assembly(
     let name = directory.to_string_lossy().to_string();
     if !directory.join(cdk::MANIFEST_FILE).is_file() {
         return Err(UserError::new(format!(
-            "{name} is a directory without {}: it is not a CDK cloud assembly (cdk synth's output), so pass one, or template files",
+            "{name} is a directory without {}, so not a CDK cloud assembly: pass the directory cdk synth writes (cdk.out) or template files",
             cdk::MANIFEST_FILE
         )));
     }
     let mut stacks = Vec::new();
     stacks_of(directory, 0, &mut stacks)?;
     let mut loaded = Vec::new();
-    for (template_path, stack) in &stacks {
+    for (template_path, manifest_name, stack) in &stacks {
         let file = template_path.to_string_lossy().to_string();
         let bytes = read(template_path)?;
-        let stack_options = stack_options(stack, args, options)?;
+        let stack_options = stack_options(stack, manifest_name, args, options)?;
         loaded.extend(
             template::load_rotations(&file, &bytes, &stack_options).map_err(UserError::new)?,
         );
     }
     if loaded.is_empty() {
-        let ids: Vec<&str> = stacks.iter().map(|(_, s)| s.id.as_str()).collect();
+        let ids: Vec<&str> = stacks.iter().map(|(_, _, s)| s.id.as_str()).collect();
         return Err(UserError::new(match ids.is_empty() {
             true => format!("{name}: the cloud assembly lists no stack"),
             false => format!(
@@ -124,11 +124,11 @@ fn load_assembly(
 }
 
 /// The stacks of the assembly in `directory` and of the assemblies nested
-/// in it, each with the path of its template.
+/// in it, each with the path of its template and the name of its manifest.
 fn stacks_of(
     directory: &Path,
     depth: usize,
-    out: &mut Vec<(PathBuf, cdk::Stack)>,
+    out: &mut Vec<(PathBuf, String, cdk::Stack)>,
 ) -> Result<(), UserError> {
     let manifest_path = directory.join(cdk::MANIFEST_FILE);
     let manifest_name = manifest_path.to_string_lossy().to_string();
@@ -149,7 +149,7 @@ fn stacks_of(
                         template_path.to_string_lossy()
                     )));
                 }
-                out.push((template_path, stack));
+                out.push((template_path, manifest_name.clone(), stack));
             }
             cdk::Artifact::Assembly {
                 id,
@@ -174,13 +174,15 @@ fn stacks_of(
 /// synthesized the stack for, else the defaults.
 fn stack_options(
     stack: &cdk::Stack,
+    manifest_name: &str,
     args: &TemplateArgs,
     options: &template::LoadOptions,
 ) -> Result<template::LoadOptions, UserError> {
     let region = match (&args.region, &stack.region) {
         (Some(region), _) => region.clone(),
         (None, Some(region)) => {
-            check_region(region, &format!("stack {}'s environment region", stack.id))?;
+            let source = format!("{manifest_name}: stack {}'s environment region", stack.id);
+            check_region(region, &source)?;
             region.clone()
         }
         (None, None) => DEFAULT_REGION.to_string(),

@@ -31,4 +31,5 @@ mod rotate_trace;
 mod round_trips;
 mod scan;
 mod template;
+mod template_cdk;
 mod terraform_plan;
