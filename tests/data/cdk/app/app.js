@@ -26,11 +26,14 @@ const cxapi = require('aws-cdk-lib/cx-api');
 const ec2 = require('aws-cdk-lib/aws-ec2');
 const rds = require('aws-cdk-lib/aws-rds');
 
-// What a project's cdk.json and cdk.context.json would hold: the flags
-// `cdk init` writes, and the zones `cdk synth` looks up once for an
-// environment and keeps.
+// What `cdk synth` would hand the app: the flags `cdk init` writes into
+// cdk.json, the zones it looks up once for an environment and keeps in
+// cdk.context.json, and the metadata it has every template carry (each
+// resource's construct path, the assets' paths).
 const context = {
   ...cxapi.CURRENTLY_RECOMMENDED_FLAGS,
+  'aws:cdk:enable-path-metadata': true,
+  'aws:cdk:enable-asset-metadata': true,
   'availability-zones:account=123456789012:region=eu-west-1': [
     'eu-west-1a',
     'eu-west-1b',
