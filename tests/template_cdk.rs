@@ -88,6 +88,13 @@ fn the_table_and_sarif_point_at_the_stack_template_line() {
         )),
         "{table}"
     );
+    // The group is named by its construct: CDK's logical ids are hashes.
+    assert!(
+        table.contains(&format!(
+            "{DATABASE_GROUP} (Prod/Database/DatabaseSecurityGroup)"
+        )),
+        "{table}"
+    );
 
     let (code, sarif) = sarif_of(&[NOT_ADMITTED]);
     assert_eq!(code, 1);

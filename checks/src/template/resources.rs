@@ -389,6 +389,15 @@ fn name_tag(tags: &Val) -> Option<String> {
     }
 }
 
+/// The construct a CDK template's resource comes from (its `aws:cdk:path`
+/// metadata, without the `/Resource` of an L2 construct's L1 child): what
+/// a CDK user finds in their code, where the logical id is a hash.
+fn cdk_path(r: &Resource) -> Option<String> {
+    let path = r.node.get("Metadata")?.get("aws:cdk:path")?.as_str()?;
+    let path = path.strip_suffix("/Resource").unwrap_or(path);
+    (!path.is_empty()).then(|| path.to_string())
+}
+
 fn cidr(value: &Val) -> Result<Option<IpNet>, String> {
     match text(value)? {
         Some(t) => t
@@ -651,7 +660,7 @@ impl<'a> Model<'a> {
             };
             let name = match v(r, "GroupName")? {
                 Val::Str(name) => Some(name),
-                _ => name_tag(&v(r, "Tags")?),
+                _ => name_tag(&v(r, "Tags")?).or_else(|| cdk_path(r)),
             };
             let group = SecurityGroup {
                 id: r.id.clone(),

@@ -736,6 +736,11 @@ fn a_cdk_synthesized_rotation_app_is_read_as_cdk_wrote_it() {
     let net002 = finding(&target, "NET002");
     assert_eq!(net002.status, Status::Fail);
     assert_eq!(net002.resource, "DatabaseSecurityGroup7319C0F6");
+    // A group without a name or Name tag is named by its construct.
+    assert_eq!(
+        target.facts.name_of("DatabaseSecurityGroup7319C0F6"),
+        Some("Prod/Database/DatabaseSecurityGroup")
+    );
 }
 
 #[test]
