@@ -46,8 +46,9 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
     /// Diagnose every rotating secret of one or more regions (CI gates).
     Scan(ScanArgs),
-    /// Diagnose the rotations a CloudFormation template or a Terraform plan
-    /// (terraform show -json) describes, before it is deployed (no AWS calls).
+    /// Diagnose the rotations a CloudFormation template, a Terraform plan
+    /// (terraform show -json) or a CDK cloud assembly (cdk synth's cdk.out)
+    /// describes, before it is deployed (no AWS calls).
     Template(TemplateArgs),
     /// List every check.
     Checks {
@@ -236,19 +237,21 @@ pub struct DiagnoseArgs {
 #[derive(clap::Args, Debug)]
 pub struct TemplateArgs {
     /// CloudFormation templates, YAML or JSON (SAM and the Secrets Manager
-    /// transform as written), or Terraform plans as `terraform show -json`
-    /// writes them.
+    /// transform as written), Terraform plans as `terraform show -json`
+    /// writes them, or CDK cloud assemblies (the directory `cdk synth`
+    /// writes, cdk.out).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
     /// A template parameter's value (repeatable); parameters without one
     /// take their Default. `AWS::AccountId` and `AWS::StackName` may be set
-    /// this way too.
+    /// this way too (over a CDK stack's own).
     #[arg(long = "parameter", value_name = "KEY=VALUE", value_parser = parse_parameter)]
     pub parameters: Vec<(String, String)>,
 
-    /// The region the template is deployed to (AWS::Region): us-east-1
-    /// unless given, or with --live the profile's or AWS_REGION.
+    /// The region the template is deployed to (AWS::Region) [default: a CDK
+    /// stack's environment region, else us-east-1; with --live the
+    /// profile's or AWS_REGION].
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 

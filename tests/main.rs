@@ -31,5 +31,6 @@ mod rotate_trace;
 mod round_trips;
 mod scan;
 mod template;
+mod template_cdk;
 mod template_live;
 mod terraform_plan;

@@ -5,7 +5,8 @@
 //! every check on what it loads: any bytes either give
 //! one line of error or targets whose facts go through every check, the
 //! reachability engine and the locating of findings without a panic, and
-//! serialize.
+//! serialize. The same bytes as a CDK cloud assembly's manifest.json give
+//! one line of error or artifacts whose paths stay inside the assembly.
 
 #![no_main]
 
@@ -13,6 +14,24 @@ use libfuzzer_sys::fuzz_target;
 use rotation_doctor_checks::{diagnose, template};
 
 fuzz_target!(|data: &[u8]| {
+    match template::cdk::manifest("manifest.json", data) {
+        Err(message) => {
+            assert!(!message.contains('\n'), "an error is one line: {message:?}");
+            assert!(message.starts_with("manifest.json"), "{message:?}");
+        }
+        Ok(artifacts) => {
+            for artifact in artifacts {
+                let path = match &artifact {
+                    template::cdk::Artifact::Stack(stack) => &stack.template_file,
+                    template::cdk::Artifact::Assembly { directory, .. } => directory,
+                };
+                let inside = std::path::Path::new(path)
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+                assert!(inside, "{artifact:?}");
+            }
+        }
+    }
     let options = template::LoadOptions {
         region: "us-east-1".to_string(),
         parameters: vec![("Subnets".to_string(), "subnet-1,subnet-2".to_string())],

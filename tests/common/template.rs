@@ -1,6 +1,6 @@
 //! Running `rotation-doctor template` from the repository's root, so that
-//! relative paths are what a CI job would pass (tests/template.rs and
-//! tests/terraform_plan.rs).
+//! relative paths are what a CI job would pass (tests/template.rs,
+//! tests/template_cdk.rs and tests/terraform_plan.rs).
 
 use std::process::Output;
 

@@ -16,7 +16,11 @@
 //! A Terraform plan (`terraform show -json`, recognized by its content) is
 //! first rewritten as the template it amounts to (`terraform.rs`), with
 //! resource addresses as logical ids, and then read the same way.
+//!
+//! A CDK cloud assembly is a directory of templates; its manifest says
+//! which, and with which stack name and environment (`cdk.rs`).
 
+pub mod cdk;
 pub mod intrinsics;
 mod live;
 mod locate;
@@ -79,8 +83,26 @@ impl TemplateTarget {
 }
 
 /// The targets of a template file, or one sentence naming the file and
-/// line of what is wrong with it.
+/// line of what is wrong with it (a template that rotates no secret too).
 pub fn load(
+    file: &str,
+    bytes: &[u8],
+    options: &LoadOptions,
+) -> Result<Vec<TemplateTarget>, String> {
+    let targets = load_rotations(file, bytes, options)?;
+    if targets.is_empty() {
+        return Err(format!("{file}: {NO_ROTATION}"));
+    }
+    Ok(targets)
+}
+
+/// Why a template has no targets.
+pub const NO_ROTATION: &str =
+    "the template has no AWS::SecretsManager::RotationSchedule: it rotates no secret";
+
+/// As `load`, but a template that rotates no secret has no targets (one
+/// stack of a CDK app among others that do).
+pub fn load_rotations(
     file: &str,
     bytes: &[u8],
     options: &LoadOptions,

@@ -395,6 +395,15 @@ fn name_tag(tags: &Val) -> Option<String> {
     }
 }
 
+/// The construct a CDK template's resource comes from (its `aws:cdk:path`
+/// metadata, without the `/Resource` of an L2 construct's L1 child): what
+/// a CDK user finds in their code, where the logical id is a hash.
+fn cdk_path(r: &Resource) -> Option<String> {
+    let path = r.node.get("Metadata")?.get("aws:cdk:path")?.as_str()?;
+    let path = path.strip_suffix("/Resource").unwrap_or(path);
+    (!path.is_empty()).then(|| path.to_string())
+}
+
 fn cidr(value: &Val) -> Result<Option<IpNet>, String> {
     match text(value)? {
         Some(t) => t
@@ -691,7 +700,7 @@ impl<'a> Model<'a> {
             };
             let name = match v(r, "GroupName")? {
                 Val::Str(name) => Some(name),
-                _ => name_tag(&v(r, "Tags")?),
+                _ => name_tag(&v(r, "Tags")?).or_else(|| cdk_path(r)),
             };
             let group = SecurityGroup {
                 id: r.id.clone(),
@@ -1418,6 +1427,16 @@ pub(super) fn targets(
         globals: tree.get("Globals").and_then(|g| g.get("Function")),
     };
     let graph = dependencies(&model, &parameters, &conditions)?;
+    // Which resources a template without any schedule creates does not
+    // matter (one stack of a CDK app among others that rotate): conditions
+    // it cannot decide are no reason to refuse it.
+    if model
+        .of_kind("AWS::SecretsManager::RotationSchedule")
+        .next()
+        .is_none()
+    {
+        return Ok(Vec::new());
+    }
     let account = given
         .get("AWS::AccountId")
         .cloned()
@@ -1457,10 +1476,7 @@ pub(super) fn targets(
         .existing("AWS::SecretsManager::RotationSchedule", &exists)
         .collect();
     if schedules.is_empty() {
-        return err(
-            0,
-            "the template has no AWS::SecretsManager::RotationSchedule: it rotates no secret",
-        );
+        return Ok(Vec::new());
     }
     schedules.sort_by_key(|r| r.line);
     let lookup = Lookup::new(options.account.as_ref());

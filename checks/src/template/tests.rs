@@ -683,3 +683,71 @@ fn the_pseudo_parameters_and_the_account_can_be_given() {
         .unwrap()
         .starts_with("eu-central-1")));
 }
+
+const CDK_ADMITTED: &str =
+    include_str!("../../../tests/data/cdk/admitted.out/RotationAdmitted.template.json");
+const CDK_NOT_ADMITTED: &str = include_str!(
+    "../../../tests/data/cdk/not-admitted.out/assembly-Prod/ProdDatabase5B3A507C.template.json"
+);
+
+/// What `cdk synth` writes for `addRotationSingleUser` (tests/data/cdk/app):
+/// the rotation app's subnets as an `Fn::Join` of subnet `Ref`s, its group
+/// as `Fn::GetAtt GroupId`, the database's port as `Fn::GetAtt
+/// Endpoint.Port` on the ingress rule, a `CDKMetadata` resource under a
+/// condition on the region, a custom resource, an SSM parameter type.
+#[test]
+fn a_cdk_synthesized_rotation_app_is_read_as_cdk_wrote_it() {
+    for region in ["us-east-1", "eu-south-9"] {
+        let target = load(
+            "RotationAdmitted.template.json",
+            CDK_ADMITTED.as_bytes(),
+            &LoadOptions {
+                region: region.into(),
+                ..options(&[("AWS::StackName", "RotationAdmitted")])
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .remove(0);
+        let lambda = target.facts.lambda.present().unwrap();
+        assert_eq!(
+            lambda.name,
+            "RotationAdmittedDatabaseRotationSingleUserAF683A27"
+        );
+        let vpc = lambda.vpc.as_ref().unwrap();
+        assert_eq!(
+            vpc.subnet_ids,
+            [
+                "VpcPrivateSubnet1Subnet536B997A",
+                "VpcPrivateSubnet2Subnet3788AAA1"
+            ]
+        );
+        assert_eq!(
+            vpc.security_group_ids,
+            ["DatabaseRotationSingleUserSecurityGroupAC6E0E73"]
+        );
+        assert_eq!(
+            lambda.secrets_manager_endpoint.as_deref(),
+            Some(format!("https://secretsmanager.{region}.amazonaws.com").as_str())
+        );
+        for check in ["NET001", "NET002", "NET003", "LAM004", "SEC001", "TPL003"] {
+            assert_eq!(finding(&target, check).status, Status::Pass, "{check}");
+        }
+    }
+    let target = load_one(CDK_NOT_ADMITTED);
+    let net002 = finding(&target, "NET002");
+    assert_eq!(net002.status, Status::Fail);
+    assert_eq!(net002.resource, "DatabaseSecurityGroup7319C0F6");
+    // A group without a name or Name tag is named by its construct.
+    assert_eq!(
+        target.facts.name_of("DatabaseSecurityGroup7319C0F6"),
+        Some("Prod/Database/DatabaseSecurityGroup")
+    );
+}
+
+#[test]
+fn a_template_without_a_schedule_has_no_rotations_whatever_its_conditions() {
+    let text = "Parameters:\n  Env:\n    Type: String\nConditions:\n  Prod: !Equals [!Ref Env, prod]\nResources:\n  A:\n    Type: AWS::SNS::Topic\n    Condition: Prod\n";
+    let none = load_rotations("t.yaml", text.as_bytes(), &options(&[])).unwrap();
+    assert!(none.is_empty());
+    assert_eq!(error(text), format!("t.yaml: {NO_ROTATION}"));
+}
