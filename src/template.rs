@@ -72,8 +72,11 @@ pub fn template_command(args: TemplateArgs) -> Result<u8, UserError> {
         let mut diagnosis = diagnose(&loaded.facts);
         loaded.locate(&mut diagnosis.findings, &diagnosis.paths);
         // Fix plans change a live account; a template is changed by hand
-        // at the line each finding points at.
+        // at the line each finding points at, as the remediation then says.
         for finding in &mut diagnosis.findings {
+            if let Some(text) = template::remedy::remediation(finding) {
+                finding.remediation = text;
+            }
             finding.fixes.clear();
         }
         let mut target = report::Target::new(&loaded.facts, diagnosis);

@@ -24,6 +24,7 @@ pub mod cdk;
 pub mod intrinsics;
 mod live;
 mod locate;
+pub mod remedy;
 mod resources;
 mod terraform;
 pub mod yaml;
