@@ -2044,6 +2044,7 @@ impl<'a> Builder<'_, 'a> {
                 .v(db, "Engine")?
                 .as_text()
                 .map(|e| e.to_ascii_lowercase()),
+            engine_version: self.v(db, "EngineVersion")?.as_text(),
             status: None,
             endpoint: self.model.db_address(ctx, db)?.as_text(),
             port: self.model.db_port(ctx, db)?,
