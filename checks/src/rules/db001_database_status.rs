@@ -2,7 +2,7 @@
 
 use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
-use crate::facts::{ErrorKind, Fact, Facts};
+use crate::facts::{ErrorKind, Fact, Facts, Unavailable};
 use crate::finding::{Finding, Severity, Status};
 
 pub struct DatabaseStatus;
@@ -116,19 +116,35 @@ fn host_form(host: &str, region: &str) -> HostForm {
 
 /// The failure for a database the secret names that RDS does not have: the
 /// host (or identifier) named, what its form says, and the likely causes.
-fn not_found(facts: &Facts, named: &str, host: Option<&str>) -> Finding {
+fn not_found(
+    facts: &Facts,
+    named: Option<&str>,
+    host: Option<&str>,
+    lookup: &Unavailable,
+) -> Finding {
     let region = &facts.region;
     let causes = "Likely causes: the database was restored from a snapshot or renamed (its endpoint changed and the secret kept the old one); \
                   it is in another region or account; or host is an RDS Proxy endpoint or a DNS alias (CNAME) rather than the database's own endpoint.";
     let fix = "Point host (and dbInstanceIdentifier or dbClusterIdentifier) in the secret at the database's endpoint, \
                with aws secretsmanager put-secret-value, keeping every other field; then rotate.";
     let Some(host) = host.filter(|h| !h.trim().is_empty()) else {
+        // Named by identifier, or (a template's database) by the lookup alone.
+        let (resource, what) = match named {
+            Some(id) => (
+                id.to_string(),
+                format!("no RDS instance or cluster in {region} of this account is named {id}"),
+            ),
+            None => (
+                facts.secret_id.clone(),
+                format!("{} in {region} of this account", lookup.message),
+            ),
+        };
         return META
             .finding(
                 Status::Fail,
-                named,
+                resource,
                 format!(
-                    "no RDS instance or cluster in {region} of this account is named {named}: the rotation function cannot log into a database that does not exist"
+                    "{what}: the rotation function cannot log into a database that does not exist"
                 ),
             )
             .with_remediation(format!("{fix}\n{causes}"));
@@ -191,7 +207,12 @@ impl Check for DatabaseStatus {
         if let Fact::Unavailable(u) = &facts.database {
             if u.kind == ErrorKind::NotFound {
                 let host = connection.and_then(|c| c.host.as_deref());
-                return vec![not_found(facts, &named, host).with_evidence([u.to_string()])];
+                let id = connection.and_then(|c| {
+                    c.db_instance_identifier
+                        .as_deref()
+                        .or(c.db_cluster_identifier.as_deref())
+                });
+                return vec![not_found(facts, id, host, u).with_evidence([u.to_string()])];
             }
         }
         if let Some(finding) = super::support::not_deployed(&META, facts, &named, "database status")
