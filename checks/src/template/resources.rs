@@ -1505,7 +1505,8 @@ struct Builder<'b, 'a> {
 /// The database a `SecretTargetAttachment` points at.
 enum Attached<'r, 'a> {
     Template(&'r Resource<'a>),
-    Existing(Database),
+    /// Boxed: a `Database` is much larger than a reference.
+    Existing(Box<Database>),
 }
 
 /// The database a secret's value names, for `--live` to look up.
@@ -1975,7 +1976,7 @@ impl<'a> Builder<'_, 'a> {
             }
         };
         Ok(match self.lookup.database(&reference) {
-            Fact::Present(db) => Ok(Attached::Existing(db)),
+            Fact::Present(db) => Ok(Attached::Existing(Box::new(db))),
             Fact::Unavailable(why) => Err(why),
             Fact::NotApplicable(why) => Err(live::open(why)),
         })
@@ -1984,7 +1985,7 @@ impl<'a> Builder<'_, 'a> {
     fn database(&self, a: &Resource<'a>) -> Result<Fact<Database>, TemplateError> {
         let db = match self.attached_database(a)? {
             Ok(Attached::Template(db)) => db,
-            Ok(Attached::Existing(db)) => return Ok(Fact::Present(db)),
+            Ok(Attached::Existing(db)) => return Ok(Fact::Present(*db)),
             Err(why) => return Ok(Fact::Unavailable(why)),
         };
         let ctx = self.ctx;
