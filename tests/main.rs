@@ -12,6 +12,7 @@ mod bad_input;
 mod checks_catalog;
 mod checks_iam;
 mod completions;
+mod db_host;
 mod diagrams;
 mod example_snapshot;
 mod faults;

@@ -210,6 +210,7 @@ fn synthetic() -> Facts {
             identifier: "bench-db".into(),
             arn: None,
             engine: Some("mysql".into()),
+            engine_version: None,
             status: Some("available".into()),
             endpoint: None,
             port: Some(3306),

@@ -456,6 +456,9 @@ pub struct Database {
     pub identifier: String,
     pub arn: Option<String>,
     pub engine: Option<String>,
+    /// `EngineVersion`, e.g. `8.0.35` or `5.7.mysql_aurora.2.11.2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_version: Option<String>,
     pub status: Option<String>,
     pub endpoint: Option<String>,
     pub port: Option<u16>,

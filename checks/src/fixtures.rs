@@ -149,6 +149,7 @@ pub fn lab() -> Facts {
             identifier: "lab-db".to_string(),
             arn: None,
             engine: Some("mysql".to_string()),
+            engine_version: Some("8.0.35".to_string()),
             status: Some("available".to_string()),
             endpoint: Some("lab-db.abc.us-east-1.rds.amazonaws.com".to_string()),
             port: Some(3306),

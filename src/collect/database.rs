@@ -243,6 +243,7 @@ fn from_instance(instance: &DbInstance) -> Database {
             .to_string(),
         arn: instance.db_instance_arn().map(str::to_string),
         engine: instance.engine().map(str::to_string),
+        engine_version: instance.engine_version().map(str::to_string),
         status: instance.db_instance_status().map(str::to_string),
         endpoint: instance
             .endpoint()
@@ -303,6 +304,7 @@ async fn from_cluster(client: &Client, cluster: &DbCluster) -> Database {
             .to_string(),
         arn: cluster.db_cluster_arn().map(str::to_string),
         engine: cluster.engine().map(str::to_string),
+        engine_version: cluster.engine_version().map(str::to_string),
         status: cluster.status().map(str::to_string),
         endpoint: cluster.endpoint().map(str::to_string),
         port: cluster.port().and_then(|port| u16::try_from(port).ok()),

@@ -2,7 +2,7 @@
 
 use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
-use crate::facts::{ErrorKind, Fact, Facts};
+use crate::facts::{ErrorKind, Fact, Facts, Unavailable};
 use crate::finding::{Finding, Severity, Status};
 
 pub struct DatabaseStatus;
@@ -23,6 +23,13 @@ its status is `available`. Stopped, storage-full, failed and
 `incompatible-*` states fail; passing states such as `modifying`,
 `backing-up` or `rebooting` warn. An access-denied lookup is unknown.
 
+A `host` that matches no instance endpoint, cluster endpoint (writer,
+reader or custom) in the secret's region of this account fails, naming the
+host: a stale endpoint after a restore from snapshot or a rename, a
+database in another region or account, an RDS Proxy endpoint or a DNS
+alias. An IP address, and an RDS endpoint name of another region
+(`*.REGION.rds.amazonaws.com`), are named as such.
+
 ## Why it breaks rotation
 setSecret and testSecret log into the database. A deleted or renamed
 database, a stopped instance, or one whose storage is full cannot take the
@@ -32,7 +39,12 @@ fail once and succeed on a retry.
 
 ## How to fix it
 - Not found: point `host` (and `dbInstanceIdentifier`/`dbClusterIdentifier`)
-  in the secret at the database that exists, with `put-secret-value`.
+  in the secret at the database that exists, with `put-secret-value`. A
+  restored or renamed database has a new endpoint
+  (`aws rds describe-db-instances --query 'DBInstances[].Endpoint.Address'`).
+  A database in another region or account needs the function to reach it
+  there; an RDS Proxy or alias should give way to the database's own
+  endpoint, where the password is changed.
 - Stopped: `aws rds start-db-instance --db-instance-identifier ID` (or
   `start-db-cluster`), then rotate.
 - storage-full: `aws rds modify-db-instance --db-instance-identifier ID
@@ -43,6 +55,8 @@ fail once and succeed on a retry.
 
 ## References
 - https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html#Overview.DBInstance.Status
+- https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_RestoreFromSnapshot.html (a restore creates a new instance with a new endpoint)
+- https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_RenameInstance.html (renaming changes the endpoint)
 - https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/accessing-monitoring.html
 "#,
 };
@@ -61,6 +75,115 @@ fn is_broken(status: &str) -> bool {
             | "insufficient-capacity"
             | "restore-error"
     ) || status.starts_with("incompatible-")
+}
+
+/// Where a host that matches no database points, by its form.
+#[derive(Debug, PartialEq)]
+enum HostForm {
+    /// An IP address: it names no RDS endpoint.
+    Ip,
+    /// An RDS endpoint name of another region.
+    OtherRegion(String),
+    /// An RDS Proxy endpoint (`NAME.proxy-ID.REGION.rds.amazonaws.com`).
+    Proxy,
+    /// Anything else: an RDS endpoint of this region, or a DNS name.
+    Name,
+}
+
+fn host_form(host: &str, region: &str) -> HostForm {
+    let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return HostForm::Ip;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    // NAME.ID.REGION.rds.amazonaws.com (.cn in the China regions).
+    let Some(rds) = labels
+        .iter()
+        .position(|label| *label == "rds")
+        .filter(|&i| labels.get(i + 1) == Some(&"amazonaws") && i >= 3)
+    else {
+        return HostForm::Name;
+    };
+    let endpoint_region = labels[rds - 1];
+    if !endpoint_region.eq_ignore_ascii_case(region) {
+        return HostForm::OtherRegion(endpoint_region.to_string());
+    }
+    if labels[1].starts_with("proxy-") {
+        return HostForm::Proxy;
+    }
+    HostForm::Name
+}
+
+/// The failure for a database the secret names that RDS does not have: the
+/// host (or identifier) named, what its form says, and the likely causes.
+fn not_found(
+    facts: &Facts,
+    named: Option<&str>,
+    host: Option<&str>,
+    lookup: &Unavailable,
+) -> Finding {
+    let region = &facts.region;
+    let causes = "Likely causes: the database was restored from a snapshot or renamed (its endpoint changed and the secret kept the old one); \
+                  it is in another region or account; or host is an RDS Proxy endpoint or a DNS alias (CNAME) rather than the database's own endpoint.";
+    let fix = "Point host (and dbInstanceIdentifier or dbClusterIdentifier) in the secret at the database's endpoint, \
+               with aws secretsmanager put-secret-value, keeping every other field; then rotate.";
+    let Some(host) = host.filter(|h| !h.trim().is_empty()) else {
+        // Named by identifier, or (a template's database) by the lookup alone.
+        let (resource, what) = match named {
+            Some(id) => (
+                id.to_string(),
+                format!("no RDS instance or cluster in {region} of this account is named {id}"),
+            ),
+            None => (
+                facts.secret_id.clone(),
+                format!("{} in {region} of this account", lookup.message),
+            ),
+        };
+        return META
+            .finding(
+                Status::Fail,
+                resource,
+                format!(
+                    "{what}: the rotation function cannot log into a database that does not exist"
+                ),
+            )
+            .with_remediation(format!("{fix}\n{causes}"));
+    };
+    let (what, remediation) = match host_form(host, region) {
+        HostForm::Ip => (
+            format!(
+                "the secret's host {host} is an IP address, which matches no RDS DB instance, cluster, or endpoint in {region} of this account: \
+                 RDS databases are reached by endpoint name, and an address changes on failover, restore and maintenance"),
+            format!(
+                "Set host to the database's endpoint name, not an address (an instance's address changes on failover, restore and maintenance). {fix}"
+            ),
+        ),
+        HostForm::OtherRegion(other) => (
+            format!(
+                "the secret's host {host} is an RDS endpoint in {other}, not in {region} where the secret is: it matches no DB instance, cluster, or endpoint in {region} of this account"
+            ),
+            format!(
+                "If the database moved to {region}, point host at its endpoint there. {fix}\n\
+                 If the database stays in {other}, the rotation function must reach it across regions (VPC peering or Transit Gateway), and this tool cannot see it from {region}."
+            ),
+        ),
+        HostForm::Proxy => (
+            format!(
+                "the secret's host {host} is an RDS Proxy endpoint, which matches no DB instance or cluster endpoint in {region} of this account"
+            ),
+            format!(
+                "Point host at the database behind the proxy (its instance or cluster endpoint): the rotation function changes the password on the database itself. {fix}"
+            ),
+        ),
+        HostForm::Name => (
+            format!(
+                "the secret's host {host} matches no RDS DB instance, cluster, or cluster endpoint in {region} of this account: the rotation function cannot log into a database that is not there"
+            ),
+            format!("{fix}\n{causes}"),
+        ),
+    };
+    META.finding(Status::Fail, host, what)
+        .with_remediation(remediation)
 }
 
 impl Check for DatabaseStatus {
@@ -83,19 +206,13 @@ impl Check for DatabaseStatus {
             .unwrap_or_else(|| "the secret's database".to_string());
         if let Fact::Unavailable(u) = &facts.database {
             if u.kind == ErrorKind::NotFound {
-                return vec![META
-                    .finding(
-                        Status::Fail,
-                        &named,
-                        format!(
-                            "no RDS instance or cluster matches {named}: the rotation function cannot log into a database that does not exist"
-                        ),
-                    )
-                    .with_evidence([u.to_string()])
-                    .with_remediation(
-                        "Point host (and dbInstanceIdentifier or dbClusterIdentifier) in the secret at the \
-                         database that exists, with aws secretsmanager put-secret-value.",
-                    )];
+                let host = connection.and_then(|c| c.host.as_deref());
+                let id = connection.and_then(|c| {
+                    c.db_instance_identifier
+                        .as_deref()
+                        .or(c.db_cluster_identifier.as_deref())
+                });
+                return vec![not_found(facts, id, host, u).with_evidence([u.to_string()])];
             }
         }
         if let Some(finding) = super::support::not_deployed(&META, facts, &named, "database status")
@@ -220,5 +337,70 @@ mod tests {
             message: "denied".into(),
         });
         assert_eq!(first(&facts).status, Status::Unknown);
+    }
+
+    fn stale_host(host: &str) -> Finding {
+        let mut facts = DatabaseStatus.fixtures().1;
+        get(&mut facts.connection).host = Some(host.to_string());
+        facts.database = Fact::Unavailable(Unavailable {
+            call: "rds:DescribeDBInstances".into(),
+            kind: ErrorKind::NotFound,
+            message: format!(
+                "no RDS DB instance or cluster in region us-east-1 has the endpoint {host}"
+            ),
+        });
+        first(&facts)
+    }
+
+    #[test]
+    fn a_host_that_matches_nothing_fails_naming_it_and_the_causes() {
+        let host = "old-db.abc123.us-east-1.rds.amazonaws.com";
+        let f = stale_host(host);
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(f.resource, host);
+        assert!(
+            f.message.contains(&format!(
+                "the secret's host {host} matches no RDS DB instance, cluster, or cluster endpoint in us-east-1 of this account"
+            )),
+            "{}",
+            f.message
+        );
+        for cause in [
+            "restored",
+            "renamed",
+            "another region or account",
+            "RDS Proxy",
+        ] {
+            assert!(f.remediation.contains(cause), "{cause}: {}", f.remediation);
+        }
+    }
+
+    #[test]
+    fn an_ip_another_region_and_a_proxy_are_named_as_such() {
+        let f = stale_host("10.0.1.25");
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            f.message.contains("10.0.1.25 is an IP address"),
+            "{}",
+            f.message
+        );
+        let f = stale_host("db.abc123.eu-west-1.rds.amazonaws.com");
+        assert!(
+            f.message
+                .contains("is an RDS endpoint in eu-west-1, not in us-east-1"),
+            "{}",
+            f.message
+        );
+        let f = stale_host("app.proxy-abc123.us-east-1.rds.amazonaws.com");
+        assert!(f.message.contains("RDS Proxy endpoint"), "{}", f.message);
+        assert_eq!(
+            host_form("DB.abc.US-EAST-1.rds.amazonaws.com.", "us-east-1"),
+            HostForm::Name
+        );
+        assert_eq!(
+            host_form("db.internal.example.com", "us-east-1"),
+            HostForm::Name
+        );
+        assert_eq!(host_form("::1", "us-east-1"), HostForm::Ip);
     }
 }

@@ -41,6 +41,7 @@ registry! {
     sec002_master_secret::MasterSecretUsable,
     db001_database_status::DatabaseStatus,
     db002_reader_endpoint::ReaderEndpoint,
+    db003_clone_username_length::CloneUsernameLength,
     log001_rotation_log_errors::RotationLogErrors,
     trl001_rotation_events::RotationEvents,
     tpl001_hosted_rotation_transform::HostedRotationTransform,

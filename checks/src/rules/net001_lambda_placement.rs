@@ -79,6 +79,9 @@ impl Check for LambdaPlacement {
         };
         let database = facts.database.present();
         let Some(vpc) = &lambda.vpc else {
+            if let Some(finding) = super::support::no_such_database(&META, facts, &lambda.arn) {
+                return vec![*finding];
+            }
             return vec![match database {
                 Some(db) if db.publicly_accessible != Some(true) => META
                     .finding(

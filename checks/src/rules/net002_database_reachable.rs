@@ -28,6 +28,8 @@ egress, the route table, the network ACLs of both subnets in both directions
 group ingress (a reference to the Lambda's group, or a CIDR that covers the
 Lambda's whole subnet). The database may run in any of its subnets, so each
 is checked. The evidence shows every path with the component that blocks it.
+When RDS has no database the secret names, there is no path to judge: the
+check is skipped and DB001 fails naming the host.
 
 ## Why it breaks rotation
 `setSecret` and `testSecret` log into the database. When the connection is
@@ -89,6 +91,9 @@ impl Check for DatabaseReachable {
             Ok(lambda) => lambda,
             Err(finding) => return vec![*finding],
         };
+        if let Some(finding) = super::support::no_such_database(&META, facts, &lambda.arn) {
+            return vec![*finding];
+        }
         let database = facts.database.present();
         let name = database.map_or("the database", |d| d.identifier.as_str());
         let reachable = format!("the rotation Lambda reaches {name} from each of its subnets");
@@ -307,5 +312,25 @@ mod tests {
     fn passes_once_the_lambda_is_moved() {
         let finding = crate::rules::evaluate_alone(&DatabaseReachable, &lab_moved()).remove(0);
         assert_eq!(finding.status, Status::Pass, "{finding:?}");
+    }
+
+    #[test]
+    fn a_host_that_matches_no_database_is_skipped_for_db001() {
+        let mut facts = lab_moved();
+        facts.database = crate::facts::Fact::Unavailable(crate::facts::Unavailable {
+            call: "rds:DescribeDBInstances".into(),
+            kind: crate::facts::ErrorKind::NotFound,
+            message: "no RDS DB instance or cluster has the endpoint".into(),
+        });
+        let finding = crate::rules::evaluate_alone(&DatabaseReachable, &facts).remove(0);
+        assert_eq!(finding.status, Status::Skipped, "{finding:?}");
+        assert!(finding.message.contains("see DB001"), "{}", finding.message);
+        assert!(
+            finding
+                .message
+                .contains("lab-db.abc.us-east-1.rds.amazonaws.com"),
+            "{}",
+            finding.message
+        );
     }
 }

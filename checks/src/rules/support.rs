@@ -112,6 +112,34 @@ pub(crate) fn rotation_lambda<'a>(
     readable(meta, &facts.lambda, arn, "the rotation Lambda")
 }
 
+/// `skipped` when RDS has no database the secret names: there is nothing
+/// to reach, and DB001 fails naming the host (the verdict's root cause), so
+/// a network check adds no undecided path of its own.
+pub(crate) fn no_such_database(
+    meta: &'static CheckMeta,
+    facts: &Facts,
+    resource: &str,
+) -> Option<Box<Finding>> {
+    match &facts.database {
+        Fact::Unavailable(u) if u.kind == ErrorKind::NotFound => {
+            let named = facts
+                .connection
+                .present()
+                .and_then(|c| c.host.as_deref())
+                .map_or_else(
+                    || "the secret's database".to_string(),
+                    |h| format!("the secret's host {h}"),
+                );
+            Some(Box::new(meta.finding(
+                Status::Skipped,
+                resource,
+                format!("no database to reach: {named} matches no RDS database (see DB001)"),
+            )))
+        }
+        _ => None,
+    }
+}
+
 /// `skipped` for facts that describe a template before it is deployed
 /// (`Facts::template`): a check of what only a deployed account has (the
 /// secret's versions and dates, the function's and database's states,

@@ -675,7 +675,7 @@ mod tests {
     }
 
     #[test]
-    fn a_database_the_account_does_not_have_is_unknown_naming_it() {
+    fn a_database_the_account_does_not_have_fails_db001_naming_it() {
         let (network, database) = lab_account();
         let parameters = [
             ("VpcId", "vpc-lab"),
@@ -686,7 +686,14 @@ mod tests {
         let (target, _) = load_live(ADD_ROTATION_FIXED, &parameters, &network, &database);
         let why = target.facts.database.missing_reason().unwrap();
         assert!(why.contains("gone-db"), "{why}");
-        assert_eq!(finding(&target, "NET002").status, Status::Unknown);
+        // DB001 names what the account lacks; with no database there is no
+        // path for NET002 to judge.
+        let db001 = finding(&target, "DB001");
+        assert_eq!(db001.status, Status::Fail, "{db001:?}");
+        assert!(db001.message.contains("gone-db"), "{}", db001.message);
+        let net002 = finding(&target, "NET002");
+        assert_eq!(net002.status, Status::Skipped, "{net002:?}");
+        assert!(net002.message.contains("DB001"), "{}", net002.message);
     }
 
     #[test]

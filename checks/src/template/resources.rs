@@ -1521,7 +1521,8 @@ struct Builder<'b, 'a> {
 /// The database a `SecretTargetAttachment` points at.
 enum Attached<'r, 'a> {
     Template(&'r Resource<'a>),
-    Existing(Database),
+    /// Boxed: a `Database` is much larger than a reference.
+    Existing(Box<Database>),
 }
 
 /// The database a secret's value names, for `--live` to look up.
@@ -1991,7 +1992,7 @@ impl<'a> Builder<'_, 'a> {
             }
         };
         Ok(match self.lookup.database(&reference) {
-            Fact::Present(db) => Ok(Attached::Existing(db)),
+            Fact::Present(db) => Ok(Attached::Existing(Box::new(db))),
             Fact::Unavailable(why) => Err(why),
             Fact::NotApplicable(why) => Err(live::open(why)),
         })
@@ -2000,7 +2001,7 @@ impl<'a> Builder<'_, 'a> {
     fn database(&self, a: &Resource<'a>) -> Result<Fact<Database>, TemplateError> {
         let db = match self.attached_database(a)? {
             Ok(Attached::Template(db)) => db,
-            Ok(Attached::Existing(db)) => return Ok(Fact::Present(db)),
+            Ok(Attached::Existing(db)) => return Ok(Fact::Present(*db)),
             Err(why) => return Ok(Fact::Unavailable(why)),
         };
         let ctx = self.ctx;
@@ -2060,6 +2061,7 @@ impl<'a> Builder<'_, 'a> {
                 .v(db, "Engine")?
                 .as_text()
                 .map(|e| e.to_ascii_lowercase()),
+            engine_version: self.v(db, "EngineVersion")?.as_text(),
             status: None,
             endpoint: self.model.db_address(ctx, db)?.as_text(),
             port: self.model.db_port(ctx, db)?,
