@@ -75,9 +75,17 @@ const ENGINES: &[(&str, &str, u16)] = &[
     ("db2", "db2", 50000),
 ];
 
+/// The template family of a secret's `engine` value the templates accept.
+pub(super) fn secret_engine_family(engine: &str) -> Option<&'static str> {
+    ENGINES
+        .iter()
+        .find(|(name, _, _)| *name == engine)
+        .map(|(_, family, _)| *family)
+}
+
 /// The template family of an RDS engine name (`aurora-mysql`, `oracle-ee`,
 /// `sqlserver-se`, `docdb`…).
-fn database_family(engine: &str) -> Option<&'static str> {
+pub(super) fn database_family(engine: &str) -> Option<&'static str> {
     let engine = engine.to_ascii_lowercase();
     let family = match engine.as_str() {
         "mysql" | "aurora" | "aurora-mysql" => "mysql",
