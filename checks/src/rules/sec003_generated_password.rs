@@ -332,7 +332,8 @@ impl Settings {
 
     /// Whether a generated password may contain `c`.
     fn may_contain(&self, c: char) -> bool {
-        !self.exclude.contains(c) && !(self.exclude_punctuation && PUNCTUATION.contains(c))
+        let excluded_as_punctuation = self.exclude_punctuation && PUNCTUATION.contains(c);
+        !self.exclude.contains(c) && !excluded_as_punctuation
     }
 
     /// How many of the four kinds of characters are generated.
