@@ -30,6 +30,7 @@ mod reports;
 mod rotate_trace;
 mod round_trips;
 mod scan;
+mod secret_settings;
 mod template;
 mod template_live;
 mod terraform_plan;
