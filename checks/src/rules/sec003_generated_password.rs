@@ -49,9 +49,9 @@ character the template leaves out by default (`'` and `\`, `:` for
 PostgreSQL and Redshift) is allowed again, a connection-URL and quoting
 hazard rather than a rejection, and when it lets through a character RDS
 refuses only through its API that the template does not leave out either
-(`&` for Oracle: the template's `ALTER USER` accepts it). A function that is not one of AWS's
-templates (no `SECRETS_MANAGER_ENDPOINT` and none of these variables) or an
-unknown engine is skipped. In a template, `HostedRotationLambda`'s
+(`&` for Oracle: the template's `ALTER USER` accepts it). A function that
+is not one of AWS's templates (no `SECRETS_MANAGER_ENDPOINT` and none of
+these variables) or an unknown engine is skipped. In a template, `HostedRotationLambda`'s
 `ExcludeCharacters`, a rotation application's `excludeCharacters` and the
 function's `Environment` are read the same way.
 
