@@ -31,6 +31,7 @@ mod reports;
 mod rotate_trace;
 mod round_trips;
 mod scan;
+mod secret_settings;
 mod template;
 mod template_cdk;
 mod template_live;

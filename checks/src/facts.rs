@@ -156,6 +156,11 @@ pub struct TemplateFacts {
     /// The secret's `AWS::SecretsManager::SecretTargetAttachment`, when
     /// the template has one.
     pub target_attachment: Option<TargetAttachment>,
+    /// The secret's `GenerateSecretString` password settings, by property
+    /// name (`ExcludeCharacters`, `PasswordLength`, `ExcludePunctuation`…),
+    /// when it has one; properties the template does not resolve are absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate_secret_string: Option<BTreeMap<String, String>>,
 }
 
 /// A `HostedRotationLambda`: the function the Secrets Manager transform
@@ -434,7 +439,24 @@ pub struct Lambda {
     /// kept; other variables are recorded by name only.
     pub secrets_manager_endpoint: Option<String>,
     pub environment_keys: Vec<String>,
+    /// The values of the variables AWS's rotation templates read to generate
+    /// a password (`PASSWORD_VARIABLES`): settings, never secrets, so they
+    /// are kept. A variable that is not set is absent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub password_settings: BTreeMap<String, String>,
 }
+
+/// The variables AWS's rotation templates pass to `GetRandomPassword`
+/// (their `get_random_password`), whose values the collector keeps.
+pub const PASSWORD_VARIABLES: &[&str] = &[
+    "EXCLUDE_CHARACTERS",
+    "PASSWORD_LENGTH",
+    "EXCLUDE_NUMBERS",
+    "EXCLUDE_PUNCTUATION",
+    "EXCLUDE_UPPERCASE",
+    "EXCLUDE_LOWERCASE",
+    "REQUIRE_EACH_INCLUDED_TYPE",
+];
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LambdaVpc {

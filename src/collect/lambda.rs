@@ -1,9 +1,11 @@
 //! Round 2: the rotation Lambda's configuration and resource policy.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::Client;
 use rotation_doctor_checks::Arn;
-use rotation_doctor_checks::{ErrorKind, Fact, Lambda, LambdaVpc, Unavailable};
+use rotation_doctor_checks::{ErrorKind, Fact, Lambda, LambdaVpc, Unavailable, PASSWORD_VARIABLES};
 
 use super::errors::unavailable;
 
@@ -62,16 +64,21 @@ fn lambda_from(arn: &str, output: &GetFunctionConfigurationOutput) -> Lambda {
         }
     });
 
-    // Other variables may hold secrets: keep their names only.
+    // Other variables may hold secrets: keep their names only, and the
+    // values of the templates' password settings, which are not secret.
     let mut secrets_manager_endpoint = None;
     let mut environment_keys = Vec::new();
+    let mut password_settings = BTreeMap::new();
     if let Some(variables) = output.environment().and_then(|env| env.variables()) {
         for (name, value) in variables {
             if name == ENDPOINT_VARIABLE {
                 secrets_manager_endpoint = Some(value.clone());
-            } else {
-                environment_keys.push(name.clone());
+                continue;
             }
+            if PASSWORD_VARIABLES.contains(&name.as_str()) {
+                password_settings.insert(name.clone(), value.clone());
+            }
+            environment_keys.push(name.clone());
         }
     }
     environment_keys.sort();
@@ -100,6 +107,7 @@ fn lambda_from(arn: &str, output: &GetFunctionConfigurationOutput) -> Lambda {
         vpc,
         secrets_manager_endpoint,
         environment_keys,
+        password_settings,
     }
 }
 

@@ -39,6 +39,7 @@ registry! {
     net003_secretsmanager_reachable::SecretsmanagerReachable,
     sec001_secret_structure::SecretStructure,
     sec002_master_secret::MasterSecretUsable,
+    sec003_generated_password::GeneratedPassword,
     db001_database_status::DatabaseStatus,
     db002_reader_endpoint::ReaderEndpoint,
     db003_clone_username_length::CloneUsernameLength,

@@ -4,7 +4,7 @@
 
 use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
-use crate::facts::{Connection, Database, Fact, Facts, SecretFormat};
+use crate::facts::{Connection, Database, ErrorKind, Fact, Facts, Secret, SecretFormat};
 use crate::finding::{Finding, Severity, Status};
 
 pub struct SecretStructure;
@@ -25,6 +25,10 @@ static META: CheckMeta = CheckMeta {
     docs: r#"## What it checks
 The AWSCURRENT value of the secret, without ever showing a password or any
 field other than host, port, engine, dbname and username:
+- AWSCURRENT has a value at all: a secret created without one (a
+  `CreateSecret` with no `SecretString`, a template's secret whose value an
+  application was meant to write) answers GetSecretValue with
+  `ResourceNotFoundException`, and that is named as such;
 - it is a JSON object (not plain text, not binary);
 - it has the keys AWS's rotation templates require: `engine`, `host`,
   `username`, `password`; `dbname` for Oracle; `masterarn` for the
@@ -44,14 +48,21 @@ The templates parse the value with `json.loads` and raise `KeyError: '<key>
 key is missing from secret JSON'`, or `Database engine must be set to
 '<engine>' in order to use this rotation lambda`, in the first step that
 reads it. A wrong port or host makes every login fail (`setSecret: Unable to
-log into database …`), which looks like a network problem.
+log into database …`), which looks like a network problem. Without any
+AWSCURRENT value createSecret stops at once (`can't find the specified secret
+value for staging label: AWSCURRENT`). A value without `host` usually means
+rotation ran before whatever writes the host did: a
+`SecretTargetAttachment` the `RotationSchedule` does not wait for (TPL003),
+or an application that puts the host after creating the secret.
 
 ## How to fix it
 Put a corrected value, which becomes AWSCURRENT (and counts as a rotation):
 `aws secretsmanager put-secret-value --secret-id SECRET --secret-string
 file://connection.json` with `engine`, `host`, `port`, `username`,
 `password`, `dbname` (and `masterarn` for multi-user). Clear a stuck
-AWSPENDING first (ROT002). `--fix` never writes secret values.
+AWSPENDING first (ROT002). A secret without a value needs that value before
+rotation is turned on; for a missing `host`, make the rotation wait for what
+writes it. `--fix` never writes secret values.
 
 ## References
 - https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_secret_json_structure.html
@@ -75,9 +86,17 @@ const ENGINES: &[(&str, &str, u16)] = &[
     ("db2", "db2", 50000),
 ];
 
+/// The template family of a secret's `engine` value the templates accept.
+pub(super) fn secret_engine_family(engine: &str) -> Option<&'static str> {
+    ENGINES
+        .iter()
+        .find(|(name, _, _)| *name == engine)
+        .map(|(_, family, _)| *family)
+}
+
 /// The template family of an RDS engine name (`aurora-mysql`, `oracle-ee`,
 /// `sqlserver-se`, `docdb`…).
-fn database_family(engine: &str) -> Option<&'static str> {
+pub(super) fn database_family(engine: &str) -> Option<&'static str> {
     let engine = engine.to_ascii_lowercase();
     let family = match engine.as_str() {
         "mysql" | "aurora" | "aurora-mysql" => "mysql",
@@ -151,6 +170,48 @@ fn compare_with_database(
     }
 }
 
+/// The finding for a secret whose AWSCURRENT has no value: GetSecretValue
+/// found none (ResourceNotFoundException), or no version carries the label.
+fn no_current_value(facts: &Facts, secret: &Secret) -> Option<Finding> {
+    let Fact::Unavailable(failure) = &facts.connection else {
+        return None;
+    };
+    let labelled = secret
+        .versions
+        .values()
+        .any(|stages| stages.iter().any(|s| s == "AWSCURRENT"));
+    if failure.kind != ErrorKind::NotFound && labelled {
+        return None;
+    }
+    if failure.kind != ErrorKind::NotFound && secret.versions.is_empty() {
+        return None;
+    }
+    let resource = secret.arn.as_str();
+    let mut evidence = vec![format!("GetSecretValue(AWSCURRENT): {failure}")];
+    evidence.extend(
+        secret
+            .versions
+            .iter()
+            .map(|(version, stages)| format!("version {version}: [{}]", stages.join(", "))),
+    );
+    if secret.versions.is_empty() {
+        evidence.push("the secret has no versions".to_string());
+    }
+    Some(
+        META.finding(
+            Status::Fail,
+            resource,
+            "AWSCURRENT has no secret value: the secret was created without one, so rotation cannot start (createSecret fails with \"can't find the specified secret value for staging label: AWSCURRENT\")",
+        )
+        .with_evidence(evidence)
+        .with_remediation(format!(
+            "Put the connection JSON first: aws secretsmanager put-secret-value --secret-id {resource} \
+             --secret-string file://connection.json (engine, host, port, username, password, dbname; \
+             masterarn for multi-user). If a rotation already left AWSPENDING, clear it (ROT002), then rotate."
+        )),
+    )
+}
+
 impl Check for SecretStructure {
     fn meta(&self) -> &'static CheckMeta {
         &META
@@ -162,6 +223,9 @@ impl Check for SecretStructure {
             Err(finding) => return vec![*finding],
         };
         let resource = secret.arn.as_str();
+        if let Some(finding) = no_current_value(facts, secret) {
+            return vec![finding];
+        }
         let connection = match super::support::readable(
             &META,
             &facts.connection,
@@ -219,6 +283,13 @@ impl Check for SecretStructure {
 
         let mut problems = Vec::new();
         let mut doubts = Vec::new();
+        let missing_host = missing.contains(&"host");
+        if missing_host {
+            problems.push(
+                "the value has no `host`: it was put or rotated before the SecretTargetAttachment or the application wrote the database's host".to_string(),
+            );
+        }
+        let missing: Vec<&str> = missing.into_iter().filter(|k| *k != "host").collect();
         if !missing.is_empty() {
             problems.push(format!(
                 "missing key{} {} (the template raises KeyError: '<key> key is missing from secret JSON'{})",
@@ -287,6 +358,15 @@ impl Check for SecretStructure {
         let finding = if !problems.is_empty() {
             let mut all = problems;
             all.extend(doubts);
+            let remediation = if missing_host {
+                format!(
+                    "Put the value again with the database's host (its endpoint): {put_hint} In CloudFormation, \
+                     make the RotationSchedule wait for the SecretTargetAttachment (DependsOn, or SecretId: \
+                     !Ref the attachment; see TPL003)."
+                )
+            } else {
+                put_hint
+            };
             META.finding(
                 Status::Fail,
                 resource,
@@ -295,7 +375,7 @@ impl Check for SecretStructure {
                     all.join("; ")
                 ),
             )
-            .with_remediation(put_hint)
+            .with_remediation(remediation)
         } else if !doubts.is_empty() {
             META.finding(Status::Warn, resource, doubts.join("; "))
                 .with_remediation(put_hint)
@@ -342,10 +422,54 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_host_fails_naming_the_key() {
+    fn a_missing_host_fails_saying_what_wrote_no_host() {
         let f = first(&SecretStructure.fixtures().0);
         assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("missing key host"), "{}", f.message);
+        assert!(
+            f.message.contains(
+                "the value has no `host`: it was put or rotated before the SecretTargetAttachment"
+            ),
+            "{}",
+            f.message
+        );
+        assert!(!f.message.contains("missing key"), "{}", f.message);
+        assert!(f.remediation.contains("TPL003"), "{:?}", f.remediation);
+        // Other missing keys are still named as keys.
+        let mut facts = SecretStructure.fixtures().0;
+        get(&mut facts.connection).keys.retain(|k| k != "username");
+        let f = first(&facts);
+        assert!(f.message.contains("missing key username"), "{}", f.message);
+    }
+
+    #[test]
+    fn an_awscurrent_without_a_value_is_named_as_such() {
+        let mut facts = SecretStructure.fixtures().1;
+        facts.connection = Fact::Unavailable(crate::facts::Unavailable {
+            call: "secretsmanager:GetSecretValue".into(),
+            kind: ErrorKind::NotFound,
+            message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT".into(),
+        });
+        get(&mut facts.secret).versions =
+            [("v1".to_string(), vec!["AWSPENDING".to_string()])].into();
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            f.message
+                .starts_with("AWSCURRENT has no secret value: the secret was created without one"),
+            "{}",
+            f.message
+        );
+        assert!(f.evidence.iter().any(|e| e == "version v1: [AWSPENDING]"));
+        assert!(f.remediation.starts_with("Put the connection JSON first"));
+        // A value that could not be read for another reason stays unknown.
+        facts.connection = Fact::Unavailable(crate::facts::Unavailable {
+            call: "secretsmanager:GetSecretValue".into(),
+            kind: ErrorKind::AccessDenied,
+            message: "no".into(),
+        });
+        get(&mut facts.secret).versions =
+            [("v1".to_string(), vec!["AWSCURRENT".to_string()])].into();
+        assert_eq!(first(&facts).status, Status::Unknown);
     }
 
     #[test]

@@ -122,6 +122,7 @@ fn with_transforms(transforms: &[&str]) -> Facts {
             vpc_security_group_ids: true,
         }),
         target_attachment: None,
+        generate_secret_string: None,
     });
     facts
 }

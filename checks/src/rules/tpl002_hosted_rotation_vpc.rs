@@ -156,6 +156,7 @@ fn with_vpc_settings(subnets: bool, groups: bool) -> Facts {
             vpc_security_group_ids: groups,
         }),
         target_attachment: None,
+        generate_secret_string: None,
     });
     facts
 }

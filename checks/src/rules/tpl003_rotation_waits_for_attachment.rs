@@ -112,6 +112,7 @@ fn waiting(waits: bool) -> Facts {
             logical_id: "SecretAttachment".into(),
             schedule_waits: waits,
         }),
+        generate_secret_string: None,
     });
     facts
 }

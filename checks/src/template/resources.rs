@@ -1727,6 +1727,10 @@ impl<'a> Builder<'_, 'a> {
                 logical_id: a.id.clone(),
                 schedule_waits: depends_on(self.graph, &schedule.id, &a.id),
             }),
+            generate_secret_string: match secret_resource {
+                Some(r) => self.generate_secret_string(r)?,
+                None => None,
+            },
         };
         let master_secret = match connection.present() {
             Some(c) if c.keys.iter().any(|k| k == "masterarn") => Fact::NotApplicable(
@@ -1825,6 +1829,36 @@ impl<'a> Builder<'_, 'a> {
         };
         let connection = self.connection(r, attachment)?;
         Ok((Fact::Present(secret), connection, kms_key))
+    }
+
+    /// The password settings of the secret's `GenerateSecretString`
+    /// (SEC003 compares them with the engine's rules).
+    fn generate_secret_string(
+        &self,
+        r: &Resource<'a>,
+    ) -> Result<Option<BTreeMap<String, String>>, TemplateError> {
+        let generate = self.v(r, "GenerateSecretString")?;
+        if !matches!(generate, Val::Map(_)) {
+            return Ok(None);
+        }
+        let properties = [
+            "ExcludeCharacters",
+            "PasswordLength",
+            "ExcludeNumbers",
+            "ExcludePunctuation",
+            "ExcludeUppercase",
+            "ExcludeLowercase",
+            "RequireEachIncludedType",
+        ];
+        Ok(Some(
+            properties
+                .into_iter()
+                .filter_map(|name| {
+                    let value = generate.get(name).and_then(Val::as_text)?;
+                    Some((name.to_string(), value))
+                })
+                .collect(),
+        ))
     }
 
     /// The keys the secret's value will have, and the connection fields:
@@ -2132,27 +2166,37 @@ impl<'a> Builder<'_, 'a> {
             strings(hosted.get("VpcSecurityGroupIds").unwrap_or(&Val::NoValue)),
         );
         let runtime = hosted.get("Runtime").map(text).transpose();
-        let lambda = match (lists, runtime) {
-            ((Err(why), _) | (_, Err(why)), _) | (_, Err(why)) => unresolved(why),
-            ((Ok(subnet_ids), Ok(security_group_ids)), Ok(runtime)) => Fact::Present(Lambda {
-                arn: arn.clone(),
-                name: name.clone(),
-                role: Some(ctx.arn("iam", false, &format!("role/{name}-role"))),
-                runtime: runtime.flatten(),
-                timeout_seconds: Some(ROTATION_TEMPLATE_TIMEOUT),
-                vpc: (!subnet_ids.is_empty() || !security_group_ids.is_empty()).then_some(
-                    LambdaVpc {
-                        subnet_ids,
-                        security_group_ids,
-                    },
-                ),
-                secrets_manager_endpoint: Some(format!(
-                    "https://secretsmanager.{}.{}",
-                    ctx.region, ctx.url_suffix
-                )),
-                environment_keys: vec!["SECRETS_MANAGER_ENDPOINT".to_string()],
-                ..Lambda::default()
-            }),
+        // The transform passes it to the function as EXCLUDE_CHARACTERS.
+        let exclude = hosted.get("ExcludeCharacters").map(text).transpose();
+        let lambda = match (lists, runtime, exclude) {
+            ((Err(why), _) | (_, Err(why)), _, _) | (_, Err(why), _) | (_, _, Err(why)) => {
+                unresolved(why)
+            }
+            ((Ok(subnet_ids), Ok(security_group_ids)), Ok(runtime), Ok(exclude_characters)) => {
+                let exclude_characters = exclude_characters.flatten();
+                Fact::Present(Lambda {
+                    arn: arn.clone(),
+                    name: name.clone(),
+                    role: Some(ctx.arn("iam", false, &format!("role/{name}-role"))),
+                    runtime: runtime.flatten(),
+                    timeout_seconds: Some(ROTATION_TEMPLATE_TIMEOUT),
+                    vpc: (!subnet_ids.is_empty() || !security_group_ids.is_empty()).then_some(
+                        LambdaVpc {
+                            subnet_ids,
+                            security_group_ids,
+                        },
+                    ),
+                    secrets_manager_endpoint: Some(format!(
+                        "https://secretsmanager.{}.{}",
+                        ctx.region, ctx.url_suffix
+                    )),
+                    environment_keys: vec!["SECRETS_MANAGER_ENDPOINT".to_string()],
+                    password_settings: exclude_characters
+                        .map(|value| BTreeMap::from([("EXCLUDE_CHARACTERS".to_string(), value)]))
+                        .unwrap_or_default(),
+                    ..Lambda::default()
+                })
+            }
         };
         let created = "the Secrets Manager transform creates it with the rotation function, so the template does not show it";
         (
@@ -2232,6 +2276,14 @@ impl<'a> Builder<'_, 'a> {
             Some(value) => p.take(text(value)),
             None => None,
         };
+        let mut password_settings = BTreeMap::new();
+        for name in PASSWORD_VARIABLES {
+            if let Some(value) = variables.get(*name).map(text) {
+                if let Some(value) = p.take(value) {
+                    password_settings.insert(name.to_string(), value);
+                }
+            }
+        }
         let role_value = self.v(r, "Role")?;
         let role = p.take(text(&role_value));
         let timeout = p
@@ -2269,6 +2321,7 @@ impl<'a> Builder<'_, 'a> {
             vpc,
             secrets_manager_endpoint: endpoint,
             environment_keys: variables.into_keys().collect(),
+            password_settings,
             ..Lambda::default()
         };
         Ok(Function {
@@ -2292,6 +2345,8 @@ impl<'a> Builder<'_, 'a> {
         let subnet_ids = p.take(strings(&param("vpcSubnetIds")));
         let security_group_ids = p.take(strings(&param("vpcSecurityGroupIds")));
         let endpoint = p.take(text(&param("endpoint")));
+        // The rotation apps pass it to the function as EXCLUDE_CHARACTERS.
+        let exclude_characters = p.take(text(&param("excludeCharacters")));
         if let Some(why) = p.0.into_iter().next() {
             return Ok(Function {
                 lambda: unresolved(format!("the rotation application {}: {why}", r.id)),
@@ -2317,6 +2372,9 @@ impl<'a> Builder<'_, 'a> {
                     Vec::new()
                 },
                 secrets_manager_endpoint: endpoint,
+                password_settings: exclude_characters
+                    .map(|value| BTreeMap::from([("EXCLUDE_CHARACTERS".to_string(), value)]))
+                    .unwrap_or_default(),
                 ..Lambda::default()
             }),
             lambda_policy: Fact::NotApplicable(created.to_string()),

@@ -443,6 +443,43 @@ fn hosted_rotation_without_transform_or_vpc_fails_the_template_checks() {
 }
 
 #[test]
+fn hosted_exclude_characters_and_generate_secret_string_meet_the_engines_rules() {
+    let target = load_one(LAB_FIXED);
+    let sec003: Vec<Finding> = findings(&target)
+        .into_iter()
+        .filter(|f| f.check == "SEC003")
+        .collect();
+    assert_eq!(sec003.len(), 2);
+    assert!(
+        sec003.iter().all(|f| f.status == Status::Pass),
+        "{sec003:?}"
+    );
+
+    let text = lab_with(&[
+        (
+            "        RotationLambdaName: lab-mysql-rotation\n",
+            "        RotationLambdaName: lab-mysql-rotation\n        ExcludeCharacters: '/\"'\n",
+        ),
+        ("        ExcludeCharacters: '\"@/\\'\n", ""),
+    ]);
+    let target = load_one(&text);
+    let lambda = target.facts.lambda.present().unwrap();
+    assert_eq!(lambda.password_settings["EXCLUDE_CHARACTERS"], "/\"");
+    let sec003: Vec<Finding> = findings(&target)
+        .into_iter()
+        .filter(|f| f.check == "SEC003")
+        .collect();
+    assert_eq!(sec003[0].status, Status::Fail, "{}", sec003[0].message);
+    assert!(sec003[0].message.contains("`@`"), "{}", sec003[0].message);
+    assert!(
+        sec003[1].message.contains("GenerateSecretString"),
+        "{}",
+        sec003[1].message
+    );
+    assert_eq!(sec003[1].status, Status::Fail, "{}", sec003[1].message);
+}
+
+#[test]
 fn a_schedule_that_does_not_wait_for_the_attachment_fails_tpl003() {
     let text = LAB_FIXED.replace("    DependsOn: LabSecretAttachment\n", "");
     assert_eq!(finding(&load_one(&text), "TPL003").status, Status::Fail);
