@@ -518,6 +518,20 @@ impl Network {
             internet_gateways: Fact::NotApplicable(reason.to_string()),
         }
     }
+
+    /// A network read whole that holds nothing (yet).
+    pub fn empty() -> Network {
+        Network {
+            vpcs: Fact::Present(Vec::new()),
+            subnets: Fact::Present(Vec::new()),
+            route_tables: Fact::Present(Vec::new()),
+            network_acls: Fact::Present(Vec::new()),
+            security_groups: Fact::Present(Vec::new()),
+            vpc_endpoints: Fact::Present(Vec::new()),
+            nat_gateways: Fact::Present(Vec::new()),
+            internet_gateways: Fact::Present(Vec::new()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

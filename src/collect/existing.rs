@@ -39,7 +39,7 @@ pub async fn read_existing(session: &Session, wanted: &Wanted, account: &mut Acc
         match network::vpcs_of_subnets(ec2, &ids).await {
             Ok(vpcs) => vpc_ids.extend(vpcs),
             Err(why) => {
-                let mut read = nothing();
+                let mut read = Network::empty();
                 read.subnets = Fact::Unavailable(why);
                 account.add_network(read);
             }
@@ -50,12 +50,12 @@ pub async fn read_existing(session: &Session, wanted: &Wanted, account: &mut Acc
         match network::groups_by_id(ec2, &ids).await {
             Ok(groups) => {
                 vpc_ids.extend(groups.iter().filter_map(|g| g.vpc_id.clone()));
-                let mut read = nothing();
+                let mut read = Network::empty();
                 read.security_groups = Fact::Present(groups);
                 account.add_network(read);
             }
             Err(why) => {
-                let mut read = nothing();
+                let mut read = Network::empty();
                 read.security_groups = Fact::Unavailable(why);
                 account.add_network(read);
             }
@@ -108,19 +108,5 @@ async fn existing_secret(session: &Session, id: &str) -> ExistingSecret {
                 kms_key: Fact::Unavailable(why),
             }
         }
-    }
-}
-
-/// A read that added nothing.
-fn nothing() -> Network {
-    Network {
-        vpcs: Fact::Present(Vec::new()),
-        subnets: Fact::Present(Vec::new()),
-        route_tables: Fact::Present(Vec::new()),
-        network_acls: Fact::Present(Vec::new()),
-        security_groups: Fact::Present(Vec::new()),
-        vpc_endpoints: Fact::Present(Vec::new()),
-        nat_gateways: Fact::Present(Vec::new()),
-        internet_gateways: Fact::Present(Vec::new()),
     }
 }

@@ -117,16 +117,7 @@ impl Account {
     pub fn new(region: &str) -> Account {
         Account {
             region: region.to_string(),
-            network: Network {
-                vpcs: Fact::Present(Vec::new()),
-                subnets: Fact::Present(Vec::new()),
-                route_tables: Fact::Present(Vec::new()),
-                network_acls: Fact::Present(Vec::new()),
-                security_groups: Fact::Present(Vec::new()),
-                vpc_endpoints: Fact::Present(Vec::new()),
-                nat_gateways: Fact::Present(Vec::new()),
-                internet_gateways: Fact::Present(Vec::new()),
-            },
+            network: Network::empty(),
             looked_up: Wanted::default(),
             databases: Vec::new(),
             secrets: Vec::new(),
