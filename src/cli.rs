@@ -129,7 +129,9 @@ pub struct ScanArgs {
     #[arg(long = "filter", value_name = "FILTER", value_parser = crate::scan::parse_filter)]
     pub filters: Vec<crate::scan::SecretFilter>,
 
-    /// How many secrets are collected at once.
+    /// How many secrets are read and diagnosed at once in each region
+    /// while it is listed (after the listing, diagnoses that mostly reuse
+    /// what was read run up to the bound of 64 calls in flight).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 

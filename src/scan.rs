@@ -355,6 +355,11 @@ pub async fn scan_region(
             // simulate the role go on.
             session.set_all_read();
             all_read = true;
+            // The diagnoses left mostly reuse what the session has read
+            // (a Lambda's, a role's, a VPC's): they run as wide as the
+            // process-wide bound on calls in flight, which still holds
+            // whatever they call.
+            diagnose_limit.add_permits(MAX_CALLS_IN_FLIGHT.saturating_sub(options.concurrency));
         }
     }
     targets.sort_by_key(|(index, _)| *index);
