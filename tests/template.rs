@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::common;
 
-use common::template::{json_report, run as run_template, sarif_of};
+use common::template::{json_report, line_of, run as run_template, sarif_of};
 
 fn template(name: &str) -> PathBuf {
     common::workspace_root()
@@ -20,16 +20,6 @@ fn template(name: &str) -> PathBuf {
 
 const LAB: &str = "tests/data/templates/lab-hosted-rotation.yaml";
 const LAB_FIXED: &str = "tests/data/templates/lab-hosted-rotation-fixed.yaml";
-
-/// The 1-based line of the first line of `file` that is `text` (trimmed).
-fn line_of(file: &str, text: &str) -> u64 {
-    let content = std::fs::read_to_string(common::workspace_root().join(file)).unwrap();
-    content
-        .lines()
-        .position(|l| l.trim() == text)
-        .map(|i| i as u64 + 1)
-        .unwrap_or_else(|| panic!("{file} has no line {text:?}"))
-}
 
 #[test]
 fn the_lab_template_fails_net002_at_the_database_groups_ingress() {

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::common;
 
-use common::template::{json_report, run as run_template, sarif_of};
+use common::template::{json_report, line_of, run as run_template, sarif_of};
 
 const NOT_ADMITTED: &str = "tests/data/cdk/not-admitted.out";
 /// The stack of the `Prod` stage, in the nested assembly CDK writes for it.
@@ -24,13 +24,7 @@ const ROTATION_GROUP: &str = "DatabaseRotationSingleUserSecurityGroupAC6E0E73";
 
 /// The 1-based line of `"ID": {` in a template CDK wrote.
 fn line_of_resource(file: &str, logical_id: &str) -> u64 {
-    let content = std::fs::read_to_string(common::workspace_root().join(file)).unwrap();
-    let text = format!("\"{logical_id}\": {{");
-    content
-        .lines()
-        .position(|l| l.trim() == text)
-        .map(|i| i as u64 + 1)
-        .unwrap_or_else(|| panic!("{file} has no line {text:?}"))
+    line_of(file, &format!("\"{logical_id}\": {{"))
 }
 
 #[test]

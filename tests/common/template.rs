@@ -33,3 +33,15 @@ pub fn sarif_of(args: &[&str]) -> (i32, Value) {
     super::assert_valid_sarif(&sarif);
     (super::exit_code(&out), sarif)
 }
+
+/// The 1-based line of the first line of `file` (from the repository's
+/// root) that is `text`, trimmed.
+pub fn line_of(file: &str, text: &str) -> u64 {
+    let content = std::fs::read_to_string(super::workspace_root().join(file))
+        .unwrap_or_else(|e| panic!("cannot read {file}: {e}"));
+    content
+        .lines()
+        .position(|l| l.trim() == text)
+        .map(|i| i as u64 + 1)
+        .unwrap_or_else(|| panic!("{file} has no line {text:?}"))
+}

@@ -136,20 +136,11 @@ fn actions_of(document: &serde_json::Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::{load, LoadOptions};
-
-    const LAB: &str = include_str!("../../../tests/data/templates/lab-hosted-rotation.yaml");
+    use crate::template::tests::{load_one, LAB};
 
     #[test]
     fn the_lab_template_is_fixed_in_the_template_not_with_the_cli() {
-        let options = LoadOptions {
-            region: "us-east-1".to_string(),
-            parameters: Vec::new(),
-            now: chrono::DateTime::UNIX_EPOCH,
-            account: None,
-        };
-        let targets = load("lab.yaml", LAB.as_bytes(), &options).unwrap_or_else(|e| panic!("{e}"));
-        let diagnosis = crate::diagnose(&targets[0].facts);
+        let diagnosis = crate::diagnose(&load_one(LAB).facts);
         let net002 = diagnosis
             .findings
             .iter()

@@ -6,7 +6,7 @@ use super::*;
 use crate::finding::Status;
 use crate::{ErrorKind, Fact, Finding};
 
-const LAB: &str = include_str!("../../../tests/data/templates/lab-hosted-rotation.yaml");
+pub(super) const LAB: &str = include_str!("../../../tests/data/templates/lab-hosted-rotation.yaml");
 const LAB_FIXED: &str =
     include_str!("../../../tests/data/templates/lab-hosted-rotation-fixed.yaml");
 
@@ -26,7 +26,7 @@ fn load_with(text: &str, parameters: &[(&str, &str)]) -> Vec<TemplateTarget> {
     load("t.yaml", text.as_bytes(), &options(parameters)).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn load_one(text: &str) -> TemplateTarget {
+pub(super) fn load_one(text: &str) -> TemplateTarget {
     let mut targets = load_with(text, &[]);
     assert_eq!(targets.len(), 1);
     targets.remove(0)
