@@ -8,7 +8,7 @@ use aws_sdk_secretsmanager::types::RotationRulesType;
 
 use super::lab::{
     clear_pending_of, create_rotation_function, create_sg, healthy_role_policy, now_millis, Lab,
-    LabOptions, OrPanic,
+    LabOptions, OrPanic, LAMBDA_TRUST,
 };
 use super::{Clients, REGION};
 
@@ -273,12 +273,11 @@ pub async fn build_spread(
 /// host names no database of the account (each a finding of its own, at no
 /// cost in calls).
 pub async fn build_small_region(c: &Clients, region: &str, size: usize) {
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     let role = c
         .iam
         .create_role()
         .role_name(format!("small-rotation-{region}"))
-        .assume_role_policy_document(trust)
+        .assume_role_policy_document(LAMBDA_TRUST)
         .send()
         .await
         .or_panic("CreateRole");

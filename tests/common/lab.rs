@@ -29,6 +29,8 @@ use super::{zip, Clients, REGION};
 pub const CANARY: &str = "CANARY-pw-7f3a9c1e-MUST-NOT-LEAK";
 
 pub const DB_PORT: i32 = 3306;
+/// The trust policy of a Lambda execution role.
+pub const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 pub const SECRETS_MANAGER_SERVICE: &str = "com.amazonaws.us-east-1.secretsmanager";
 pub const SET_SECRET_ERROR: &str =
     "setSecret: Unable to log into database with previous, current, or pending secret of secret arn";
@@ -149,12 +151,11 @@ impl Lab {
 
     pub async fn build_with(c: &Clients, opts: LabOptions) -> Lab {
         // IAM role first: CreateFunction needs it to exist.
-        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
         let role = c
             .iam
             .create_role()
             .role_name(&opts.role_name)
-            .assume_role_policy_document(trust)
+            .assume_role_policy_document(LAMBDA_TRUST)
             .send()
             .await
             .or_panic("CreateRole");
