@@ -194,9 +194,13 @@ async fn one_account(size: usize, plain: usize) {
 
     // The floor before and after the scan: moto slows as it serves.
     let floor_proxy = Proxy::start(server.port(), LATENCY, Vec::new());
+    let moto_before_floor = server.cpu_seconds();
     let (pages, floor_before) = listing_floor(&floor_proxy.endpoint()).await;
+    let moto_floor = server.cpu_seconds() - moto_before_floor;
     let proxy = Proxy::start(server.port(), LATENCY, Vec::new());
+    let moto_before_scan = server.cpu_seconds();
     let run = run_measured(&["scan"], &proxy.endpoint());
+    let moto_scan = server.cpu_seconds() - moto_before_scan;
     check_exit("scan", &run);
     let (_, floor_after) = listing_floor(&floor_proxy.endpoint()).await;
 
@@ -232,6 +236,9 @@ async fn one_account(size: usize, plain: usize) {
         run.wall.as_secs_f64() / floor.as_secs_f64()
     );
     println!("| peak RSS | {:.0} MB |", run.peak_rss_kib as f64 / 1024.0);
+    println!(
+        "| moto's CPU (one Python process) | {moto_scan:.2} s during the scan, {moto_floor:.2} s during the floor's listing |"
+    );
     println!("calls by operation: {}", calls_line(&calls));
     let timeline = proxy.timeline();
     let (busy, per_call) = moto_time(&timeline);

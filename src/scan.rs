@@ -249,8 +249,11 @@ pub struct ScanOptions {
 /// Lists the region's rotating secrets and diagnoses each as soon as it
 /// can: a full batch of 20 listed secrets has its values read in one call
 /// while the listing goes on, and each secret of it is then diagnosed (at
-/// most `concurrency` value reads and `concurrency` diagnoses at once), so
-/// the scan ends about when the listing does. What the secrets share
+/// most `concurrency` value reads and `concurrency` diagnoses at once) once
+/// the listing has given the 100 secrets of its Lambda that its role
+/// simulation asks about together, so the scan ends about when the listing
+/// does. A diagnosis whose log group or CloudTrail events have lines to
+/// mask waits for every password of the region to be read. What the secrets share
 /// (Lambdas, roles, log groups, VPCs, databases, keys, CloudTrail events)
 /// is read once by the one session. The targets, in listing order.
 ///
@@ -288,14 +291,31 @@ pub async fn scan_region(
     };
 
     let mut unread: Vec<(usize, Secret)> = Vec::new();
+    // Read, waiting for the listing to give the rest of their simulation
+    // chunk (`Session::can_diagnose`), so that a diagnosis never holds a
+    // permit while it waits for the listing.
+    let mut waiting: Vec<(usize, ListedSecret)> = Vec::new();
     let mut ready: VecDeque<(usize, ListedSecret)> = VecDeque::new();
     let mut lambdas_seen: HashSet<String> = HashSet::new();
+    let mut make_ready = |ready: &mut VecDeque<_>, (index, secret): (usize, ListedSecret)| {
+        // The first secret of each Lambda goes first: its diagnosis reads
+        // what all the Lambda's secrets share (its configuration, role,
+        // VPC), while the listing still runs; the others then find it read.
+        let lambda = secret.rotation_lambda().unwrap_or_default();
+        if lambdas_seen.insert(lambda.to_string()) {
+            ready.push_front((index, secret));
+        } else {
+            ready.push_back((index, secret));
+        }
+    };
     let mut targets: Vec<(usize, Target)> = Vec::new();
     let (mut listed, mut listing_open, mut all_read) = (0, true, false);
     loop {
+        let mut listing_grew = false;
         tokio::select! {
             page = pages.recv(), if listing_open => match page {
                 Some(page) => {
+                    listing_grew = true;
                     if let Some(bar) = &options.progress {
                         bar.inc_length(page.len() as u64);
                     }
@@ -309,7 +329,7 @@ pub async fn scan_region(
                     }
                 }
                 None => {
-                    listing_open = false;
+                    (listing_open, listing_grew) = (false, true);
                     (&mut listing)
                         .await
                         .map_err(|e| UserError::new(format!("a region's listing stopped: {e}")))??;
@@ -319,16 +339,11 @@ pub async fn scan_region(
                 }
             },
             Some(batch) = reads.join_next() => {
-                for (index, secret) in joined(batch)? {
-                    // The first secret of each Lambda goes first: its
-                    // diagnosis reads what all the Lambda's secrets share
-                    // (its configuration, role, VPC), while the listing
-                    // still runs; the others then find it read.
-                    let lambda = secret.rotation_lambda().unwrap_or_default();
-                    if lambdas_seen.insert(lambda.to_string()) {
-                        ready.push_front((index, secret));
+                for listed in joined(batch)? {
+                    if session.can_diagnose(&listed.1) {
+                        make_ready(&mut ready, listed);
                     } else {
-                        ready.push_back((index, secret));
+                        waiting.push(listed);
                     }
                 }
             }
@@ -349,10 +364,19 @@ pub async fn scan_region(
             Some(diagnosed) = diagnoses.join_next() => targets.push(joined(diagnosed)?),
             else => break,
         }
+        if listing_grew && !waiting.is_empty() {
+            // A page or the listing's end may have completed their chunks.
+            let (now, still): (Vec<_>, Vec<_>) = std::mem::take(&mut waiting)
+                .into_iter()
+                .partition(|(_, listed)| session.can_diagnose(listed));
+            waiting = still;
+            for listed in now {
+                make_ready(&mut ready, listed);
+            }
+        }
         if !all_read && !listing_open && reads.is_empty() {
-            // Every password is known and every secret of each Lambda
-            // listed: the diagnoses waiting to mask log lines or to
-            // simulate the role go on.
+            // Every password is known: the diagnoses waiting to mask log
+            // lines or CloudTrail messages go on.
             session.set_all_read();
             all_read = true;
             // The diagnoses left mostly reuse what the session has read

@@ -83,8 +83,10 @@ pub(crate) async fn rotation_events(
     };
     // Error messages may name the master secret, or print a password: mask
     // what the run may not keep (the lock is held only while parsing), once
-    // a scan has read every value.
-    session.all_read().await;
+    // a scan has read every value (no event, nothing to mask).
+    if !page.events.is_empty() {
+        session.all_read().await;
+    }
     let masked = shared.masked.lock().unwrap_or_else(|e| e.into_inner());
     let masked: Vec<&str> = masked.iter().map(Redacted::expose).collect();
     let secret = SecretRef {

@@ -10,6 +10,7 @@ use rotation_doctor_checks::{ErrorKind, Fact, Facts, Secret, Unavailable};
 use zeroize::Zeroizing;
 
 use super::errors::unavailable;
+use super::iam::SIMULATION_RESOURCES;
 use super::secret::{current_value, parsed, secret_from_entry, version_dates, SecretValue};
 use super::Session;
 use crate::error::UserError;
@@ -34,6 +35,18 @@ impl ListedSecret {
     }
 }
 
+impl Session {
+    /// Whether `listed` can be diagnosed without waiting for more of the
+    /// listing: its role simulation asks about a chunk of its Lambda's
+    /// secrets, which must all be listed first.
+    pub fn can_diagnose(&self, listed: &ListedSecret) -> bool {
+        match listed.rotation_lambda() {
+            Some(lambda) => self.chunk_listed(lambda, &listed.secret.arn, SIMULATION_RESOURCES),
+            None => true,
+        }
+    }
+}
+
 /// BatchGetSecretValue takes at most 20 secret ids a call.
 pub const BATCH_SIZE: usize = 20;
 
@@ -43,8 +56,8 @@ impl Session {
     /// each already as the `Secret` DescribeSecret would give, handed to
     /// `page` as each page arrives. Name prefixes go to the service; tags
     /// are matched here, as a key and value pair (the service filters keys
-    /// and values separately). Once the listing is whole, the session knows
-    /// which secrets each rotation Lambda serves.
+    /// and values separately). The session learns which secrets each
+    /// rotation Lambda serves page by page.
     pub async fn list_rotating(
         &self,
         filters: &[SecretFilter],
@@ -62,15 +75,20 @@ impl Session {
             }
         }
         let mut pages = request.into_paginator().send();
-        let mut by_lambda: HashMap<String, Vec<String>> = HashMap::new();
         while let Some(listed) = pages.next().await {
-            let listed = listed.map_err(|e| {
-                UserError::new(format!(
-                    "cannot list the secrets: {}",
-                    unavailable("secretsmanager:ListSecrets", &e)
-                ))
-            })?;
+            let listed = match listed {
+                Ok(listed) => listed,
+                Err(e) => {
+                    // Nothing waits on a listing that has stopped.
+                    self.add_listed(&[], true);
+                    return Err(UserError::new(format!(
+                        "cannot list the secrets: {}",
+                        unavailable("secretsmanager:ListSecrets", &e)
+                    )));
+                }
+            };
             let mut rotating = Vec::new();
+            let mut by_lambda = Vec::new();
             for entry in listed.secret_list() {
                 let tags_match = filters.iter().all(|f| match f {
                     SecretFilter::NamePrefix(_) => true,
@@ -85,17 +103,15 @@ impl Session {
                 if tags_match && is_rotating && entry.arn().is_some() {
                     let secret = secret_from_entry(entry);
                     if let Some(lambda) = &secret.rotation_lambda_arn {
-                        by_lambda
-                            .entry(lambda.clone())
-                            .or_default()
-                            .push(secret.arn.clone());
+                        by_lambda.push((lambda.clone(), secret.arn.clone()));
                     }
                     rotating.push(secret);
                 }
             }
+            self.add_listed(&by_lambda, false);
             page(rotating);
         }
-        self.set_secrets_by_lambda(by_lambda);
+        self.add_listed(&[], true);
         Ok(())
     }
 

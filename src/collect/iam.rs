@@ -338,7 +338,7 @@ pub(crate) async fn simulate_call(
 }
 
 /// At most this many resources in one simulation.
-const SIMULATION_RESOURCES: usize = 100;
+pub(crate) const SIMULATION_RESOURCES: usize = 100;
 
 /// The simulation of what rotating `secret_arn` needs, in at most three
 /// questions: the secret actions on the secret (asked once for every secret
@@ -369,16 +369,9 @@ async fn simulation(
             .collect()
     };
 
-    // The chunks are cut from every secret of the Lambda: a scan asks once
-    // the listing is whole, so that all its secrets agree on them.
-    session.all_read().await;
-    let peers = session.peers(lambda_arn, secret_arn);
-    let position = peers.iter().position(|arn| arn == secret_arn).unwrap_or(0);
-    let chunk: Vec<String> = peers
-        .chunks(SIMULATION_RESOURCES)
-        .nth(position / SIMULATION_RESOURCES)
-        .map(<[String]>::to_vec)
-        .unwrap_or_else(|| vec![secret_arn.to_string()]);
+    let chunk = session
+        .peer_chunk(lambda_arn, secret_arn, SIMULATION_RESOURCES)
+        .await;
     let on_secret = ask((
         role_arn.to_string(),
         actions_on(secret_arn),
@@ -463,9 +456,13 @@ pub(crate) async fn execution_role(
     let Some(role_arn) = lambda.role.clone() else {
         return Fact::NotApplicable("Lambda reports no execution role".to_string());
     };
-    let (secret_arn, key_id) = match secret {
-        Fact::Present(s) => (s.arn.clone(), s.kms_key_id.clone()),
-        _ => (String::new(), None),
+    let (secret_arn, key_id, listed_lambda) = match secret {
+        Fact::Present(s) => (
+            s.arn.clone(),
+            s.kms_key_id.clone(),
+            s.rotation_lambda_arn.clone(),
+        ),
+        _ => (String::new(), None, None),
     };
     let shared = &session.shared;
     let key_arn = key_arn(key_id.as_deref(), &secret_arn, &shared.clients.region);
@@ -477,7 +474,9 @@ pub(crate) async fn execution_role(
     let documents = shared.roles.get(role_arn.clone(), || async {
         role_documents(&shared.clients.iam, &role_arn).await
     });
-    let simulated = simulation(session, &role_arn, &lambda.arn, &needs, &secret_arn);
+    // The secret's peers are listed under the ARN the secret names.
+    let peers_key = listed_lambda.as_deref().unwrap_or(&lambda.arn);
+    let simulated = simulation(session, &role_arn, peers_key, &needs, &secret_arn);
     let (documents, simulated) = tokio::join!(documents, simulated);
     match documents {
         Fact::Present(mut role) => {

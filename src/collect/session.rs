@@ -82,14 +82,14 @@ pub(crate) struct Shared {
     /// secret it rotates, and an AccessDenied line names the master secret).
     /// Wiped on drop.
     pub masked: Mutex<Vec<Redacted>>,
-    /// The secrets of the run by rotation Lambda ARN, so a simulation asks
-    /// about all of a Lambda's secrets at once.
-    pub secrets_by_lambda: Mutex<HashMap<String, Vec<String>>>,
+    /// The secrets of the run by rotation Lambda ARN, in listing order, as
+    /// the listing goes: a simulation asks about 100 of a Lambda's secrets
+    /// at once, as soon as they are listed.
+    pub listed: tokio::sync::watch::Sender<Listed>,
     /// True once every secret of the run is listed and its value read, so
-    /// `masked` and `secrets_by_lambda` are whole. A scan diagnoses secrets
-    /// while it still lists them; what needs every secret of the run (the
-    /// masking of a log group's lines and of CloudTrail's messages, a
-    /// simulation about all of a Lambda's secrets) waits for this.
+    /// `masked` is whole. A scan diagnoses secrets while it still lists
+    /// them; what needs every password of the run (the masking of a log
+    /// group's lines and of CloudTrail's messages) waits for this.
     pub all_read: tokio::sync::watch::Sender<bool>,
 
     pub lambda_configs: Memo<String, LambdaConfig>,
@@ -137,7 +137,11 @@ impl Session {
                 fleet,
                 account_access,
                 masked: Mutex::new(Vec::new()),
-                secrets_by_lambda: Mutex::new(HashMap::new()),
+                // A single diagnosis lists nothing: its secret is its own chunk.
+                listed: tokio::sync::watch::Sender::new(Listed {
+                    by_lambda: HashMap::new(),
+                    whole: !fleet,
+                }),
                 // A single diagnosis has read its one secret before it asks.
                 all_read: tokio::sync::watch::Sender::new(!fleet),
                 lambda_configs: Memo::new(),
@@ -184,30 +188,78 @@ impl Session {
         let _ = read.wait_for(|all| *all).await;
     }
 
-    /// Records which secrets each rotation Lambda serves in this run.
-    pub(super) fn set_secrets_by_lambda(&self, map: HashMap<String, Vec<String>>) {
-        *self
-            .shared
-            .secrets_by_lambda
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = map;
+    /// Records secrets the listing found, each under its rotation Lambda, in
+    /// listing order; `whole` once the listing has ended.
+    pub(super) fn add_listed(&self, secrets: &[(String, String)], whole: bool) {
+        self.shared.listed.send_modify(|listed| {
+            for (lambda_arn, secret_arn) in secrets {
+                listed
+                    .by_lambda
+                    .entry(lambda_arn.clone())
+                    .or_default()
+                    .push(secret_arn.clone());
+            }
+            listed.whole |= whole;
+        });
     }
 
-    /// The run's secrets rotated by `lambda_arn`, sorted, always including
-    /// `secret_arn` itself.
-    pub(crate) fn peers(&self, lambda_arn: &str, secret_arn: &str) -> Vec<String> {
-        let map = self
-            .shared
-            .secrets_by_lambda
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let mut peers = map.get(lambda_arn).cloned().unwrap_or_default();
-        if !peers.iter().any(|arn| arn == secret_arn) {
-            peers.push(secret_arn.to_string());
-        }
-        peers.sort();
-        peers.dedup();
-        peers
+    /// Whether the listing has given the whole chunk of `size` secrets that
+    /// `secret_arn` is in (see [`Session::peer_chunk`]).
+    pub(crate) fn chunk_listed(&self, lambda_arn: &str, secret_arn: &str, size: usize) -> bool {
+        self.shared
+            .listed
+            .borrow()
+            .chunk_of(lambda_arn, secret_arn, size)
+            .is_some()
+    }
+
+    /// The chunk of at most `size` of the run's secrets rotated by
+    /// `lambda_arn` that holds `secret_arn`, cut in listing order, once the
+    /// listing has given all of it: every secret of a chunk gets the same
+    /// one (so they share one question) while later pages are still listed.
+    pub(crate) async fn peer_chunk(
+        &self,
+        lambda_arn: &str,
+        secret_arn: &str,
+        size: usize,
+    ) -> Vec<String> {
+        let mut listed = self.shared.listed.subscribe();
+        let mut chunk = None;
+        // An error means the sender is gone, which the session itself holds.
+        let _ = listed
+            .wait_for(|listed| {
+                chunk = listed.chunk_of(lambda_arn, secret_arn, size);
+                chunk.is_some()
+            })
+            .await;
+        chunk.unwrap_or_else(|| vec![secret_arn.to_string()])
+    }
+}
+
+/// The rotating secrets listed so far, by rotation Lambda.
+#[derive(Debug, Default)]
+pub(crate) struct Listed {
+    by_lambda: HashMap<String, Vec<String>>,
+    whole: bool,
+}
+
+impl Listed {
+    /// See [`Session::peer_chunk`]; `None` while the chunk may still grow.
+    /// A secret the listing did not put under `lambda_arn` (the function's
+    /// ARN read differently, or a single diagnosis) is a chunk of its own
+    /// once the listing has ended.
+    fn chunk_of(&self, lambda_arn: &str, secret_arn: &str, size: usize) -> Option<Vec<String>> {
+        let peers = self
+            .by_lambda
+            .get(lambda_arn)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let Some(position) = peers.iter().position(|arn| arn == secret_arn) else {
+            return self.whole.then(|| vec![secret_arn.to_string()]);
+        };
+        let start = position / size * size;
+        let end = (start + size).min(peers.len());
+        (end - start == size || self.whole).then(|| peers[start..end].to_vec())
     }
 }
 
@@ -215,6 +267,32 @@ impl Session {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn listed(lambda: &str, secrets: usize, whole: bool) -> Listed {
+        let arns = (0..secrets).map(|n| format!("s{n}")).collect();
+        Listed {
+            by_lambda: HashMap::from([(lambda.to_string(), arns)]),
+            whole,
+        }
+    }
+
+    #[test]
+    fn a_chunk_is_cut_in_listing_order_once_it_is_full_or_the_listing_ends() {
+        let partial = listed("f", 150, false);
+        let first = partial.chunk_of("f", "s42", 100).expect("a full chunk");
+        assert_eq!(first.len(), 100);
+        assert_eq!((first[0].as_str(), first[99].as_str()), ("s0", "s99"));
+        // The second chunk may still grow, and one of another Lambda is
+        // not known yet.
+        assert_eq!(partial.chunk_of("f", "s120", 100), None);
+        assert_eq!(partial.chunk_of("g", "s1", 100), None);
+
+        let whole = listed("f", 150, true);
+        let last = whole.chunk_of("f", "s120", 100).expect("the listing ended");
+        assert_eq!(last.len(), 50);
+        assert_eq!(last[0], "s100");
+        assert_eq!(whole.chunk_of("g", "s1", 100), Some(vec!["s1".to_string()]));
+    }
 
     #[tokio::test]
     async fn a_memo_fetches_each_key_once_even_when_asked_concurrently() {

@@ -152,6 +152,26 @@ impl MotoServer {
         self.port
     }
 
+    /// The CPU seconds moto's process has used so far (user and system,
+    /// every thread), from /proc: moto answers in one Python process, so
+    /// this is how long a run kept it busy.
+    #[allow(dead_code)] // benches only
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are
+        // the 14th and 15th of the line, in clock ticks (100 a second on
+        // Linux's usual USER_HZ).
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let ticks: f64 = after
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|field| field.parse::<f64>().ok())
+            .sum();
+        ticks / 100.0
+    }
+
     /// `http://127.0.0.1:PORT`, for `--endpoint-url` and the SDK clients.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
