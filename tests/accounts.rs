@@ -262,6 +262,14 @@ async fn an_organization_is_scanned_and_an_account_that_cannot_be_entered_is_nam
         .sum();
     assert_eq!(sum, with_stats["stats"]["calls"].as_u64().unwrap());
     assert!(per_account.iter().all(|a| a["calls"].as_u64().unwrap() > 0));
+    // The process's own peak memory, from Linux's /proc: megabytes, not
+    // kilobytes or gigabytes.
+    let peak = with_stats["stats"]["peak_memory_kib"].as_u64();
+    assert!(
+        peak.is_some_and(|kib| (1024..1024 * 1024).contains(&kib)),
+        "{:#}",
+        with_stats["stats"]
+    );
 
     // Every call is in the printed policies: the scanner's own (assume the
     // role, list the organization) and the read policy in each account.

@@ -15,6 +15,20 @@ pub struct RunStats {
     /// A multi-account scan's calls per account.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountStats>,
+    /// The process's peak resident memory so far, where the system says
+    /// (Linux's `VmHWM`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_memory_kib: Option<u64>,
+}
+
+/// The process's peak resident set size in KiB, from /proc/self/status;
+/// `None` where there is no such file.
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// One account's counts (`None`: the credentials' own account), as
@@ -65,6 +79,7 @@ impl RunStats {
             retries: operations.iter().map(|o| o.retries).sum(),
             operations,
             accounts: Vec::new(),
+            peak_memory_kib: peak_memory_kib(),
         }
     }
 
@@ -113,8 +128,12 @@ impl RunStats {
                 )
             })
             .collect();
+        let memory = self
+            .peak_memory_kib
+            .map(|kib| format!(", peak memory {:.0} MB", kib as f64 / 1024.0))
+            .unwrap_or_default();
         format!(
-            "{table}\n{accounts}{} AWS calls, {} retries, {:.2} s\n",
+            "{table}\n{accounts}{} AWS calls, {} retries, {:.2} s{memory}\n",
             self.calls, self.retries, self.wall_seconds
         )
     }
