@@ -37,7 +37,7 @@ const SIGNATURES: &[Signature] = &[
     Signature {
         id: "import-module",
         cause: "the function's code cannot be loaded (runtime and bundled dependencies do not match)",
-        hint: "recreate the rotation function from the current template, or set its runtime back to the one its package was built for",
+        hint: "recreate the rotation function from the current template, or set its runtime back to the one its package was built for (LAM007 names the module and, from the function's tags, the app version to redeploy)",
         needles: &["Runtime.ImportModuleError", "Runtime.UserCodeSyntaxError"],
         detail: Some(r"No module named '([^']+)'"),
     },
