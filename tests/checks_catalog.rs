@@ -250,7 +250,9 @@ async fn a_sar_function_whose_runtime_moved_fails_lam007_naming_the_version_to_r
         &[
             format!("START RequestId: {r} Version: $LATEST"),
             "[ERROR] Runtime.ImportModuleError: Unable to import module 'lambda_function': No module named '_cffi_backend'\nTraceback (most recent call last):".to_string(),
+            "INIT_REPORT Init Duration: 144.81 ms\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError".to_string(),
             format!("END RequestId: {r}"),
+            format!("REPORT RequestId: {r}\tDuration: 150.00 ms\tBilled Duration: 150 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\tStatus: error\tError Type: Runtime.ImportModuleError"),
         ],
     )
     .await;
@@ -258,6 +260,13 @@ async fn a_sar_function_whose_runtime_moved_fails_lam007_naming_the_version_to_r
     let (code, report) = server.diagnose_json(&lab.secret_name, &[]);
     assert_schema(&report);
     assert_eq!(code, 1, "{report:#}");
+    // Lambda's report lines repeat the error type: counted once.
+    let log = finding_with(&report, "LOG001", "fail");
+    assert!(
+        message(log)
+            .contains("cannot be loaded (runtime and bundled dependencies do not match) (1×)"),
+        "{log:#}"
+    );
     let f = finding_with(&report, "LAM007", "fail");
     assert!(
         message(f).contains("runs python3.12")

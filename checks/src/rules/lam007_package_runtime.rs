@@ -4,15 +4,18 @@ use std::collections::BTreeMap;
 
 use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
-use crate::facts::{Facts, Lambda, LogEvent, SAR_APPLICATION_TAG, SAR_VERSION_TAG};
+use crate::facts::{Facts, Lambda, SAR_APPLICATION_TAG, SAR_VERSION_TAG};
 use crate::finding::{Finding, Severity, Status};
+use crate::logs::LogCause;
 
 pub struct PackageRuntime;
 
-/// What the Lambda runtime logs when the handler's module, or a module it
-/// imports, cannot be loaded
+/// LOG001's cause for the lines Lambda logs when it cannot load the
+/// function's code (`Runtime.ImportModuleError`, "Unable to import module
+/// 'lambda_function': No module named '…'", and `Runtime.UserCodeSyntaxError`),
+/// with the modules the lines name as its details
 /// (https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html).
-const IMPORT_MODULE_ERROR: &str = "Runtime.ImportModuleError";
+const IMPORT_MODULE_CAUSE: &str = "import-module";
 
 /// The CloudFormation tag on every resource of a stack (nested stacks
 /// included): the stack that created the function.
@@ -58,19 +61,21 @@ static META: CheckMeta = CheckMeta {
     docs: r#"## What it checks
 The rotation Lambda's log events in the window for
 `Runtime.ImportModuleError` ("Unable to import module 'lambda_function':
-No module named '…'"), which Lambda logs when it cannot load the
-function's code. When the missing module is a compiled one of the drivers
-the rotation templates bundle (PyGreSQL's `_pg`, `pymssql`,
-`python-oracledb`, `ibm_db`, cffi and cryptography, psycopg2), the package
-was built for another Python version than the function's runtime. The
-finding names the runtime, the module and, from the function's tags, where
-the package came from: `serverlessrepo:applicationId` and
-`serverlessrepo:semanticVersion` name the Serverless Application
-Repository (SAR) app and the version that was deployed,
-`aws:cloudformation:stack-name` the stack. A rotation template's
-`Description` ("Conducts an AWS SecretsManager secret rotation for …")
-says which template it is. Without such lines the check passes; without
-logs it is `unknown`.
+No module named '…'") and `Runtime.UserCodeSyntaxError`, which Lambda
+logs when it cannot load the function's code: the lines LOG001 counts as
+`import-module` (Lambda's `INIT_REPORT` and `REPORT` lines, which repeat
+the error type, are not counted again). When the missing module is a
+compiled one of the drivers the rotation templates bundle (PyGreSQL's
+`_pg`, `pymssql`, `python-oracledb`, `ibm_db`, cffi and cryptography,
+psycopg2), the package was built for another Python version than the
+function's runtime. The finding names the runtime, the module and, from
+the function's tags, where the package came from:
+`serverlessrepo:applicationId` and `serverlessrepo:semanticVersion` name
+the Serverless Application Repository (SAR) app and the version that was
+deployed, `aws:cloudformation:stack-name` the stack. A rotation
+template's `Description` ("Conducts an AWS SecretsManager secret rotation
+for …") says which template it is. Without such lines the check passes;
+without logs it is `unknown`.
 
 What is verified and what is not: SAM adds `serverlessrepo:applicationId`
 and `serverlessrepo:semanticVersion` (and `lambda:createdBy: SAM`) to the
@@ -121,13 +126,6 @@ package was built for. `--fix` has no action for this check.
 - https://github.com/aws-samples/aws-secrets-manager-rotation-lambdas/issues/161
 "#,
 };
-
-/// The module an ImportModuleError line names, as logged (`pymssql._pymssql`).
-fn missing_module(message: &str) -> Option<&str> {
-    let start = message.find("No module named '")? + "No module named '".len();
-    let rest = &message[start..];
-    rest.find('\'').map(|end| &rest[..end])
-}
 
 /// The package a compiled module of a bundled driver belongs to.
 fn native_package(module: &str) -> Option<&'static str> {
@@ -209,23 +207,19 @@ impl Check for PackageRuntime {
             .as_deref()
             .filter(|r| !r.is_empty())
             .unwrap_or("its runtime");
-        let failures: Vec<&LogEvent> = logs
-            .events
-            .iter()
-            .filter(|e| e.message.contains(IMPORT_MODULE_ERROR))
-            .collect();
-        let Some(latest) = failures.last() else {
+        let causes = crate::logs::classify(&logs.events);
+        let Some(failures) = causes.iter().find(|c| c.id == IMPORT_MODULE_CAUSE) else {
             return vec![META.finding(
                 Status::Pass,
                 &lambda.arn,
                 format!(
-                    "no {IMPORT_MODULE_ERROR} in {} log events of the last {} h: the function's code loads on {runtime}",
+                    "no Runtime.ImportModuleError or UserCodeSyntaxError in {} log events of the last {} h: the function's code loads on {runtime}",
                     logs.events.len(),
                     facts.log_window_hours
                 ),
             )];
         };
-        vec![import_failure(facts, lambda, runtime, &failures, latest)]
+        vec![import_failure(facts, lambda, runtime, failures)]
     }
 
     #[cfg(test)]
@@ -236,16 +230,14 @@ impl Check for PackageRuntime {
     }
 }
 
-fn import_failure(
-    facts: &Facts,
-    lambda: &Lambda,
-    runtime: &str,
-    failures: &[&LogEvent],
-    latest: &LogEvent,
-) -> Finding {
+fn import_failure(facts: &Facts, lambda: &Lambda, runtime: &str, failures: &LogCause) -> Finding {
     let from = provenance(facts.lambda_tags.present());
-    let module = missing_module(&latest.message);
-    let native = module.and_then(|m| native_package(m).map(|p| (m, p)));
+    // A compiled module says the most; otherwise the last module named.
+    let native = failures
+        .details
+        .iter()
+        .find_map(|m| native_package(m).map(|p| (m.as_str(), p)));
+    let module = failures.details.last().map(String::as_str);
     let origin = match &from.application {
         Some((app, Some(version))) => {
             format!("; its tags say it is version {version} of the Serverless Application Repository app {app}")
@@ -263,16 +255,16 @@ fn import_failure(
             "the rotation Lambda cannot load its code on {runtime}: its package has no module '{module}'{origin}"
         ),
         (None, None) => format!(
-            "the rotation Lambda cannot load its code on {runtime} ({IMPORT_MODULE_ERROR}){origin}"
+            "the rotation Lambda cannot load its code on {runtime}: {}{origin}",
+            failures.example
         ),
     };
-    let first = failures.first().map_or(latest, |e| e);
     let mut evidence = vec![format!(
-        "{}× {IMPORT_MODULE_ERROR} from {} to {}: {}",
-        failures.len(),
-        super::support::iso(&first.timestamp),
-        super::support::iso(&latest.timestamp),
-        crate::logs::shorten(&latest.message)
+        "{}× from {} to {}: {}",
+        failures.count,
+        super::support::iso(&failures.first),
+        super::support::iso(&failures.last),
+        failures.example
     )];
     evidence.push(format!("runtime: {runtime}"));
     if let Some(tags) = facts.lambda_tags.present().filter(|t| !t.is_empty()) {
@@ -366,7 +358,12 @@ pub(crate) mod tests {
             "{}",
             f.remediation
         );
-        assert!(f.evidence[0].starts_with("1× Runtime.ImportModuleError"));
+        assert!(
+            f.evidence[0].starts_with("1× from ")
+                && f.evidence[0].contains("No module named '_pg'"),
+            "{:?}",
+            f.evidence
+        );
         assert!(f
             .evidence
             .iter()
@@ -375,6 +372,45 @@ pub(crate) mod tests {
             .evidence
             .iter()
             .any(|e| e.contains("for RDS PostgreSQL using single user")));
+    }
+
+    #[test]
+    fn lambdas_init_report_after_the_error_neither_counts_nor_hides_the_module() {
+        let mut facts = sar_function_failing_to_import("_pg");
+        let events = &mut get(&mut facts.logs).events;
+        let mut report = events[events.len() - 1].clone();
+        report.timestamp += chrono::TimeDelta::seconds(1);
+        report.message =
+            "INIT_REPORT Init Duration: 144.81 ms\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError"
+                .into();
+        events.push(report);
+        let f = first(&facts);
+        assert!(f.message.contains("'_pg' (PyGreSQL)"), "{}", f.message);
+        assert!(f.evidence[0].starts_with("1× from "), "{:?}", f.evidence);
+    }
+
+    #[test]
+    fn a_syntax_error_loading_the_package_fails_without_a_module() {
+        let mut facts = sar_function_failing_to_import("_pg");
+        let events = &mut get(&mut facts.logs).events;
+        let last = events.len() - 1;
+        // A package with the PyPI project `pg`, not PyGreSQL (failure catalog E3).
+        events[last].message = "[ERROR] Runtime.UserCodeSyntaxError: Syntax error in module 'lambda_function': invalid syntax (__init__.py, line 3)".into();
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            f.message.contains(
+                "cannot load its code on python3.12: [ERROR] Runtime.UserCodeSyntaxError"
+            ),
+            "{}",
+            f.message
+        );
+        // The tags still say which version to redeploy.
+        assert!(
+            f.remediation.starts_with("Redeploy version 1.1.37"),
+            "{}",
+            f.remediation
+        );
     }
 
     #[test]
