@@ -16,6 +16,7 @@ pub const READ_ACTIONS: &[&str] = &[
     "secretsmanager:BatchGetSecretValue",
     "lambda:GetFunctionConfiguration",
     "lambda:GetPolicy",
+    "lambda:ListTags",
     "ec2:DescribeVpcs",
     "ec2:DescribeVpcAttribute",
     "ec2:DescribeSubnets",

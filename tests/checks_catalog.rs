@@ -232,6 +232,93 @@ async fn import_module_error_logs_name_the_module() {
 }
 
 #[tokio::test]
+async fn a_sar_function_whose_runtime_moved_fails_lam007_naming_the_version_to_redeploy() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = quiet_lab(&c).await;
+    lab.move_lambda_to_lambda_tier(&c).await;
+    lab.mark_as_serverless_app(
+        &c,
+        "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSMySQLRotationSingleUser",
+        "1.1.37",
+    )
+    .await;
+    let r = "5b1c0d9e-0000-4000-8000-00000000a003";
+    lab.put_log_lines(
+        &c,
+        "2026/01/01/[$LATEST]runtime",
+        &[
+            format!("START RequestId: {r} Version: $LATEST"),
+            "[ERROR] Runtime.ImportModuleError: Unable to import module 'lambda_function': No module named '_cffi_backend'\nTraceback (most recent call last):".to_string(),
+            "INIT_REPORT Init Duration: 144.81 ms\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError".to_string(),
+            format!("END RequestId: {r}"),
+            format!("REPORT RequestId: {r}\tDuration: 150.00 ms\tBilled Duration: 150 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\tStatus: error\tError Type: Runtime.ImportModuleError"),
+        ],
+    )
+    .await;
+
+    let (code, report) = server.diagnose_json(&lab.secret_name, &[]);
+    assert_schema(&report);
+    assert_eq!(code, 1, "{report:#}");
+    // Lambda's report lines repeat the error type: counted once.
+    let log = finding_with(&report, "LOG001", "fail");
+    assert!(
+        message(log)
+            .contains("cannot be loaded (runtime and bundled dependencies do not match) (1×)"),
+        "{log:#}"
+    );
+    let f = finding_with(&report, "LAM007", "fail");
+    assert!(
+        message(f).contains("runs python3.12")
+            && message(f).contains("'_cffi_backend'")
+            && message(f).contains("version 1.1.37 of the Serverless Application Repository app SecretsManagerRDSMySQLRotationSingleUser"),
+        "{f:#}"
+    );
+    assert!(
+        f["remediation"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("Redeploy version 1.1.37 of the Serverless Application Repository app SecretsManagerRDSMySQLRotationSingleUser (or a later version of it built for python3.12)")),
+        "{f:#}"
+    );
+    let evidence = common::evidence(f);
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.contains("for RDS MySQL using single user")),
+        "the description is evidence:\n{f:#}"
+    );
+    // Only the tags that say where the function came from are kept.
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.contains("serverlessrepo:semanticVersion=1.1.37"))
+            && !evidence.iter().any(|e| e.contains("payments")),
+        "{f:#}"
+    );
+    // LOG001's import error is this finding's consequence in the verdict.
+    let verdict = &report["targets"][0]["verdict"];
+    let root = verdict["root_causes"]
+        .as_array()
+        .and_then(|roots| roots.iter().find(|r| r["check"] == "LAM007"))
+        .unwrap_or_else(|| panic!("LAM007 is no root cause:\n{verdict:#}"));
+    assert!(
+        root["consequences"]
+            .as_array()
+            .is_some_and(|cs| cs.iter().any(|c| c["check"] == "LOG001")),
+        "{root:#}"
+    );
+
+    // The table says it too.
+    let table = server.doctor(&["diagnose", &lab.secret_name, "--output", "table"]);
+    let text = stdout_of(&table);
+    assert!(
+        text.contains("LAM007") && text.contains("Redeploy version 1.1.37"),
+        "{}",
+        describe(&table)
+    );
+}
+
+#[tokio::test]
 async fn deleted_rotation_lambda_fails_lam001_naming_it() {
     let server = MotoServer::start();
     let c = server.clients().await;

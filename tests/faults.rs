@@ -234,3 +234,45 @@ async fn a_fault_midway_through_a_fix_leaves_a_true_journal_and_a_rerun_complete
         .collect();
     assert_eq!(actions, ["remove_pending_label"]);
 }
+
+#[tokio::test]
+async fn a_denied_list_tags_leaves_lam007_failing_and_says_the_tags_were_not_read() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::without_logs(&c).await;
+    lab.mark_as_serverless_app(
+        &c,
+        "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSMySQLRotationSingleUser",
+        "1.1.37",
+    )
+    .await;
+    lab.put_log_lines(
+        &c,
+        "2026/01/01/[$LATEST]runtime",
+        &["[ERROR] Runtime.ImportModuleError: Unable to import module 'lambda_function': No module named '_cffi_backend'".to_string()],
+    )
+    .await;
+    let proxy = Proxy::start(
+        server.port(),
+        Duration::ZERO,
+        vec![Rule {
+            operation: "lambda:ListTags".into(),
+            fault: Fault::AccessDenied,
+            every: 1,
+        }],
+    );
+    let (code, report, out) = diagnose_through(&proxy, &lab.secret_name, "1");
+    assert_eq!(code, 1, "{}", describe(&out));
+    let finding = common::finding_with(&report, "LAM007", "fail");
+    // Without its tags the finding cannot name the version, and says why.
+    assert!(
+        !finding["message"].as_str().unwrap().contains("1.1.37"),
+        "{finding:#}"
+    );
+    assert!(
+        common::evidence(finding)
+            .iter()
+            .any(|e| e.starts_with("tags: not read") && e.contains("lambda:ListTags")),
+        "{finding:#}"
+    );
+}

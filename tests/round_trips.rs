@@ -17,7 +17,7 @@ use common::{describe, exit_code, MotoServer};
 /// attribute; everything else once. No KMS call (the secret uses the AWS
 /// managed key) and no DescribeDBClusters (the connection JSON names an
 /// instance).
-const DIAGNOSE_CALLS: [(&str, usize); 22] = [
+const DIAGNOSE_CALLS: [(&str, usize); 23] = [
     ("cloudtrail:LookupEvents", 1),
     ("ec2:DescribeInternetGateways", 1),
     ("ec2:DescribeNatGateways", 1),
@@ -35,6 +35,7 @@ const DIAGNOSE_CALLS: [(&str, usize); 22] = [
     ("iam:SimulatePrincipalPolicy", 1),
     ("lambda:GetFunctionConfiguration", 1),
     ("lambda:GetPolicy", 1),
+    ("lambda:ListTags", 1),
     ("logs:FilterLogEvents", 1),
     ("rds:DescribeDBInstances", 1),
     ("secretsmanager:DescribeSecret", 1),
@@ -48,7 +49,7 @@ const DIAGNOSE_CALLS: [(&str, usize); 22] = [
 /// 2. what the secret names: the Lambda's configuration, the database
 ///    (from the connection JSON), CloudTrail's rotation events;
 /// 3. what the configuration names: the Lambda's subnets, resource policy,
-///    log events and execution role (GetRole, its two policy lists, the
+///    tags, log events and execution role (GetRole, its two policy lists, the
 ///    simulation);
 /// 4. the VPC of those subnets, every kind at once, beside the role's
 ///    inline policy (named by ListRolePolicies).

@@ -205,6 +205,7 @@ fn synthetic() -> Facts {
             ..Lambda::default()
         }),
         lambda_policy: Fact::Present(None),
+        lambda_tags: Fact::Present(Default::default()),
         database: Fact::Present(Database {
             kind: DatabaseKind::Instance,
             identifier: "bench-db".into(),

@@ -107,6 +107,11 @@ pub struct Facts {
     pub lambda: Fact<Lambda>,
     /// The Lambda's resource policy document; `Present(None)` when it has none.
     pub lambda_policy: Fact<Option<serde_json::Value>>,
+    /// The Lambda's tags that say where it came from (`PROVENANCE_TAGS`):
+    /// the Serverless Application Repository app and version, the
+    /// CloudFormation stack. Other tags are not kept.
+    #[serde(default = "not_collected")]
+    pub lambda_tags: Fact<BTreeMap<String, String>>,
     pub database: Fact<Database>,
     pub network: Network,
     pub logs: Fact<LogExcerpt>,
@@ -216,6 +221,7 @@ impl Facts {
             connection: why(&reason),
             lambda: why(&reason),
             lambda_policy: why(&reason),
+            lambda_tags: why(&reason),
             database: why(&reason),
             network: Network::not_applicable(&reason),
             logs: why(&reason),
@@ -421,6 +427,11 @@ pub struct Lambda {
     pub name: String,
     pub role: Option<String>,
     pub runtime: Option<String>,
+    /// `Description`: the rotation templates write what the function
+    /// rotates ("Conducts an AWS SecretsManager secret rotation for RDS
+    /// MySQL using single user rotation scheme").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     pub timeout_seconds: Option<i32>,
     pub state: Option<String>,
     pub state_reason: Option<String>,
@@ -444,6 +455,33 @@ pub struct Lambda {
     /// are kept. A variable that is not set is absent.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub password_settings: BTreeMap<String, String>,
+}
+
+/// The tag keys (or, ending in `:`, key prefixes) the collector keeps of the
+/// rotation Lambda's tags: what SAM, the Serverless Application Repository
+/// and CloudFormation set. Users' own tags may say anything and are dropped.
+pub const PROVENANCE_TAGS: &[&str] = &[
+    "serverlessrepo:",
+    "aws:cloudformation:",
+    "lambda:createdBy",
+    "SecretsManagerLambda",
+];
+
+/// The Serverless Application Repository tags SAM puts on an
+/// `AWS::Serverless::Application`'s nested stack, which CloudFormation
+/// propagates to the stack's resources.
+pub const SAR_APPLICATION_TAG: &str = "serverlessrepo:applicationId";
+pub const SAR_VERSION_TAG: &str = "serverlessrepo:semanticVersion";
+
+/// Whether the collector keeps a tag of the rotation Lambda.
+pub fn is_provenance_tag(key: &str) -> bool {
+    PROVENANCE_TAGS.iter().any(|kept| {
+        if kept.ends_with(':') {
+            key.starts_with(kept)
+        } else {
+            key == *kept
+        }
+    })
 }
 
 /// The variables AWS's rotation templates pass to `GetRandomPassword`

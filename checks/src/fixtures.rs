@@ -129,6 +129,7 @@ pub fn lab() -> Facts {
             name: "lab-rotation".to_string(),
             role: Some("arn:aws:iam::123456789012:role/lab-rotation".to_string()),
             runtime: Some("python3.12".to_string()),
+            description: None,
             timeout_seconds: Some(30),
             state: Some("Active".to_string()),
             state_reason: None,
@@ -145,6 +146,7 @@ pub fn lab() -> Facts {
             password_settings: BTreeMap::new(),
         }),
         lambda_policy: Fact::Present(None),
+        lambda_tags: Fact::Present(BTreeMap::new()),
         database: Fact::Present(Database {
             kind: DatabaseKind::Instance,
             identifier: "lab-db".to_string(),

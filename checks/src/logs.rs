@@ -37,7 +37,7 @@ const SIGNATURES: &[Signature] = &[
     Signature {
         id: "import-module",
         cause: "the function's code cannot be loaded (runtime and bundled dependencies do not match)",
-        hint: "recreate the rotation function from the current template, or set its runtime back to the one its package was built for",
+        hint: "recreate the rotation function from the current template, or set its runtime back to the one its package was built for (LAM007 names the module and, from the function's tags, the app version to redeploy)",
         needles: &["Runtime.ImportModuleError", "Runtime.UserCodeSyntaxError"],
         detail: Some(r"No module named '([^']+)'"),
     },
@@ -481,6 +481,7 @@ fn is_platform_line(message: &str) -> bool {
         "END RequestId",
         "REPORT RequestId",
         "INIT_START",
+        "INIT_REPORT",
         "EXTENSION",
     ]
     .iter()
@@ -509,6 +510,12 @@ fn is_error_line(message: &str) -> bool {
 
 /// The signature of one line, given what its invocation logged before it.
 fn classify_line<'a>(message: &str, earlier: &[&LogEvent]) -> Option<&'a Signature> {
+    // Lambda's own report lines repeat the function's error type
+    // ("INIT_REPORT … Status: error Error Type: Runtime.ImportModuleError"):
+    // the line that names the module has been counted already.
+    if is_platform_line(message) {
+        return None;
+    }
     let Some(signature) = SIGNATURES
         .iter()
         .find(|s| s.needles.iter().any(|n| message.contains(n)))
@@ -613,6 +620,22 @@ mod tests {
             stream: Some(stream.to_string()),
             message: message.to_string(),
         }
+    }
+
+    #[test]
+    fn an_import_error_is_counted_once_beside_lambdas_init_report() {
+        // As Lambda logs a failed init: the runtime's line, then its report.
+        let events = vec![
+            event(1, "a", "[ERROR] Runtime.ImportModuleError: Unable to import module 'lambda_function': No module named '_pg'\nTraceback (most recent call last):"),
+            event(2, "a", "INIT_REPORT Init Duration: 144.81 ms\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError"),
+            event(3, "a", "REPORT RequestId: 1\tDuration: 8.00 ms\tStatus: error\tError Type: Runtime.ImportModuleError"),
+        ];
+        let causes = classify(&events);
+        assert_eq!(causes.len(), 1, "{causes:#?}");
+        assert_eq!(causes[0].id, "import-module");
+        assert_eq!(causes[0].count, 1);
+        assert_eq!(causes[0].details, vec!["_pg"]);
+        assert!(causes[0].example.contains("No module named '_pg'"));
     }
 
     #[test]

@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::Client;
 use rotation_doctor_checks::Arn;
-use rotation_doctor_checks::{ErrorKind, Fact, Lambda, LambdaVpc, Unavailable, PASSWORD_VARIABLES};
+use rotation_doctor_checks::{
+    is_provenance_tag, ErrorKind, Fact, Lambda, LambdaVpc, Unavailable, PASSWORD_VARIABLES,
+};
 
 use super::errors::unavailable;
 
 const GET_FUNCTION_CONFIGURATION: &str = "lambda:GetFunctionConfiguration";
 const GET_POLICY: &str = "lambda:GetPolicy";
+const LIST_TAGS: &str = "lambda:ListTags";
 
 /// The one environment variable whose value we keep: it redirects the
 /// function's Secrets Manager calls (to a VPC endpoint, for example).
@@ -91,6 +94,10 @@ fn lambda_from(arn: &str, output: &GetFunctionConfigurationOutput) -> Lambda {
             .unwrap_or_else(|| function_name(arn)),
         role: output.role().map(str::to_string),
         runtime: output.runtime().map(|runtime| runtime.as_str().to_string()),
+        description: output
+            .description()
+            .filter(|description| !description.is_empty())
+            .map(str::to_string),
         timeout_seconds: output.timeout(),
         state: output.state().map(|state| state.as_str().to_string()),
         state_reason: output.state_reason().map(str::to_string),
@@ -133,6 +140,24 @@ pub(crate) async fn get_policy(client: &Client, arn: &str) -> Fact<Option<serde_
                 Fact::Unavailable(failure)
             }
         }
+    }
+}
+
+/// The function's tags that say where it came from (a Serverless
+/// Application Repository app, a CloudFormation stack); ListTags takes the
+/// function's ARN, not its name.
+pub(crate) async fn list_tags(client: &Client, arn: &str) -> Fact<BTreeMap<String, String>> {
+    match client.list_tags().resource(arn).send().await {
+        Ok(output) => Fact::Present(
+            output
+                .tags()
+                .into_iter()
+                .flatten()
+                .filter(|(key, _)| is_provenance_tag(key))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        ),
+        Err(err) => Fact::Unavailable(unavailable(LIST_TAGS, &err)),
     }
 }
 

@@ -154,6 +154,7 @@ impl Session {
                         recast(why),
                         recast(why),
                         recast(why),
+                        recast(why),
                         LambdaNetwork::NoLambda(reason),
                         None,
                     );
@@ -243,11 +244,32 @@ impl Session {
                     }
                 }
             };
-            let (logs_fact, network_lookup, policy) =
-                tokio::join!(logs_read, network_lookup, policy);
+            // ListTags of a missing function would say the same again.
+            let tags = async {
+                match &config.lambda {
+                    Fact::Unavailable(why) if why.kind == ErrorKind::NotFound => {
+                        Fact::Unavailable(why.clone())
+                    }
+                    _ => {
+                        let resource = config
+                            .lambda
+                            .present()
+                            .map_or_else(|| arn.clone(), |l| l.arn.clone());
+                        shared
+                            .lambda_tags
+                            .get(resource.clone(), || {
+                                lambda::list_tags(&shared.clients.lambda, &resource)
+                            })
+                            .await
+                    }
+                }
+            };
+            let (logs_fact, network_lookup, policy, tags) =
+                tokio::join!(logs_read, network_lookup, policy, tags);
             (
                 config.lambda,
                 policy,
+                tags,
                 logs_fact,
                 network_lookup,
                 Some(role_lookup),
@@ -262,8 +284,10 @@ impl Session {
                 Ok(hint) => database::find_database(self, hint).await,
             }
         };
-        let ((lambda_fact, lambda_policy, logs_fact, lambda_network, role_lookup), database_fact) =
-            tokio::join!(lambda_branch, database_branch);
+        let (
+            (lambda_fact, lambda_policy, lambda_tags, logs_fact, lambda_network, role_lookup),
+            database_fact,
+        ) = tokio::join!(lambda_branch, database_branch);
 
         // Round 3: the VPCs of the Lambda and of the database.
         let mut vpc_ids: BTreeSet<String> = BTreeSet::new();
@@ -356,6 +380,7 @@ impl Session {
             connection,
             lambda: lambda_fact,
             lambda_policy,
+            lambda_tags,
             database: database_fact,
             network,
             logs: logs_fact,

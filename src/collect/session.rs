@@ -94,6 +94,7 @@ pub(crate) struct Shared {
 
     pub lambda_configs: Memo<String, LambdaConfig>,
     pub lambda_policies: Memo<String, Fact<Option<serde_json::Value>>>,
+    pub lambda_tags: Memo<String, Fact<std::collections::BTreeMap<String, String>>>,
     pub log_excerpts: Memo<String, Fact<LogExcerpt>>,
     pub subnet_vpcs: Memo<Vec<String>, Result<Vec<String>, Unavailable>>,
     pub networks: Memo<Vec<String>, Network>,
@@ -146,6 +147,7 @@ impl Session {
                 all_read: tokio::sync::watch::Sender::new(!fleet),
                 lambda_configs: Memo::new(),
                 lambda_policies: Memo::new(),
+                lambda_tags: Memo::new(),
                 log_excerpts: Memo::new(),
                 subnet_vpcs: Memo::new(),
                 networks: Memo::new(),

@@ -765,6 +765,36 @@ impl Lab {
             .or_panic("UpdateAssumeRolePolicy");
     }
 
+    /// Marks the function as the Serverless Application Repository deploys
+    /// it: SAM's tags on the app's stack, which CloudFormation propagates to
+    /// the function (a user tag beside them, which the collector drops),
+    /// and the rotation template's description.
+    pub async fn mark_as_serverless_app(&self, c: &Clients, application_id: &str, version: &str) {
+        c.lambda
+            .tag_resource()
+            .resource(&self.function_arn)
+            .tags("serverlessrepo:applicationId", application_id)
+            .tags("serverlessrepo:semanticVersion", version)
+            .tags("lambda:createdBy", "SAM")
+            .tags(
+                "aws:cloudformation:stack-name",
+                "serverlessrepo-lab-rotation",
+            )
+            .tags("team", "payments")
+            .send()
+            .await
+            .or_panic("TagResource");
+        c.lambda
+            .update_function_configuration()
+            .function_name(&self.function_name)
+            .description(
+                "Conducts an AWS SecretsManager secret rotation for RDS MySQL using single user rotation scheme",
+            )
+            .send()
+            .await
+            .or_panic("UpdateFunctionConfiguration description");
+    }
+
     /// Deletes the rotation function; the secret keeps pointing at it.
     pub async fn delete_function(&self, c: &Clients) {
         c.lambda

@@ -303,6 +303,7 @@ pub fn operation(head: &str, body: &[u8]) -> String {
         ("GET", p) if p.ends_with("/policy") => "GetPolicy",
         ("POST", p) if p.ends_with("/policy") => "AddPermission",
         ("DELETE", p) if p.contains("/policy/") => "RemovePermission",
+        ("GET", p) if p.contains("/tags/") => "ListTags",
         ("GET", p) if p.contains("/functions/") => "GetFunction",
         (m, p) => return format!("{service}:{m} {p}"),
     };

@@ -59,9 +59,10 @@ A deprecated runtime gets no security patches, and after the later "block
 update" date the function's configuration can no longer be changed, so a
 network or environment fix cannot be applied to it. Runtime upgrades are
 also the most common cause of `Runtime.ImportModuleError` in rotation
-functions: the templates bundle native drivers (PyMySQL's dependencies,
-PyGreSQL's `_pg`) built for one Python version, and a function moved to
-another version cannot import them (see LOG001).
+functions: the templates bundle compiled drivers (PyGreSQL's `_pg`,
+`pymssql`, `python-oracledb`, `ibm_db`) built for one Python version, and a
+function moved to another version cannot import them (LAM007 reports it
+from the logs, with the app version to redeploy).
 
 ## How to fix it
 Recreate the rotation function from the current template (the console's

@@ -31,6 +31,7 @@ registry! {
     lam004_secrets_manager_endpoint_variable::SecretsManagerEndpointVariable,
     lam002_lambda_timeout::LambdaTimeout,
     lam003_lambda_runtime::LambdaRuntime,
+    lam007_package_runtime::PackageRuntime,
     iam001_role_trust::RoleTrust,
     iam002_role_permissions::RolePermissions,
     kms001_kms_key::KmsKeyUsable,

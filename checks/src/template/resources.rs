@@ -54,6 +54,7 @@ fn is_template_address(host: &str) -> bool {
 }
 
 const NOT_DEPLOYED_LOGS: &str = "not deployed yet: a template has no logs";
+const NOT_DEPLOYED_TAGS: &str = "not deployed yet: a template's function has no tags to read";
 
 fn err<T>(line: u32, message: impl Into<String>) -> Result<T, TemplateError> {
     Err(TemplateError {
@@ -1753,6 +1754,7 @@ impl<'a> Builder<'_, 'a> {
             connection,
             lambda: function.lambda,
             lambda_policy: function.lambda_policy,
+            lambda_tags: Fact::NotApplicable(NOT_DEPLOYED_TAGS.to_string()),
             database,
             network,
             logs: Fact::NotApplicable(NOT_DEPLOYED_LOGS.to_string()),
