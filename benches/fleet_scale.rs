@@ -20,6 +20,7 @@
 //!
 //!     cargo bench --bench fleet_scale --profile dev
 //!     SECRETS=1000 ACCOUNTS=5 cargo bench --bench fleet_scale --profile dev
+//!     LOG_LINES=20 ACCOUNTS=0 cargo bench --bench fleet_scale
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -181,13 +182,59 @@ fn check_exit(what: &str, run: &Measured) {
     );
 }
 
-async fn one_account(size: usize, plain: usize) {
+/// `lines` lines of a successful rotation in each Lambda's log group, as a
+/// rotation function writes each time it runs.
+async fn seed_rotation_logs(c: &common::Clients, lambdas: &[String], lines: usize) {
+    for arn in lambdas {
+        let function = arn.rsplit(':').next().unwrap_or(arn);
+        let group = format!("/aws/lambda/{function}");
+        let stream = "2026/01/01/[$LATEST]bench";
+        c.logs
+            .create_log_group()
+            .log_group_name(&group)
+            .send()
+            .await
+            .or_panic("CreateLogGroup");
+        c.logs
+            .create_log_stream()
+            .log_group_name(&group)
+            .log_stream_name(stream)
+            .send()
+            .await
+            .or_panic("CreateLogStream");
+        let start = common::lab::now_millis() - 60_000;
+        let events = (0..lines)
+            .map(|i| {
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(start + i as i64)
+                    .message(format!(
+                        "[INFO] finishSecret: Successfully set AWSCURRENT stage to version {i} for secret spread/app-{i:05}."
+                    ))
+                    .build()
+                    .expect("InputLogEvent")
+            })
+            .collect();
+        c.logs
+            .put_log_events()
+            .log_group_name(&group)
+            .log_stream_name(stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .or_panic("PutLogEvents");
+    }
+}
+
+async fn one_account(size: usize, plain: usize, log_lines: usize) {
     let server = MotoServer::start();
     let clients = server.clients().await;
     let built = Instant::now();
     let lambdas = fleet::build_spread(&clients, VPCS, LAMBDAS_PER_VPC, size, plain).await;
+    if log_lines > 0 {
+        seed_rotation_logs(&clients, &lambdas, log_lines).await;
+    }
     println!(
-        "One account: {size} rotating secrets over {VPCS} VPCs and {} rotation Lambdas, {plain} that do not rotate (built in {:.0} s)",
+        "One account: {size} rotating secrets over {VPCS} VPCs and {} rotation Lambdas, {plain} that do not rotate, {log_lines} log lines a Lambda (built in {:.0} s)",
         lambdas.len(),
         built.elapsed().as_secs_f64()
     );
@@ -309,7 +356,9 @@ async fn main() {
     let plain = env_number("PLAIN", size / 10);
     let accounts = env_number("ACCOUNTS", 20);
     let per_region = env_number("PER_REGION", 50);
-    one_account(size, plain).await;
+    // With lines to mask, a diagnosis waits for every value of the region.
+    let log_lines = env_number("LOG_LINES", 0);
+    one_account(size, plain, log_lines).await;
     if accounts > 0 {
         organisation(accounts, per_region).await;
     }
