@@ -289,9 +289,13 @@ pub fn default_port(engine: &str) -> Option<u16> {
     }
 }
 
-/// The port the rotation function connects to: the secret's `port`, else the
-/// database's, else the engine's default.
+/// The port the rotation function connects to: an RDS Proxy's (it listens on
+/// its engine family's port), else the secret's `port`, else the database's,
+/// else the engine's default.
 pub fn database_port(facts: &crate::Facts) -> Option<u16> {
+    if let Some(port) = facts.proxy.present().and_then(|proxy| proxy.port()) {
+        return Some(port);
+    }
     let connection = facts.connection.present();
     let database = facts.database.present();
     connection

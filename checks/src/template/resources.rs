@@ -1754,6 +1754,9 @@ impl<'a> Builder<'_, 'a> {
             lambda: function.lambda,
             lambda_policy: function.lambda_policy,
             database,
+            proxy: Fact::NotApplicable(
+                "a template's secret is not read through an RDS Proxy".to_string(),
+            ),
             network,
             logs: Fact::NotApplicable(NOT_DEPLOYED_LOGS.to_string()),
             execution_role: function.execution_role,
@@ -1948,7 +1951,8 @@ impl<'a> Builder<'_, 'a> {
             Ok(Attached::Existing(db)) => {
                 let key = match db.kind {
                     DatabaseKind::Cluster => "dbClusterIdentifier",
-                    DatabaseKind::Instance => "dbInstanceIdentifier",
+                    // A template attaches an instance or a cluster, never a proxy.
+                    DatabaseKind::Instance | DatabaseKind::Proxy => "dbInstanceIdentifier",
                 };
                 return Ok(Ok(BTreeMap::from([
                     ("engine".to_string(), db.engine.clone()),
