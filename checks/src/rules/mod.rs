@@ -43,6 +43,7 @@ registry! {
     db001_database_status::DatabaseStatus,
     db002_reader_endpoint::ReaderEndpoint,
     db003_clone_username_length::CloneUsernameLength,
+    db004_proxy_auth::ProxyAuth,
     log001_rotation_log_errors::RotationLogErrors,
     trl001_rotation_events::RotationEvents,
     tpl001_hosted_rotation_transform::HostedRotationTransform,
