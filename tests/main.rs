@@ -27,6 +27,7 @@ mod master_secret;
 mod merge;
 mod network_paths;
 mod permissions;
+mod rds_proxy;
 mod reports;
 mod rotate_trace;
 mod round_trips;
