@@ -297,6 +297,13 @@ pub struct MasterSecret {
     /// or our evaluation of its documents and why.
     #[serde(default)]
     pub decided_by: String,
+    /// The database of a master secret managed by RDS (`rds!db-…`,
+    /// `rds!cluster-…`): its `aws:rds:primaryDBInstanceArn` or
+    /// `aws:rds:primaryDBClusterArn` tag. Such a secret holds only username
+    /// and password, so the multi-user templates look its host up with
+    /// DescribeDBInstances or DescribeDBClusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rds_primary_arn: Option<String>,
 }
 
 fn yes() -> bool {

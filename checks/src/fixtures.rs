@@ -414,3 +414,25 @@ pub fn lab_behind_proxy() -> Facts {
     }
     facts
 }
+
+/// `facts` as a multi-user secret whose master secret RDS manages.
+pub fn rds_managed_master(mut facts: Facts) -> Facts {
+    use crate::facts::MasterSecret;
+    use crate::role_access::Outcome;
+    crate::fixtures::get(&mut facts.connection)
+        .keys
+        .push("masterarn".to_string());
+    facts.master_secret = Fact::Present(MasterSecret {
+        found: true,
+        scheduled_for_deletion: false,
+        same_account: true,
+        same_region: true,
+        customer_managed_key: false,
+        key_state: Fact::NotApplicable("the AWS managed key".into()),
+        role_get_secret_value: Fact::Present(Outcome::Granted("the lab policy".into())),
+        role_decrypt: Fact::NotApplicable("the AWS managed key".into()),
+        decided_by: "our evaluation".into(),
+        rds_primary_arn: Some("arn:aws:rds:us-east-1:123456789012:db:lab-db".into()),
+    });
+    facts
+}

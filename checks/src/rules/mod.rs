@@ -37,6 +37,7 @@ registry! {
     net001_lambda_placement::LambdaPlacement,
     net002_database_reachable::DatabaseReachable,
     net003_secretsmanager_reachable::SecretsmanagerReachable,
+    net004_rds_api_reachable::RdsApiReachable,
     sec001_secret_structure::SecretStructure,
     sec002_master_secret::MasterSecretUsable,
     sec003_generated_password::GeneratedPassword,
