@@ -338,7 +338,7 @@ impl Session {
                 }),
             }
         };
-        let (execution_role, kms_key, rotation_events) = tokio::join!(
+        let (mut execution_role, kms_key, rotation_events) = tokio::join!(
             role,
             iam::joined_fact(kms_lookup, "kms:DescribeKey"),
             iam::joined_fact(trail_lookup, "cloudtrail:LookupEvents"),
@@ -354,6 +354,12 @@ impl Session {
         )
         .await;
         drop(master_arn);
+        if let Some(primary) = master_secret
+            .present()
+            .and_then(|master| master.rds_primary_arn.as_deref())
+        {
+            iam::simulate_master_lookup(self, &mut execution_role, primary).await;
+        }
 
         Facts {
             schema_version: SNAPSHOT_SCHEMA_VERSION,
