@@ -238,6 +238,23 @@ mod tests {
     }
 
     #[test]
+    fn snapshots_keep_the_proxy_and_older_ones_load_without_it() {
+        let facts = crate::fixtures::lab_behind_proxy();
+        let json = serde_json::to_value(&facts).expect("serialize");
+        let back: Facts = serde_json::from_value(json.clone()).expect("deserialize");
+        assert_eq!(back.proxy, facts.proxy);
+        let mut older = serde_json::to_value(crate::fixtures::lab_moved()).expect("serialize");
+        assert!(older.get("proxy").is_none(), "no proxy, no field");
+        older
+            .as_object_mut()
+            .expect("object")
+            .remove("master_secret");
+        let back: Facts = serde_json::from_value(older).expect("an older snapshot loads");
+        assert!(matches!(back.proxy, Fact::NotApplicable(_)));
+        assert_eq!(first(&back).status, Status::Skipped);
+    }
+
+    #[test]
     fn the_paths_lead_to_the_proxy_on_its_engine_port() {
         let facts = crate::fixtures::lab_behind_proxy();
         let paths = crate::net::database_paths(&facts).expect("paths");
