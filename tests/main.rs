@@ -27,6 +27,8 @@ mod master_secret;
 mod merge;
 mod network_paths;
 mod permissions;
+mod rds_managed_master;
+mod rds_proxy;
 mod reports;
 mod rotate_trace;
 mod round_trips;

@@ -220,6 +220,7 @@ fn synthetic() -> Facts {
             security_group_ids: DB_GROUPS.map(|g| format!("sg-{g}")).collect(),
             publicly_accessible: Some(false),
         }),
+        proxy: Fact::NotApplicable("bench".into()),
         network: Network {
             vpcs: Fact::Present(vec![Vpc {
                 id: vpc.clone(),

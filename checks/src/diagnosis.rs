@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::names::Names;
-use crate::net::{database_paths, secretsmanager_paths, suggest_placement, NetPath, Placement};
+use crate::net::{
+    database_paths, rds_api_paths, secretsmanager_paths, suggest_placement, NetPath, Placement,
+};
 use crate::rules;
 use crate::verdict::{conclude, Verdict};
 
@@ -24,6 +26,9 @@ pub struct NetworkPaths {
     pub database: Result<Vec<NetPath>, String>,
     /// One per Lambda subnet.
     pub secretsmanager: Result<Vec<NetPath>, String>,
+    /// One per Lambda subnet, only for a multi-user secret whose master
+    /// secret is managed by RDS (the function then calls the RDS API).
+    pub rds_api: Result<Vec<NetPath>, String>,
     /// Where the Lambda could go instead (worked out only when a path is
     /// blocked: it runs the engine once per candidate subnet).
     pub placement: Option<Placement>,
@@ -39,7 +44,11 @@ impl NetworkPaths {
     /// `evaluate`, with the facts' names already gathered.
     fn evaluate_named(facts: &Facts, names: &Names) -> NetworkPaths {
         let mut paths = NetworkPaths::evaluate_unnamed(facts);
-        for result in [&mut paths.database, &mut paths.secretsmanager] {
+        for result in [
+            &mut paths.database,
+            &mut paths.secretsmanager,
+            &mut paths.rds_api,
+        ] {
             for path in result.iter_mut().flatten() {
                 path.name_hops(names);
             }
@@ -57,11 +66,13 @@ impl NetworkPaths {
             return NetworkPaths {
                 database: Ok(Vec::new()),
                 secretsmanager: Ok(Vec::new()),
+                rds_api: Ok(Vec::new()),
                 placement: None,
             };
         }
         let database = database_paths(facts);
         let secretsmanager = secretsmanager_paths(facts);
+        let rds_api = rds_api_paths(facts);
         let blocked = [&database, &secretsmanager]
             .into_iter()
             .flat_map(|paths| paths.iter().flatten())
@@ -74,6 +85,7 @@ impl NetworkPaths {
             },
             database,
             secretsmanager,
+            rds_api,
         }
     }
 
@@ -81,7 +93,7 @@ impl NetworkPaths {
     /// read them by then). A destination the engine could not evaluate has
     /// none; NET002 or NET003 reports why.
     pub fn into_paths(self) -> Vec<NetPath> {
-        [self.database, self.secretsmanager]
+        [self.database, self.secretsmanager, self.rds_api]
             .into_iter()
             .flat_map(|paths| paths.unwrap_or_default())
             .collect()

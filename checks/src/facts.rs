@@ -113,6 +113,12 @@ pub struct Facts {
     #[serde(default = "not_collected")]
     pub lambda_tags: Fact<BTreeMap<String, String>>,
     pub database: Fact<Database>,
+    /// The RDS Proxy the secret's host names, when it names one: then
+    /// `database` is the proxy's target and the network paths lead to the
+    /// proxy. Absent from snapshots of an older tool and for a host that is
+    /// no proxy (both read as `NotApplicable`).
+    #[serde(default = "not_collected", skip_serializing_if = "is_not_applicable")]
+    pub proxy: Fact<Proxy>,
     pub network: Network,
     pub logs: Fact<LogExcerpt>,
     /// The rotation Lambda's execution role and its policy documents.
@@ -140,6 +146,10 @@ pub struct Facts {
     /// collected); `NotApplicable` with the caller's own credentials.
     #[serde(default = "not_collected")]
     pub account_access: Fact<AccountAccess>,
+}
+
+fn is_not_applicable<T>(fact: &Fact<T>) -> bool {
+    matches!(fact, Fact::NotApplicable(_))
 }
 
 fn is_not_collected<T>(fact: &Fact<T>) -> bool {
@@ -223,6 +233,7 @@ impl Facts {
             lambda_policy: why(&reason),
             lambda_tags: why(&reason),
             database: why(&reason),
+            proxy: why(&reason),
             network: Network::not_applicable(&reason),
             logs: why(&reason),
             execution_role: why(&reason),
@@ -232,6 +243,33 @@ impl Facts {
             template: why(&reason),
             account_access: Fact::Unavailable(error),
         }
+    }
+}
+
+impl Facts {
+    /// What the rotation function connects to: the RDS Proxy the secret's
+    /// host names (its endpoint, port, subnets and security groups, with
+    /// the engine of the database behind it), else the database itself.
+    pub fn connect_target(&self) -> Option<std::borrow::Cow<'_, Database>> {
+        let database = self.database.present();
+        let Some(proxy) = self.proxy.present() else {
+            return database.map(std::borrow::Cow::Borrowed);
+        };
+        Some(std::borrow::Cow::Owned(Database {
+            kind: DatabaseKind::Proxy,
+            identifier: proxy.name.clone(),
+            arn: proxy.arn.clone(),
+            engine: database.and_then(|db| db.engine.clone()),
+            engine_version: database.and_then(|db| db.engine_version.clone()),
+            status: proxy.status.clone(),
+            endpoint: Some(proxy.endpoint.clone()),
+            port: proxy.port(),
+            vpc_id: proxy.vpc_id.clone(),
+            subnet_ids: proxy.subnet_ids.clone(),
+            security_group_ids: proxy.security_group_ids.clone(),
+            // A proxy is reachable only from inside its VPC.
+            publicly_accessible: Some(false),
+        }))
     }
 }
 
@@ -265,6 +303,13 @@ pub struct MasterSecret {
     /// or our evaluation of its documents and why.
     #[serde(default)]
     pub decided_by: String,
+    /// The database of a master secret managed by RDS (`rds!db-…`,
+    /// `rds!cluster-…`): its `aws:rds:primaryDBInstanceArn` or
+    /// `aws:rds:primaryDBClusterArn` tag. Such a secret holds only username
+    /// and password, so the multi-user templates look its host up with
+    /// DescribeDBInstances or DescribeDBClusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rds_primary_arn: Option<String>,
 }
 
 fn yes() -> bool {
@@ -507,6 +552,9 @@ pub struct LambdaVpc {
 pub enum DatabaseKind {
     Instance,
     Cluster,
+    /// An RDS Proxy standing for its database (`Facts::connect_target`);
+    /// never the kind of `Facts::database`.
+    Proxy,
 }
 
 /// DescribeDBInstances / DescribeDBClusters for the secret's database.
@@ -526,6 +574,72 @@ pub struct Database {
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
     pub publicly_accessible: Option<bool>,
+}
+
+/// DescribeDBProxies (and DescribeDBProxyEndpoints for an additional
+/// endpoint) for the RDS Proxy the secret's host names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Proxy {
+    pub name: String,
+    pub arn: Option<String>,
+    /// The endpoint the host matched: the proxy's own, or an additional
+    /// endpoint's.
+    pub endpoint: String,
+    /// The additional endpoint's name, when the host names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_name: Option<String>,
+    /// `MYSQL`, `POSTGRESQL` or `SQLSERVER`.
+    pub engine_family: Option<String>,
+    pub status: Option<String>,
+    /// The VPC, subnets and security groups of the endpoint the host names
+    /// (an additional endpoint has its own).
+    pub vpc_id: Option<String>,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    /// `Auth[].SecretArn`: the secrets the proxy logs in with, one per
+    /// database user it admits.
+    pub auth_secret_arns: Vec<String>,
+    /// `DefaultAuthScheme`: `IAM_AUTH` (end-to-end IAM, no secrets) or `NONE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_auth_scheme: Option<String>,
+    /// The databases of its default target group (DescribeDBProxyTargets).
+    pub targets: Fact<Vec<ProxyTarget>>,
+}
+
+impl Proxy {
+    /// The port a proxy listens on: its engine family's default, whatever
+    /// port the database behind it uses.
+    pub fn port(&self) -> Option<u16> {
+        match self.engine_family.as_deref()? {
+            "MYSQL" => Some(3306),
+            "POSTGRESQL" => Some(5432),
+            "SQLSERVER" => Some(1433),
+            _ => None,
+        }
+    }
+
+    /// Whether `Auth` names the secret: the same ARN, or one of them the
+    /// other without its random suffix.
+    pub fn admits_secret(&self, secret_arn: &str) -> bool {
+        let bare = |arn: &str| {
+            crate::arn::Arn::parse(arn)
+                .and_then(|parsed| parsed.without_secret_suffix())
+                .unwrap_or_else(|| arn.to_string())
+        };
+        self.auth_secret_arns
+            .iter()
+            .any(|arn| arn == secret_arn || bare(arn) == secret_arn || *arn == bare(secret_arn))
+    }
+}
+
+/// One database behind a proxy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyTarget {
+    pub kind: DatabaseKind,
+    /// `RdsResourceId`: the instance or cluster identifier.
+    pub identifier: String,
+    pub endpoint: Option<String>,
+    pub port: Option<u16>,
 }
 
 /// The VPC pieces the Lambda and the database touch. Each list is its own

@@ -161,6 +161,7 @@ pub fn lab() -> Facts {
             security_group_ids: ids(&["sg-db"]),
             publicly_accessible: Some(false),
         }),
+        proxy: Fact::NotApplicable("the lab's host is its database's endpoint".to_string()),
         network: Network {
             vpcs: Fact::Present(vec![Vpc {
                 id: "vpc-lab".to_string(),
@@ -375,6 +376,65 @@ pub fn lab_moved() -> Facts {
     get(&mut facts.lambda).vpc = Some(LambdaVpc {
         subnet_ids: ids(&["subnet-lambda-a", "subnet-lambda-b"]),
         security_group_ids: ids(&["sg-lambda"]),
+    });
+    facts
+}
+
+pub const PROXY_HOST: &str = "lab-proxy.proxy-abc123.us-east-1.rds.amazonaws.com";
+
+/// The moved lab whose secret names an RDS Proxy in front of lab-db: the
+/// proxy lists the secret, sits in the database's subnets, and its group
+/// `sg-proxy` admits the Lambda's group on 3306.
+pub fn lab_behind_proxy() -> Facts {
+    let mut facts = lab_moved();
+    get(&mut facts.connection).host = Some(PROXY_HOST.to_string());
+    facts.proxy = Fact::Present(Proxy {
+        name: "lab-proxy".to_string(),
+        arn: Some("arn:aws:rds:us-east-1:123456789012:db-proxy:prx-0123456789abcdef0".to_string()),
+        endpoint: PROXY_HOST.to_string(),
+        endpoint_name: None,
+        engine_family: Some("MYSQL".to_string()),
+        status: Some("available".to_string()),
+        vpc_id: Some("vpc-lab".to_string()),
+        subnet_ids: ids(&["subnet-db-a", "subnet-db-b"]),
+        security_group_ids: ids(&["sg-proxy"]),
+        auth_secret_arns: vec![SECRET_ARN.to_string()],
+        default_auth_scheme: None,
+        targets: Fact::Present(vec![ProxyTarget {
+            kind: DatabaseKind::Instance,
+            identifier: "lab-db".to_string(),
+            endpoint: None,
+            port: Some(3306),
+        }]),
+    });
+    if let Fact::Present(groups) = &mut facts.network.security_groups {
+        groups.push(group(
+            "sg-proxy",
+            vec![tcp(3306, SgPeer::Group("sg-lambda".to_string()))],
+            vec![all_traffic(SgPeer::Cidr(net("0.0.0.0/0")))],
+        ));
+    }
+    facts
+}
+
+/// `facts` as a multi-user secret whose master secret RDS manages.
+pub fn rds_managed_master(mut facts: Facts) -> Facts {
+    use crate::facts::MasterSecret;
+    use crate::role_access::Outcome;
+    crate::fixtures::get(&mut facts.connection)
+        .keys
+        .push("masterarn".to_string());
+    facts.master_secret = Fact::Present(MasterSecret {
+        found: true,
+        scheduled_for_deletion: false,
+        same_account: true,
+        same_region: true,
+        customer_managed_key: false,
+        key_state: Fact::NotApplicable("the AWS managed key".into()),
+        role_get_secret_value: Fact::Present(Outcome::Granted("the lab policy".into())),
+        role_decrypt: Fact::NotApplicable("the AWS managed key".into()),
+        decided_by: "our evaluation".into(),
+        rds_primary_arn: Some("arn:aws:rds:us-east-1:123456789012:db:lab-db".into()),
     });
     facts
 }

@@ -455,11 +455,36 @@ pub const KMS_ACTIONS: [(&str, &str); 2] = [
     ),
 ];
 
+/// What a multi-user rotation needs when its master secret is managed by
+/// RDS: the templates look the master's database up by the ARN in its tag
+/// (`get_connection_params_from_rds_api`), with DescribeDBInstances for an
+/// instance and DescribeDBClusters for a cluster.
+pub fn master_lookup_need(primary_arn: &str) -> Need {
+    let cluster = crate::arn::Arn::parse(primary_arn)
+        .and_then(|arn| arn.resource_type())
+        .is_some_and(|kind| kind == "cluster");
+    Need {
+        action: if cluster {
+            "rds:DescribeDBClusters"
+        } else {
+            "rds:DescribeDBInstances"
+        },
+        resource: primary_arn.to_string(),
+        why: "setSecret looks up the host of the RDS-managed master secret's database",
+    }
+}
+
 /// What the execution role of a rotation Lambda needs, per the Secrets
 /// Manager documentation: the four secret actions on the secret, the
-/// password generator on `*`, the ENI actions on `*` for a VPC function, and
-/// Decrypt / GenerateDataKey on a customer managed key.
-pub fn rotation_role_needs(secret_arn: &str, key_arn: Option<&str>, in_vpc: bool) -> Vec<Need> {
+/// password generator on `*`, the ENI actions on `*` for a VPC function,
+/// Decrypt / GenerateDataKey on a customer managed key, and the database
+/// lookup of a master secret RDS manages (`master_database`, its tag).
+pub fn rotation_role_needs(
+    secret_arn: &str,
+    key_arn: Option<&str>,
+    in_vpc: bool,
+    master_database: Option<&str>,
+) -> Vec<Need> {
     let mut needs: Vec<Need> = SECRET_ACTIONS
         .iter()
         .map(|(action, why)| Need {
@@ -487,6 +512,7 @@ pub fn rotation_role_needs(secret_arn: &str, key_arn: Option<&str>, in_vpc: bool
             why,
         }));
     }
+    needs.extend(master_database.map(master_lookup_need));
     needs
 }
 

@@ -29,6 +29,8 @@ pub(crate) struct Described {
     arn: String,
     scheduled_for_deletion: bool,
     kms_key_id: Option<String>,
+    /// The database of a master secret RDS manages (its tag).
+    rds_primary_arn: Option<String>,
 }
 
 async fn describe(client: &Client, master_id: &str) -> Result<Described, Unavailable> {
@@ -38,6 +40,7 @@ async fn describe(client: &Client, master_id: &str) -> Result<Described, Unavail
             arn: output.arn().unwrap_or(master_id).to_string(),
             scheduled_for_deletion: output.deleted_date().is_some(),
             kms_key_id: output.kms_key_id().map(str::to_string),
+            rds_primary_arn: super::secret::rds_primary_arn(output.tags()),
         }),
         Err(err) => {
             let failure = CallFailure::from_sdk(DESCRIBE_SECRET, &err);
@@ -47,6 +50,7 @@ async fn describe(client: &Client, master_id: &str) -> Result<Described, Unavail
                     arn: master_id.to_string(),
                     scheduled_for_deletion: false,
                     kms_key_id: None,
+                    rds_primary_arn: None,
                 });
             }
             let what = match failure.kind {
@@ -78,6 +82,7 @@ fn no_master() -> MasterSecret {
         role_get_secret_value: not_applicable("the master secret does not exist"),
         role_decrypt: not_applicable("the master secret does not exist"),
         decided_by: String::new(),
+        rds_primary_arn: None,
     }
 }
 
@@ -225,6 +230,7 @@ pub(crate) async fn assess(
         role_get_secret_value,
         role_decrypt,
         decided_by,
+        rds_primary_arn: described.rds_primary_arn,
     })
 }
 

@@ -276,18 +276,27 @@ impl Session {
             )
         };
         let database_branch = async {
+            let no_proxy = || Fact::NotApplicable("the secret names no RDS Proxy".to_string());
             match &database_hint {
-                Err(why) => Fact::Unavailable(why.clone()),
-                Ok(hint) if hint.is_empty() => {
-                    Fact::NotApplicable("the secret names no database host".to_string())
-                }
-                Ok(hint) => database::find_database(self, hint).await,
+                Err(why) => database::Located {
+                    database: Fact::Unavailable(why.clone()),
+                    proxy: no_proxy(),
+                },
+                Ok(hint) if hint.is_empty() => database::Located {
+                    database: Fact::NotApplicable("the secret names no database host".to_string()),
+                    proxy: no_proxy(),
+                },
+                Ok(hint) => database::locate(self, hint).await,
             }
         };
         let (
             (lambda_fact, lambda_policy, lambda_tags, logs_fact, lambda_network, role_lookup),
-            database_fact,
+            located,
         ) = tokio::join!(lambda_branch, database_branch);
+        let database::Located {
+            database: database_fact,
+            proxy: proxy_fact,
+        } = located;
 
         // Round 3: the VPCs of the Lambda and of the database.
         let mut vpc_ids: BTreeSet<String> = BTreeSet::new();
@@ -301,6 +310,10 @@ impl Session {
         if let Some(db) = database_fact.present() {
             vpc_ids.extend(db.vpc_id.iter().cloned());
             referenced_groups.extend(db.security_group_ids.iter().cloned());
+        }
+        if let Some(proxy) = proxy_fact.present() {
+            vpc_ids.extend(proxy.vpc_id.iter().cloned());
+            referenced_groups.extend(proxy.security_group_ids.iter().cloned());
         }
         let network = if vpc_ids.is_empty() {
             // No VPC because a call failed is unknown, not "not applicable".
@@ -351,7 +364,7 @@ impl Session {
                 }),
             }
         };
-        let (execution_role, kms_key, rotation_events) = tokio::join!(
+        let (mut execution_role, kms_key, rotation_events) = tokio::join!(
             role,
             iam::joined_fact(kms_lookup, "kms:DescribeKey"),
             iam::joined_fact(trail_lookup, "cloudtrail:LookupEvents"),
@@ -367,6 +380,12 @@ impl Session {
         )
         .await;
         drop(master_arn);
+        if let Some(primary) = master_secret
+            .present()
+            .and_then(|master| master.rds_primary_arn.as_deref())
+        {
+            iam::simulate_master_lookup(self, &mut execution_role, primary).await;
+        }
 
         Facts {
             schema_version: SNAPSHOT_SCHEMA_VERSION,
@@ -382,6 +401,7 @@ impl Session {
             lambda_policy,
             lambda_tags,
             database: database_fact,
+            proxy: proxy_fact,
             network,
             logs: logs_fact,
             execution_role,

@@ -280,7 +280,7 @@ pub(super) async fn version_dates(
 /// The database of an RDS-managed secret, from its tags (RDS writes
 /// `aws:rds:primaryDBInstanceArn` / `aws:rds:primaryDBClusterArn`; the
 /// templates lower-case the keys, so compare without case).
-fn rds_primary_arn(tags: &[Tag]) -> Option<String> {
+pub(crate) fn rds_primary_arn(tags: &[Tag]) -> Option<String> {
     tags.iter()
         .find(|tag| {
             tag.key().is_some_and(|key| {

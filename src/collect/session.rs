@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use rotation_doctor_checks::{
-    AccountAccess, Database, ExecutionRole, Fact, KmsKey, LogExcerpt, Network, SecurityGroup,
+    AccountAccess, ExecutionRole, Fact, KmsKey, LogExcerpt, Network, SecurityGroup,
     SimulatedAction, Unavailable,
 };
 use tokio::sync::OnceCell;
@@ -99,7 +99,7 @@ pub(crate) struct Shared {
     pub subnet_vpcs: Memo<Vec<String>, Result<Vec<String>, Unavailable>>,
     pub networks: Memo<Vec<String>, Network>,
     pub groups_by_id: Memo<Vec<String>, Result<Vec<SecurityGroup>, Unavailable>>,
-    pub databases: Memo<DatabaseHint, Fact<Database>>,
+    pub databases: Memo<DatabaseHint, super::database::Located>,
     pub db_listing: Memo<(), Listing>,
     pub roles: Memo<String, Fact<ExecutionRole>>,
     pub simulations: Memo<SimulationKey, Fact<Vec<SimulatedAction>>>,

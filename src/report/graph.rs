@@ -111,7 +111,7 @@ impl PathGraph {
                 kind: destination_kind(path.to, path.port),
                 label: match path.to {
                     Destination::Database => "the database".to_string(),
-                    Destination::Secretsmanager => "API endpoint".to_string(),
+                    Destination::Secretsmanager | Destination::RdsApi => "API endpoint".to_string(),
                 },
                 state: match path.verdict {
                     Verdict::Reachable => State::Pass,
@@ -207,6 +207,7 @@ fn destination_kind(to: Destination, port: u16) -> String {
     match to {
         Destination::Database => format!("database tcp/{port}"),
         Destination::Secretsmanager => format!("Secrets Manager tcp/{port}"),
+        Destination::RdsApi => format!("RDS API tcp/{port}"),
     }
 }
 

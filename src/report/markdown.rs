@@ -249,6 +249,7 @@ fn reachability_check(graph: &PathGraph) -> &'static str {
     match graph.to {
         rotation_doctor_checks::net::Destination::Database => "NET002",
         rotation_doctor_checks::net::Destination::Secretsmanager => "NET003",
+        rotation_doctor_checks::net::Destination::RdsApi => "NET004",
     }
 }
 

@@ -15,10 +15,18 @@ pub fn database_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
         .lambda
         .present()
         .ok_or_else(|| missing("the rotation Lambda", &facts.lambda))?;
-    let database = facts
-        .database
-        .present()
-        .ok_or_else(|| missing("the database", &facts.database))?;
+    // Through an RDS Proxy the flow ends at the proxy's subnets and groups.
+    let target = match facts.proxy.present() {
+        Some(_) => facts.connect_target(),
+        None => None,
+    };
+    let database = match &target {
+        Some(proxy) => proxy.as_ref(),
+        None => facts
+            .database
+            .present()
+            .ok_or_else(|| missing("the database", &facts.database))?,
+    };
     let port = database_port(facts)
         .ok_or("the database port is unknown: neither the secret nor the database gives one")?;
     let index = NetIndex::new(&facts.network);

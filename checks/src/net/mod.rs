@@ -8,7 +8,7 @@ mod acl;
 mod database;
 mod index;
 mod placement;
-mod secretsmanager;
+mod service;
 mod sg;
 
 use std::collections::BTreeMap;
@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 pub use database::database_paths;
 pub use index::NetIndex;
 pub use placement::{suggest_placement, Placement};
-pub use secretsmanager::secretsmanager_paths;
+pub use service::{
+    rds_api_paths, secretsmanager_paths, service_paths, AwsService, RDS_API, SECRETS_MANAGER,
+};
 pub use sg::tcp_rule_covers_port;
 
 /// A Lambda's ENIs use the ephemeral range 1024–65535 for the return traffic
@@ -114,6 +116,9 @@ impl HopKind {
 pub enum Destination {
     Database,
     Secretsmanager,
+    /// The RDS API (`rds.REGION.amazonaws.com`), which a multi-user
+    /// rotation calls when its master secret is managed by RDS.
+    RdsApi,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,7 +215,7 @@ impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Endpoint::Range(net) => write!(f, "{net}"),
-            Endpoint::AnyPublic => f.write_str("the public Secrets Manager endpoint"),
+            Endpoint::AnyPublic => f.write_str("the service's public endpoint"),
         }
     }
 }
@@ -289,9 +294,13 @@ pub fn default_port(engine: &str) -> Option<u16> {
     }
 }
 
-/// The port the rotation function connects to: the secret's `port`, else the
-/// database's, else the engine's default.
+/// The port the rotation function connects to: an RDS Proxy's (it listens on
+/// its engine family's port), else the secret's `port`, else the database's,
+/// else the engine's default.
 pub fn database_port(facts: &crate::Facts) -> Option<u16> {
+    if let Some(port) = facts.proxy.present().and_then(|proxy| proxy.port()) {
+        return Some(port);
+    }
     let connection = facts.connection.present();
     let database = facts.database.present();
     connection
@@ -328,6 +337,7 @@ pub fn render_path(path: &NetPath) -> String {
     let to = match path.to {
         Destination::Database => format!("database tcp/{}", path.port),
         Destination::Secretsmanager => format!("Secrets Manager tcp/{}", path.port),
+        Destination::RdsApi => format!("RDS API tcp/{}", path.port),
     };
     let mut hops = Vec::new();
     for hop in &path.hops {

@@ -23,7 +23,7 @@ fn all_reachable(facts: &Facts) -> bool {
 /// A placement that works, preferring subnets the database does not use
 /// (the usual "Lambda subnets") and the group with the most such subnets.
 pub fn suggest_placement(facts: &Facts) -> Option<Placement> {
-    let database = facts.database.present()?;
+    let database = facts.connect_target()?;
     let vpc_id = database.vpc_id.as_deref()?;
     let port = database_port(facts)?;
     facts.lambda.present()?;

@@ -23,12 +23,17 @@ its status is `available`. Stopped, storage-full, failed and
 `incompatible-*` states fail; passing states such as `modifying`,
 `backing-up` or `rebooting` warn. An access-denied lookup is unknown.
 
+A `host` that is an RDS Proxy endpoint of this account stands for the
+database registered in the proxy's target group (`DescribeDBProxyTargets`),
+whose status is checked; a proxy with no database behind it fails (DB004
+checks the proxy's own secret list).
+
 A `host` that matches no instance endpoint, cluster endpoint (writer,
-reader or custom) in the secret's region of this account fails, naming the
-host: a stale endpoint after a restore from snapshot or a rename, a
-database in another region or account, an RDS Proxy endpoint or a DNS
-alias. An IP address, and an RDS endpoint name of another region
-(`*.REGION.rds.amazonaws.com`), are named as such.
+reader or custom) or proxy endpoint in the secret's region of this account
+fails, naming the host: a stale endpoint after a restore from snapshot or a
+rename, a database in another region or account, another account's RDS
+Proxy or a DNS alias. An IP address, and an RDS endpoint name of another
+region (`*.REGION.rds.amazonaws.com`), are named as such.
 
 ## Why it breaks rotation
 setSecret and testSecret log into the database. A deleted or renamed
@@ -212,6 +217,22 @@ impl Check for DatabaseStatus {
                         .as_deref()
                         .or(c.db_cluster_identifier.as_deref())
                 });
+                if let Some(proxy) = facts.proxy.present() {
+                    return vec![META
+                        .finding(
+                            Status::Fail,
+                            proxy.arn.clone().unwrap_or_else(|| proxy.name.clone()),
+                            format!(
+                                "the secret's host is RDS Proxy {}, and {}: the rotation function cannot change a password through it",
+                                proxy.name, u.message
+                            ),
+                        )
+                        .with_remediation(format!(
+                            "Register the database in the proxy's target group (aws rds register-db-proxy-targets --db-proxy-name {} --db-instance-identifiers ID),                              or point host in the secret at the database's own endpoint.",
+                            proxy.name
+                        ))
+                        .with_evidence([u.to_string()])];
+                }
                 return vec![not_found(facts, id, host, u).with_evidence([u.to_string()])];
             }
         }
@@ -232,6 +253,7 @@ impl Check for DatabaseStatus {
         let kind = match db.kind {
             crate::facts::DatabaseKind::Instance => "instance",
             crate::facts::DatabaseKind::Cluster => "cluster",
+            crate::facts::DatabaseKind::Proxy => "proxy",
         };
         let resource = db.arn.clone().unwrap_or_else(|| db.identifier.clone());
         let finding = match db.status.as_deref() {
@@ -373,6 +395,27 @@ mod tests {
         ] {
             assert!(f.remediation.contains(cause), "{cause}: {}", f.remediation);
         }
+    }
+
+    #[test]
+    fn behind_a_proxy_the_target_is_checked_and_no_target_fails() {
+        let mut facts = crate::fixtures::lab_behind_proxy();
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Pass, "{}", f.message);
+        assert!(f.message.contains("lab-db"), "{}", f.message);
+        facts.database = Fact::Unavailable(Unavailable {
+            call: "rds:DescribeDBProxyTargets".into(),
+            kind: ErrorKind::NotFound,
+            message: "RDS Proxy lab-proxy has no database registered in its target group".into(),
+        });
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            f.message.contains("no database registered"),
+            "{}",
+            f.message
+        );
+        assert!(f.remediation.contains("register-db-proxy-targets"));
     }
 
     #[test]

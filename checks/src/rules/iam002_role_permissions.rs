@@ -44,7 +44,12 @@ rotation templates call:
   `DescribeNetworkInterfaces` and `DeleteNetworkInterface` on `*`;
 - for a secret under a customer managed key, `kms:Decrypt` and
   `kms:GenerateDataKey` on the key (unless the key policy grants them to the
-  role itself, see KMS001).
+  role itself, see KMS001);
+- for a multi-user secret whose master secret RDS manages (`rds!db-…`,
+  `rds!cluster-…`), `rds:DescribeDBInstances` (or `rds:DescribeDBClusters`
+  for a cluster) on the database the master secret's tag names: such a
+  master secret has no host, and the templates look it up with that call
+  (`get_connection_params_from_rds_api`); NET004 checks the way there.
 
 `iam:SimulatePrincipalPolicy` decides when it answers. Otherwise the
 documents are evaluated here: Allow and Deny (an explicit Deny wins),
@@ -183,7 +188,11 @@ impl Check for RolePermissions {
             .as_ref()
             .is_some_and(|v| !v.subnet_ids.is_empty());
         let key = customer_key(secret.kms_key_id.as_deref(), &facts.kms_key);
-        let needs = rotation_role_needs(&secret.arn, key, in_vpc);
+        let master_database = facts
+            .master_secret
+            .present()
+            .and_then(|master| master.rds_primary_arn.as_deref());
+        let needs = rotation_role_needs(&secret.arn, key, in_vpc, master_database);
         let via_service = format!("secretsmanager.{}.amazonaws.com", facts.region);
         let account = Arn::parse(&secret.arn)
             .map(|a| a.account.to_string())
@@ -491,6 +500,46 @@ mod tests {
     }
 
     #[test]
+    fn an_rds_managed_master_secret_needs_the_database_lookup() {
+        let mut facts = crate::fixtures::rds_managed_master(RolePermissions.fixtures().1);
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(
+            f.message.contains("lacks rds:DescribeDBInstances ("),
+            "{}",
+            f.message
+        );
+        let (_, document) = put_role_policy(&f);
+        assert_eq!(
+            document["Statement"],
+            json!([{"Effect": "Allow", "Action": ["rds:DescribeDBInstances"], "Resource": "arn:aws:rds:us-east-1:123456789012:db:lab-db"}])
+        );
+        // A cluster's master secret needs DescribeDBClusters instead.
+        if let Fact::Present(master) = &mut facts.master_secret {
+            master.rds_primary_arn =
+                Some("arn:aws:rds:us-east-1:123456789012:cluster:lab-aurora".into());
+        }
+        let f = first(&facts);
+        assert!(
+            f.message.contains("lacks rds:DescribeDBClusters ("),
+            "{}",
+            f.message
+        );
+        // Granted, it passes with one action more than the lab's.
+        if let Fact::Present(policies) = &mut get(&mut facts.execution_role).inline_policies {
+            if let Fact::Present(document) = &mut policies[0].document {
+                document["Statement"]
+                    .as_array_mut()
+                    .expect("statements")
+                    .push(json!({"Effect": "Allow", "Action": "rds:Describe*", "Resource": "*"}));
+            }
+        }
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert!(f.message.contains("allows the 9 actions"), "{}", f.message);
+    }
+
+    #[test]
     fn outside_a_vpc_the_eni_actions_are_not_needed() {
         let mut facts = with_inline(json!({"Statement": [
             {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}
@@ -668,7 +717,7 @@ mod tests {
     #[test]
     fn the_simulation_decides_when_it_answers() {
         let mut facts = RolePermissions.fixtures().0;
-        let needs = rotation_role_needs(SECRET_ARN, None, true);
+        let needs = rotation_role_needs(SECRET_ARN, None, true, None);
         get(&mut facts.execution_role).simulation = Fact::Present(
             needs
                 .iter()

@@ -94,8 +94,16 @@ impl Check for DatabaseReachable {
         if let Some(finding) = super::support::no_such_database(&META, facts, &lambda.arn) {
             return vec![*finding];
         }
-        let database = facts.database.present();
-        let name = database.map_or("the database", |d| d.identifier.as_str());
+        // Through an RDS Proxy the Lambda connects to the proxy.
+        let target = facts.connect_target();
+        let database = target.as_deref();
+        let name = match database {
+            Some(d) if d.kind == crate::facts::DatabaseKind::Proxy => {
+                format!("RDS Proxy {}", d.identifier)
+            }
+            Some(d) => d.identifier.clone(),
+            None => "the database".to_string(),
+        };
         let reachable = format!("the rotation Lambda reaches {name} from each of its subnets");
         let blocked = |path: &NetPath, hop: &Hop| {
             let port = path.port;

@@ -133,11 +133,15 @@ fn compare_with_database(
     problems: &mut Vec<String>,
     doubts: &mut Vec<String>,
 ) {
-    let name = &db.identifier;
+    // Through an RDS Proxy the host and port are the proxy's.
+    let name = match db.kind {
+        crate::facts::DatabaseKind::Proxy => format!("RDS Proxy {}", db.identifier),
+        _ => format!("database {}", db.identifier),
+    };
     if let (Some(family), Some(db_engine)) = (family, db.engine.as_deref()) {
         match database_family(db_engine) {
             Some(db_family) if db_family != family => problems.push(format!(
-                "engine is {} but database {name} runs {db_engine}",
+                "engine is {} but {name} runs {db_engine}",
                 connection.engine.as_deref().unwrap_or_default()
             )),
             _ => {}
@@ -146,11 +150,11 @@ fn compare_with_database(
     if let Some(db_port) = db.port {
         match (connection.port, has(connection, "port"), default_port) {
             (Some(port), _, _) if port != db_port => problems.push(format!(
-                "port is {port} but database {name} listens on {db_port}"
+                "port is {port} but {name} listens on {db_port}"
             )),
             (None, true, _) => problems.push("port is not a number".to_string()),
             (None, false, Some(default)) if default != db_port => problems.push(format!(
-                "the secret has no port, so the template uses {default}, but database {name} listens on {db_port}"
+                "the secret has no port, so the template uses {default}, but {name} listens on {db_port}"
             )),
             _ => {}
         }
@@ -158,7 +162,7 @@ fn compare_with_database(
     if let (Some(host), Some(endpoint)) = (connection.host.as_deref(), db.endpoint.as_deref()) {
         let host = host.trim().trim_end_matches('.');
         if !host.eq_ignore_ascii_case(endpoint) {
-            let message = format!("host is {host}, not database {name}'s endpoint {endpoint}");
+            let message = format!("host is {host}, not {name}'s endpoint {endpoint}");
             if host.to_ascii_lowercase().ends_with(".rds.amazonaws.com") {
                 problems.push(message);
             } else {
@@ -317,12 +321,12 @@ impl Check for SecretStructure {
             _ => {}
         }
         // Without a database nothing is compared; the evidence says why.
-        if let Fact::Present(db) = &facts.database {
+        if let Some(db) = facts.connect_target() {
             compare_with_database(
                 connection,
                 family,
                 default_port,
-                db,
+                &db,
                 &mut problems,
                 &mut doubts,
             );
@@ -419,6 +423,22 @@ mod tests {
 
     fn first(facts: &Facts) -> Finding {
         crate::rules::evaluate_alone(&SecretStructure, facts).remove(0)
+    }
+
+    #[test]
+    fn behind_a_proxy_host_and_port_are_the_proxys() {
+        let mut facts = crate::fixtures::lab_behind_proxy();
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Pass, "{}", f.message);
+        get(&mut facts.connection).port = Some(3307);
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            f.message
+                .contains("port is 3307 but RDS Proxy lab-proxy listens on 3306"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

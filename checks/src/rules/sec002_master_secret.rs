@@ -252,6 +252,7 @@ fn master(get: Outcome) -> crate::facts::MasterSecret {
         role_get_secret_value: Fact::Present(get),
         role_decrypt: Fact::NotApplicable("the AWS managed key".to_string()),
         decided_by: "our evaluation of the role's documents".to_string(),
+        rds_primary_arn: None,
     }
 }
 

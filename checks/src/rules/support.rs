@@ -120,6 +120,10 @@ pub(crate) fn no_such_database(
     facts: &Facts,
     resource: &str,
 ) -> Option<Box<Finding>> {
+    // A proxy with no database behind it is still a destination to reach.
+    if facts.proxy.present().is_some() {
+        return None;
+    }
     match &facts.database {
         Fact::Unavailable(u) if u.kind == ErrorKind::NotFound => {
             let named = facts

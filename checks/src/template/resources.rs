@@ -1756,6 +1756,9 @@ impl<'a> Builder<'_, 'a> {
             lambda_policy: function.lambda_policy,
             lambda_tags: Fact::NotApplicable(NOT_DEPLOYED_TAGS.to_string()),
             database,
+            proxy: Fact::NotApplicable(
+                "a template's secret is not read through an RDS Proxy".to_string(),
+            ),
             network,
             logs: Fact::NotApplicable(NOT_DEPLOYED_LOGS.to_string()),
             execution_role: function.execution_role,
@@ -1950,7 +1953,8 @@ impl<'a> Builder<'_, 'a> {
             Ok(Attached::Existing(db)) => {
                 let key = match db.kind {
                     DatabaseKind::Cluster => "dbClusterIdentifier",
-                    DatabaseKind::Instance => "dbInstanceIdentifier",
+                    // A template attaches an instance or a cluster, never a proxy.
+                    DatabaseKind::Instance | DatabaseKind::Proxy => "dbInstanceIdentifier",
                 };
                 return Ok(Ok(BTreeMap::from([
                     ("engine".to_string(), db.engine.clone()),

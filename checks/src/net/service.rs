@@ -1,8 +1,10 @@
-//! Lambda → Secrets Manager on 443, from each of the Lambda's subnets: through
-//! an interface VPC endpoint when DNS (or SECRETS_MANAGER_ENDPOINT) sends the
-//! Lambda to one, else to the public endpoint, which a VPC Lambda reaches
-//! only through a NAT gateway (its ENI has no public IP;
-//! docs/failure-catalog.md, B1).
+//! Lambda → an AWS service's API on 443, from each of the Lambda's subnets:
+//! through an interface VPC endpoint when DNS (or, for Secrets Manager,
+//! SECRETS_MANAGER_ENDPOINT) sends the Lambda to one, else to the public
+//! endpoint, which a VPC Lambda reaches only through a NAT gateway (its ENI
+//! has no public IP; docs/failure-catalog.md, B1). The same engine serves
+//! Secrets Manager, which every rotation calls, and the RDS API, which a
+//! multi-user rotation calls when its master secret is managed by RDS.
 
 use super::database::{acl_hop, acl_hop_to};
 use super::index::{default_route, longest_match};
@@ -20,6 +22,23 @@ const HTTPS_ONLY: PortRange = PortRange {
     to: HTTPS,
 };
 
+/// An AWS API a rotation function calls, as the engine needs to know it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AwsService {
+    /// The endpoint prefix: `secretsmanager` gives the public name
+    /// `secretsmanager.REGION.amazonaws.com` and the endpoint service
+    /// `com.amazonaws.REGION.secretsmanager`.
+    pub prefix: &'static str,
+    /// How the hops name it: `Secrets Manager`, `the RDS API`.
+    pub title: &'static str,
+    /// The actions the function calls, which an endpoint policy must allow.
+    pub actions: &'static [&'static str],
+    /// The Lambda variable that overrides the endpoint, if the function
+    /// reads one (only `SECRETS_MANAGER_ENDPOINT`).
+    pub endpoint_variable: Option<&'static str>,
+    pub destination: Destination,
+}
+
 /// The actions a rotation function calls on Secrets Manager.
 pub const ROTATION_ACTIONS: [&str; 5] = [
     "secretsmanager:DescribeSecret",
@@ -29,7 +48,43 @@ pub const ROTATION_ACTIONS: [&str; 5] = [
     "secretsmanager:GetRandomPassword",
 ];
 
+pub const SECRETS_MANAGER: AwsService = AwsService {
+    prefix: "secretsmanager",
+    title: "Secrets Manager",
+    actions: &ROTATION_ACTIONS,
+    endpoint_variable: Some("SECRETS_MANAGER_ENDPOINT"),
+    destination: Destination::Secretsmanager,
+};
+
+/// What the multi-user templates call to find an RDS-managed master
+/// secret's database (`get_connection_params_from_rds_api`).
+pub const RDS_API: AwsService = AwsService {
+    prefix: "rds",
+    title: "the RDS API",
+    actions: &["rds:DescribeDBInstances", "rds:DescribeDBClusters"],
+    endpoint_variable: None,
+    destination: Destination::RdsApi,
+};
+
 pub fn secretsmanager_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
+    service_paths(facts, &SECRETS_MANAGER)
+}
+
+/// The paths to the RDS API, for a multi-user secret whose master secret is
+/// managed by RDS; none for any other secret.
+pub fn rds_api_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
+    let needed = facts
+        .master_secret
+        .present()
+        .is_some_and(|master| master.rds_primary_arn.is_some());
+    if !needed {
+        return Ok(Vec::new());
+    }
+    service_paths(facts, &RDS_API)
+}
+
+/// One path per Lambda subnet to `service` (one in all outside a VPC).
+pub fn service_paths(facts: &Facts, service: &AwsService) -> Result<Vec<NetPath>, String> {
     let lambda = facts.lambda.present().ok_or_else(|| {
         format!(
             "the rotation Lambda is unknown ({})",
@@ -52,12 +107,11 @@ pub fn secretsmanager_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
                 security_groups: Vec::new(),
                 names: Default::default(),
             },
-            Destination::Secretsmanager,
+            service.destination,
             HTTPS,
         )]);
     };
     let index = NetIndex::new(&facts.network);
-    let public_name = format!("secretsmanager.{}.amazonaws.com", facts.region);
     Ok(vpc
         .subnet_ids
         .iter()
@@ -71,7 +125,7 @@ pub fn secretsmanager_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
                     subnet,
                     &vpc.security_group_ids,
                     &facts.region,
-                    &public_name,
+                    service,
                 ),
                 Err(reason) => path.hop(subnet_id, HopKind::Placement, HopVerdict::Unknown, reason),
             }
@@ -81,7 +135,7 @@ pub fn secretsmanager_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
                     security_groups: vpc.security_group_ids.clone(),
                     names: Default::default(),
                 },
-                Destination::Secretsmanager,
+                service.destination,
                 HTTPS,
             )
         })
@@ -102,13 +156,15 @@ fn from_subnet(
     subnet: &Subnet,
     groups: &[String],
     region: &str,
-    public_name: &str,
+    service: &AwsService,
 ) {
-    let service = format!("com.amazonaws.{region}.secretsmanager");
+    let public_name = format!("{}.{region}.amazonaws.com", service.prefix);
+    let public_name = public_name.as_str();
+    let service_name = format!("com.amazonaws.{region}.{}", service.prefix);
     let endpoints: Vec<&VpcEndpoint> = match index.vpc_endpoints() {
         Ok(all) => all
             .iter()
-            .filter(|e| e.vpc_id == subnet.vpc_id && e.service_name == service)
+            .filter(|e| e.vpc_id == subnet.vpc_id && e.service_name == service_name)
             .filter(|e| e.endpoint_type.as_deref().is_none_or(|t| t == "Interface"))
             .collect(),
         Err(reason) => {
@@ -123,9 +179,10 @@ fn from_subnet(
             Vec::new()
         }
     };
-    let override_host = lambda
-        .secrets_manager_endpoint
-        .as_deref()
+    let variable = service.endpoint_variable.unwrap_or_default();
+    let override_host = service
+        .endpoint_variable
+        .and(lambda.secrets_manager_endpoint.as_deref())
         .map(host_of)
         .filter(|h| !h.is_empty());
 
@@ -141,20 +198,17 @@ fn from_subnet(
                 &endpoint.id,
                 HopKind::Dns,
                 HopVerdict::Pass,
-                format!(
-                    "SECRETS_MANAGER_ENDPOINT names {host}, an address of {}",
-                    endpoint.id
-                ),
+                format!("{variable} names {host}, an address of {}", endpoint.id),
             );
-            return through_endpoint(path, index, subnet, groups, endpoint);
+            return through_endpoint(path, index, subnet, groups, endpoint, service);
         }
         if !host.eq_ignore_ascii_case(public_name) {
             path.hop(
-                "SECRETS_MANAGER_ENDPOINT",
+                variable,
                 HopKind::Dns,
                 HopVerdict::Unknown,
                 format!(
-                    "SECRETS_MANAGER_ENDPOINT names {host}, which is neither {public_name} nor an \
+                    "{variable} names {host}, which is neither {public_name} nor an \
                      interface endpoint of {}",
                     subnet.vpc_id
                 ),
@@ -181,7 +235,7 @@ fn from_subnet(
                     endpoint.id
                 ),
             );
-            return through_endpoint(path, index, subnet, groups, endpoint);
+            return through_endpoint(path, index, subnet, groups, endpoint, service);
         }
         let why = if !usable_state {
             format!(
@@ -189,7 +243,10 @@ fn from_subnet(
                 endpoint.state.as_deref().unwrap_or("not available")
             )
         } else if !endpoint.private_dns_enabled {
-            "has private DNS off, and SECRETS_MANAGER_ENDPOINT does not name it".to_string()
+            match service.endpoint_variable {
+                Some(variable) => format!("has private DNS off, and {variable} does not name it"),
+                None => "has private DNS off".to_string(),
+            }
         } else {
             format!(
                 "has private DNS on, but {} has enableDnsSupport or enableDnsHostnames off",
@@ -206,7 +263,7 @@ fn from_subnet(
             format!("interface endpoint {id} {why}, so {public_name} does not resolve to it"),
         );
     }
-    through_nat(path, index, subnet, groups);
+    through_nat(path, index, subnet, groups, service);
 }
 
 fn through_endpoint(
@@ -215,6 +272,7 @@ fn through_endpoint(
     subnet: &Subnet,
     groups: &[String],
     endpoint: &VpcEndpoint,
+    service: &AwsService,
 ) {
     let Some(source_range) = subnet.cidr else {
         path.hop(
@@ -342,7 +400,7 @@ fn through_endpoint(
         acl_hop(path, index, target, true, EPHEMERAL_PORTS, source_range);
         acl_hop(path, index, subnet, false, EPHEMERAL_PORTS, target_range);
     }
-    endpoint_policy_hop(path, endpoint);
+    endpoint_policy_hop(path, endpoint, service);
     path.hop(
         &endpoint.id,
         HopKind::Destination,
@@ -354,7 +412,7 @@ fn through_endpoint(
     );
 }
 
-fn endpoint_policy_hop(path: &mut PathBuilder, endpoint: &VpcEndpoint) {
+fn endpoint_policy_hop(path: &mut PathBuilder, endpoint: &VpcEndpoint, service: &AwsService) {
     let Some(document) = &endpoint.policy else {
         return path.hop(
             &endpoint.id,
@@ -363,7 +421,7 @@ fn endpoint_policy_hop(path: &mut PathBuilder, endpoint: &VpcEndpoint) {
             "no endpoint policy: full access".to_string(),
         );
     };
-    for action in ROTATION_ACTIONS {
+    for action in service.actions {
         let (verdict, detail) = match policy::decide(document, None, action, "*") {
             Decision::Allowed { .. } => continue,
             Decision::Denied { sid } => (
@@ -388,7 +446,10 @@ fn endpoint_policy_hop(path: &mut PathBuilder, endpoint: &VpcEndpoint) {
         &endpoint.id,
         HopKind::EndpointPolicy,
         HopVerdict::Pass,
-        "the endpoint policy allows the rotation's Secrets Manager actions".to_string(),
+        format!(
+            "the endpoint policy allows the rotation's {} actions",
+            service.title
+        ),
     );
 }
 
@@ -398,7 +459,13 @@ fn sid_text(sid: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-fn through_nat(path: &mut PathBuilder, index: &NetIndex, subnet: &Subnet, groups: &[String]) {
+fn through_nat(
+    path: &mut PathBuilder,
+    index: &NetIndex,
+    subnet: &Subnet,
+    groups: &[String],
+    service: &AwsService,
+) {
     let egress = sg::evaluate(
         index,
         groups,
@@ -428,8 +495,8 @@ fn through_nat(path: &mut PathBuilder, index: &NetIndex, subnet: &Subnet, groups
             HopKind::RouteTable,
             HopVerdict::Block,
             format!(
-                "{} has no default route (0.0.0.0/0) and {} has no usable interface endpoint for Secrets Manager",
-                table.id, subnet.vpc_id
+                "{} has no default route (0.0.0.0/0) and {} has no usable interface endpoint for {}",
+                table.id, subnet.vpc_id, service.title
             ),
         );
     };
