@@ -39,9 +39,8 @@ const MAX_PAGES: usize = 4;
 const PAGE_SIZE: i32 = 50;
 /// LookupEvents allows two calls a second per account and region, and a
 /// region's events are read once per run: its calls (every page of every
-/// name, one after the other) start at least this far after the answer
-/// to the one before. Concurrent names would gain nothing within that
-/// limit.
+/// name, one after the other) start at least this far apart. Concurrent
+/// names would gain nothing within that limit.
 const CALL_SPACING: Duration = Duration::from_millis(500);
 const MAX_MESSAGE_CHARS: usize = 500;
 
@@ -129,6 +128,7 @@ async fn read_events(
         let mut next_token: Option<String> = None;
         for number in 0..MAX_PAGES {
             tokio::time::sleep_until(next_call).await;
+            next_call = Instant::now() + CALL_SPACING;
             let output = client
                 .lookup_events()
                 .lookup_attributes(attribute.clone())
@@ -142,10 +142,6 @@ async fn read_events(
                 .set_next_token(next_token.take())
                 .send()
                 .await;
-            // Counted from the answer, not from the request: a request the
-            // client was slow to send (a busy machine) must not arrive at
-            // CloudTrail close behind the one before.
-            next_call = Instant::now() + CALL_SPACING;
             let output = match output {
                 Ok(output) => output,
                 // The first failure decides: the other names would fail alike.
