@@ -187,41 +187,11 @@ fn check_exit(what: &str, run: &Measured) {
 async fn seed_rotation_logs(c: &common::Clients, lambdas: &[String], lines: usize) {
     for arn in lambdas {
         let function = arn.rsplit(':').next().unwrap_or(arn);
-        let group = format!("/aws/lambda/{function}");
-        let stream = "2026/01/01/[$LATEST]bench";
-        c.logs
-            .create_log_group()
-            .log_group_name(&group)
-            .send()
-            .await
-            .or_panic("CreateLogGroup");
-        c.logs
-            .create_log_stream()
-            .log_group_name(&group)
-            .log_stream_name(stream)
-            .send()
-            .await
-            .or_panic("CreateLogStream");
-        let start = common::lab::now_millis() - 60_000;
-        let events = (0..lines)
-            .map(|i| {
-                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                    .timestamp(start + i as i64)
-                    .message(format!(
-                        "[INFO] finishSecret: Successfully set AWSCURRENT stage to version {i} for secret spread/app-{i:05}."
-                    ))
-                    .build()
-                    .expect("InputLogEvent")
-            })
+        let messages: Vec<String> = (0..lines)
+            .map(|i| format!("[INFO] finishSecret: Successfully set AWSCURRENT stage to version {i} for secret spread/app-{i:05}."))
             .collect();
-        c.logs
-            .put_log_events()
-            .log_group_name(&group)
-            .log_stream_name(stream)
-            .set_log_events(Some(events))
-            .send()
-            .await
-            .or_panic("PutLogEvents");
+        let group = format!("/aws/lambda/{function}");
+        common::lab::put_log_lines_in(c, &group, "2026/01/01/[$LATEST]bench", &messages).await;
     }
 }
 

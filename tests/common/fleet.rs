@@ -3,12 +3,11 @@
 //! admit, `size` rotating secrets spread over them, and plain secrets that
 //! do not rotate. Shared by tests/fleet.rs and benches/aws_calls.rs.
 
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use aws_sdk_secretsmanager::types::RotationRulesType;
 
 use super::lab::{
-    clear_pending_of, create_rotation_function, create_sg, healthy_role_policy, now_millis, Lab,
-    LabOptions, OrPanic, LAMBDA_TRUST,
+    clear_pending_of, create_rotation_function, create_sg, healthy_role_policy, put_log_lines_in,
+    Lab, LabOptions, OrPanic, LAMBDA_TRUST,
 };
 use super::{Clients, REGION};
 
@@ -107,51 +106,24 @@ pub async fn build(c: &Clients, size: usize, plain: usize) -> Fleet {
     // scan lists them last, after it has begun to diagnose the first, and
     // must mask them all the same.
     for (index, function) in ["fleet-rotation-b", "fleet-rotation-c"].iter().enumerate() {
-        let group = format!("/aws/lambda/{function}");
-        let stream = "2026/01/01/[$LATEST]fleet";
-        c.logs
-            .create_log_group()
-            .log_group_name(&group)
-            .send()
-            .await
-            .or_panic("CreateLogGroup");
-        c.logs
-            .create_log_stream()
-            .log_group_name(&group)
-            .log_stream_name(stream)
-            .send()
-            .await
-            .or_panic("CreateLogStream");
-        let start = now_millis() - 60_000;
-        let events: Vec<InputLogEvent> = (size.saturating_sub(30)..size)
+        let lines: Vec<String> = (size.saturating_sub(30)..size)
             .filter(|n| n % 3 == index + 1)
-            .enumerate()
-            .map(|(i, n)| {
-                InputLogEvent::builder()
-                    .timestamp(start + i as i64)
-                    .message(if index == 0 {
-                        format!(
-                            "[DEBUG] testSecret: logged in as app{n} with password {}",
-                            password(n)
-                        )
-                    } else {
-                        format!(
-                            "[ERROR] setSecret: Unable to log into database with pending secret (user app{n}, password {})",
-                            password(n)
-                        )
-                    })
-                    .build()
-                    .expect("InputLogEvent")
+            .map(|n| {
+                if index == 0 {
+                    format!(
+                        "[DEBUG] testSecret: logged in as app{n} with password {}",
+                        password(n)
+                    )
+                } else {
+                    format!(
+                        "[ERROR] setSecret: Unable to log into database with pending secret (user app{n}, password {})",
+                        password(n)
+                    )
+                }
             })
             .collect();
-        c.logs
-            .put_log_events()
-            .log_group_name(&group)
-            .log_stream_name(stream)
-            .set_log_events(Some(events))
-            .send()
-            .await
-            .or_panic("PutLogEvents");
+        let group = format!("/aws/lambda/{function}");
+        put_log_lines_in(c, &group, "2026/01/01/[$LATEST]fleet", &lines).await;
     }
     Fleet {
         lab,

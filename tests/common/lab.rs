@@ -641,40 +641,7 @@ impl Lab {
     /// Writes `lines` as one invocation's log events (recent, a second
     /// apart) into a new stream of the function's log group.
     pub async fn put_log_lines(&self, c: &Clients, stream: &str, lines: &[String]) {
-        // The group exists when the lab seeded its own logs.
-        let _ = c
-            .logs
-            .create_log_group()
-            .log_group_name(&self.log_group)
-            .send()
-            .await;
-        c.logs
-            .create_log_stream()
-            .log_group_name(&self.log_group)
-            .log_stream_name(stream)
-            .send()
-            .await
-            .or_panic("CreateLogStream");
-        let start = now_millis() - 5 * 60 * 1000;
-        let events: Vec<InputLogEvent> = lines
-            .iter()
-            .zip(0i64..)
-            .map(|(line, i)| {
-                InputLogEvent::builder()
-                    .timestamp(start + i * 1000)
-                    .message(line)
-                    .build()
-                    .expect("InputLogEvent")
-            })
-            .collect();
-        c.logs
-            .put_log_events()
-            .log_group_name(&self.log_group)
-            .log_stream_name(stream)
-            .set_log_events(Some(events))
-            .send()
-            .await
-            .or_panic("PutLogEvents");
+        put_log_lines_in(c, &self.log_group, stream, lines).await;
     }
 
     /// Removes the lab's invoke permission for secretsmanager.amazonaws.com.
@@ -996,6 +963,40 @@ async fn pending_version(c: &Clients, secret: &str) -> Option<String> {
             })
             .map(|(v, _)| v.clone())
     })
+}
+
+/// Writes `lines` as one invocation's log events (recent, a second apart)
+/// into a new stream of `group`, creating the group if it is new.
+pub async fn put_log_lines_in(c: &Clients, group: &str, stream: &str, lines: &[String]) {
+    // The group may exist already (a lab that seeded its own logs).
+    let _ = c.logs.create_log_group().log_group_name(group).send().await;
+    c.logs
+        .create_log_stream()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .or_panic("CreateLogStream");
+    let start = now_millis() - 5 * 60 * 1000;
+    let events: Vec<InputLogEvent> = lines
+        .iter()
+        .zip(0i64..)
+        .map(|(line, i)| {
+            InputLogEvent::builder()
+                .timestamp(start + i * 1000)
+                .message(line)
+                .build()
+                .expect("InputLogEvent")
+        })
+        .collect();
+    c.logs
+        .put_log_events()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .or_panic("PutLogEvents");
 }
 
 pub fn now_millis() -> i64 {
