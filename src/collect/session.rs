@@ -226,15 +226,23 @@ impl Session {
         size: usize,
     ) -> Vec<String> {
         let mut listed = self.shared.listed.subscribe();
-        let mut chunk = None;
+        let mut chunk = Vec::new();
         // An error means the sender is gone, which the session itself holds.
         let _ = listed
-            .wait_for(|listed| {
-                chunk = listed.chunk_of(lambda_arn, secret_arn, size);
-                chunk.is_some()
-            })
+            .wait_for(
+                |listed| match listed.chunk_of(lambda_arn, secret_arn, size) {
+                    Some(peers) => {
+                        chunk = peers.to_vec();
+                        true
+                    }
+                    None => false,
+                },
+            )
             .await;
-        chunk.unwrap_or_else(|| vec![secret_arn.to_string()])
+        if chunk.is_empty() {
+            chunk.push(secret_arn.to_string());
+        }
+        chunk
     }
 }
 
@@ -246,22 +254,22 @@ pub(crate) struct Listed {
 }
 
 impl Listed {
-    /// See [`Session::peer_chunk`]; `None` while the chunk may still grow.
-    /// A secret the listing did not put under `lambda_arn` (the function's
-    /// ARN read differently, or a single diagnosis) is a chunk of its own
-    /// once the listing has ended.
-    fn chunk_of(&self, lambda_arn: &str, secret_arn: &str, size: usize) -> Option<Vec<String>> {
+    /// See [`Session::peer_chunk`]; `None` while the chunk may still grow,
+    /// and an empty chunk for a secret the listing did not put under
+    /// `lambda_arn` (the function's ARN read differently, or a single
+    /// diagnosis): it is a chunk of its own once the listing has ended.
+    fn chunk_of(&self, lambda_arn: &str, secret_arn: &str, size: usize) -> Option<&[String]> {
         let peers = self
             .by_lambda
             .get(lambda_arn)
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         let Some(position) = peers.iter().position(|arn| arn == secret_arn) else {
-            return self.whole.then(|| vec![secret_arn.to_string()]);
+            return self.whole.then_some(&[]);
         };
         let start = position / size * size;
         let end = (start + size).min(peers.len());
-        (end - start == size || self.whole).then(|| peers[start..end].to_vec())
+        (end - start == size || self.whole).then(|| &peers[start..end])
     }
 }
 
@@ -293,7 +301,8 @@ mod tests {
         let last = whole.chunk_of("f", "s120", 100).expect("the listing ended");
         assert_eq!(last.len(), 50);
         assert_eq!(last[0], "s100");
-        assert_eq!(whole.chunk_of("g", "s1", 100), Some(vec!["s1".to_string()]));
+        let alone: &[String] = &[];
+        assert_eq!(whole.chunk_of("g", "s1", 100), Some(alone));
     }
 
     #[tokio::test]
