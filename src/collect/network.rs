@@ -17,9 +17,9 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 use ipnet::IpNet;
 use rotation_doctor_checks::{
-    AclEntry, Fact, InternetGateway, NatGateway, Network, NetworkAcl, PortRange, Route,
-    RouteDestination, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Unavailable,
-    Vpc, VpcEndpoint,
+    not_collected, AclEntry, Fact, InternetGateway, NatGateway, Network, NetworkAcl, PortRange,
+    Route, RouteDestination, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet,
+    Unavailable, Vpc, VpcEndpoint,
 };
 use tokio::task::JoinSet;
 
@@ -87,6 +87,10 @@ pub(crate) async fn collect_network(client: &Client, vpc_ids: &[String]) -> Netw
         vpc_endpoints,
         nat_gateways: nats,
         internet_gateways: igws,
+        peering_connections: not_collected(),
+        transit_gateways: not_collected(),
+        transit_gateway_attachments: not_collected(),
+        transit_gateway_route_tables: not_collected(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! component that took part recorded as a hop, so the report can show why.
 
 mod acl;
+mod crossing;
 mod database;
 mod index;
 mod placement;
@@ -84,6 +85,8 @@ pub enum HopKind {
     RouteTable,
     NatGateway,
     InternetGateway,
+    VpcPeering,
+    TransitGateway,
     VpcEndpoint,
     EndpointPolicy,
     Dns,
@@ -101,6 +104,8 @@ impl HopKind {
             HopKind::RouteTable => "route table",
             HopKind::NatGateway => "NAT gateway",
             HopKind::InternetGateway => "internet gateway",
+            HopKind::VpcPeering => "VPC peering",
+            HopKind::TransitGateway => "transit gateway",
             HopKind::VpcEndpoint => "VPC endpoint",
             HopKind::EndpointPolicy => "endpoint policy",
             HopKind::Dns => "DNS",
@@ -305,6 +310,8 @@ pub fn database_port(facts: &crate::Facts) -> Option<u16> {
         })
 }
 
+#[cfg(test)]
+mod crossing_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]

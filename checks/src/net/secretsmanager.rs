@@ -280,6 +280,7 @@ fn through_endpoint(
         &Peer {
             groups: &endpoint.security_group_ids,
             address: Endpoint::Range(target_range),
+            groups_not_referenceable: None,
         },
     );
     path.hop(
@@ -329,6 +330,7 @@ fn through_endpoint(
             &Peer {
                 groups,
                 address: Endpoint::Range(source_range),
+                groups_not_referenceable: None,
             },
         );
         path.hop(
@@ -407,6 +409,7 @@ fn through_nat(path: &mut PathBuilder, index: &NetIndex, subnet: &Subnet, groups
         &Peer {
             groups: &[],
             address: Endpoint::AnyPublic,
+            groups_not_referenceable: None,
         },
     );
     path.hop(
@@ -463,6 +466,20 @@ fn through_nat(path: &mut PathBuilder, index: &NetIndex, subnet: &Subnet, groups
                 "{} sends 0.0.0.0/0 to internet gateway {igw}, but a Lambda's network interface has no \
                  public IP address, so it cannot use an internet gateway",
                 table.id
+            ),
+        ),
+        // https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-basics.html
+        // (limitations: edge to edge routing through a gateway).
+        RouteTarget::VpcPeering(pcx) => path.hop(
+            &table.id,
+            HopKind::RouteTable,
+            HopVerdict::Block,
+            format!(
+                "{} sends 0.0.0.0/0 to peering connection {pcx}, but AWS does not route through \
+                 a peering connection to the internet (no edge-to-edge routing): the peer VPC's \
+                 NAT or internet gateway cannot be used; add a NAT gateway in {} or an interface \
+                 endpoint for Secrets Manager",
+                table.id, subnet.vpc_id
             ),
         ),
         other => path.hop(

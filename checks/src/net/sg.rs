@@ -19,6 +19,10 @@ pub struct Peer<'a> {
     pub groups: &'a [String],
     /// Its addresses.
     pub address: Endpoint,
+    /// Why a rule naming one of `groups` does not match them on this path
+    /// (a transit gateway without security group referencing, a
+    /// cross-Region peering); `None` where a group reference works.
+    pub groups_not_referenceable: Option<String>,
 }
 
 pub struct SgOutcome {
@@ -56,6 +60,7 @@ pub fn evaluate(
     let mut unknown = Vec::new();
     let mut partial = Vec::new();
     let mut other_peers_on_port = Vec::new();
+    let mut unreferenceable = Vec::new();
     for group_id in group_ids {
         let group = match index.security_group(group_id) {
             Ok(group) => group,
@@ -70,7 +75,20 @@ pub fn evaluate(
         };
         for rule in rules.iter().filter(|r| tcp_rule_covers_port(r, port)) {
             let admitted = match &rule.peer {
-                SgPeer::Group(id) => peer.groups.contains(id),
+                SgPeer::Group(id) if peer.groups.contains(id) => {
+                    match &peer.groups_not_referenceable {
+                        None => true,
+                        Some(why) => {
+                            unreferenceable.push(format!(
+                                "{} {verb} tcp/{port} {preposition} {}, but {why}",
+                                index.label(group_id),
+                                index.label(id)
+                            ));
+                            false
+                        }
+                    }
+                }
+                SgPeer::Group(_) => false,
                 SgPeer::Cidr(cidr) => match coverage(cidr, peer.address) {
                     Coverage::All => true,
                     Coverage::Some => {
@@ -136,6 +154,9 @@ pub fn evaluate(
     }
     if !partial.is_empty() {
         detail.push_str(&format!("; {}", partial.join("; ")));
+    }
+    if !unreferenceable.is_empty() {
+        detail.push_str(&format!("; {}", unreferenceable.join("; ")));
     }
     SgOutcome {
         verdict: HopVerdict::Block,
