@@ -20,7 +20,7 @@ pub use database::database_paths;
 pub use index::NetIndex;
 pub use placement::{suggest_placement, Placement};
 pub use secretsmanager::secretsmanager_paths;
-pub use sg::tcp_rule_covers_port;
+pub use sg::{tcp_rule_covers_port, NOT_CARRIED};
 
 /// A Lambda's ENIs use the ephemeral range 1024–65535 for the return traffic
 /// a stateless network ACL must let through.

@@ -32,6 +32,11 @@ pub struct SgOutcome {
     pub detail: String,
 }
 
+/// Marks the detail of a group whose rule names the other side's group, on
+/// a path that does not carry group references (a transit gateway without
+/// security group referencing, a peering across Regions).
+pub const NOT_CARRIED: &str = " by group reference, but ";
+
 pub fn tcp_rule_covers_port(rule: &SgRule, port: u16) -> bool {
     let protocol_matches = matches!(rule.protocol.as_str(), "-1" | "tcp" | "6");
     protocol_matches && rule.ports.is_none_or(|range| range.contains(port))
@@ -80,11 +85,12 @@ pub fn evaluate(
                         None => true,
                         Some(why) => {
                             unreferenceable.push(format!(
-                                "{} {verb} tcp/{port} {preposition} {}, but {why}",
+                                "{} {verb} tcp/{port} {preposition} {}{NOT_CARRIED}{why}",
                                 index.label(group_id),
                                 index.label(id)
                             ));
-                            false
+                            // Said above; not among the peers it admits.
+                            continue;
                         }
                     }
                 }
@@ -144,6 +150,11 @@ pub fn evaluate(
     } else {
         format!("{labels} {verb} no tcp/{port} {preposition} {what}")
     };
+    // A reference that would admit the flow but does not carry across the
+    // link is the finding's first clause: it is what to change.
+    if !unreferenceable.is_empty() {
+        detail = format!("{}; {detail}", unreferenceable.join("; "));
+    }
     other_peers_on_port.sort();
     other_peers_on_port.dedup();
     if !other_peers_on_port.is_empty() {
@@ -154,9 +165,6 @@ pub fn evaluate(
     }
     if !partial.is_empty() {
         detail.push_str(&format!("; {}", partial.join("; ")));
-    }
-    if !unreferenceable.is_empty() {
-        detail.push_str(&format!("; {}", unreferenceable.join("; ")));
     }
     SgOutcome {
         verdict: HopVerdict::Block,
