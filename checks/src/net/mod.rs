@@ -311,6 +311,8 @@ pub fn database_port(facts: &crate::Facts) -> Option<u16> {
 }
 
 #[cfg(test)]
+mod crossing_proptests;
+#[cfg(test)]
 mod crossing_tests;
 #[cfg(test)]
 mod proptests;
