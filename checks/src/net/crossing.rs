@@ -12,6 +12,7 @@
 //! <https://docs.aws.amazon.com/vpc/latest/tgw/tgw-vpc-attachments.html>).
 
 use super::index::longest_match;
+use super::sg::References;
 use super::{HopKind, HopVerdict, NetIndex, PathBuilder};
 use crate::facts::{
     PeeringConnection, PeeringSide, RouteTarget, Subnet, TransitGatewayAttachment,
@@ -19,13 +20,13 @@ use crate::facts::{
 };
 
 /// Whether the database's and the Lambda's security group rules may name
-/// the other side's groups on this path: `None` where they may, else why not.
+/// the other side's groups on this path.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GroupReferences {
     /// The Lambda's outbound rules naming the database's groups.
-    pub egress: Option<String>,
+    pub egress: References,
     /// The database's inbound rules naming the Lambda's groups.
-    pub ingress: Option<String>,
+    pub ingress: References,
 }
 
 /// The two subnets of the flow and their IPv4 ranges.
@@ -113,12 +114,16 @@ pub fn through_peering(
         (&peering.requester.region, &peering.accepter.region),
         (Some(a), Some(b)) if a != b
     );
-    let why = cross_region.then(|| {
-        format!("{pcx_id} joins two Regions, and a security group reference does not cross Regions")
-    });
+    let references = if cross_region {
+        References::NotCarried(format!(
+            "{pcx_id} joins two Regions, and a security group reference does not cross Regions"
+        ))
+    } else {
+        References::Carried
+    };
     GroupReferences {
-        egress: why.clone(),
-        ingress: why,
+        egress: references.clone(),
+        ingress: references,
     }
 }
 
@@ -226,8 +231,8 @@ pub fn through_transit_gateway(
 ) -> GroupReferences {
     let (source, target) = (ends.source, ends.target);
     let refs_unknown = GroupReferences {
-        egress: Some(OUTBOUND_NOT_ACROSS_TGW.to_string()),
-        ingress: None,
+        egress: References::NotCarried(OUTBOUND_NOT_ACROSS_TGW.to_string()),
+        ingress: References::Carried,
     };
     let Some(source_attachment) = attachment(path, index, tgw_id, source, "the Lambda's") else {
         return refs_unknown;
@@ -259,7 +264,7 @@ pub fn through_transit_gateway(
         );
     }
     GroupReferences {
-        egress: Some(OUTBOUND_NOT_ACROSS_TGW.to_string()),
+        egress: References::NotCarried(OUTBOUND_NOT_ACROSS_TGW.to_string()),
         ingress: tgw_ingress_references(index, tgw_id, source_attachment, target_attachment),
     }
 }
@@ -272,33 +277,36 @@ fn tgw_ingress_references(
     tgw_id: &str,
     source: &TransitGatewayAttachment,
     target: &TransitGatewayAttachment,
-) -> Option<String> {
-    match index
-        .transit_gateway(tgw_id)
-        .and_then(|t| t.security_group_referencing)
-    {
-        Some(true) => {}
-        Some(false) => {
-            return Some(format!(
-                "{tgw_id} does not have security group referencing enabled, so a reference \
-                 across it matches nothing"
-            ))
+) -> References {
+    match index.transit_gateway(tgw_id) {
+        Err(reason) => {
+            return References::Unknown(format!("whether {tgw_id} carries it is unknown: {reason}"))
         }
-        None => {
-            return Some(format!(
-                "whether {tgw_id} has security group referencing enabled was not read"
-            ))
-        }
+        Ok(tgw) => match tgw.security_group_referencing {
+            Some(true) => {}
+            Some(false) => {
+                return References::NotCarried(format!(
+                    "{tgw_id} does not have security group referencing enabled, so a reference \
+                     across it matches nothing"
+                ))
+            }
+            None => {
+                return References::Unknown(format!(
+                    "{tgw_id} does not report whether security group referencing is enabled"
+                ))
+            }
+        },
     }
+    // An attachment reports the option `enable` unless turned off.
     [source, target]
         .into_iter()
         .find(|a| a.security_group_referencing == Some(false))
-        .map(|a| {
-            format!(
+        .map_or(References::Carried, |a| {
+            References::NotCarried(format!(
                 "{} has security group referencing disabled, so a reference across {tgw_id} \
                  matches nothing",
                 a.id
-            )
+            ))
         })
 }
 

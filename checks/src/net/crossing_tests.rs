@@ -421,3 +421,34 @@ fn no_internet_through_a_peered_vpc() {
         assert!(hop.detail.contains("edge-to-edge"), "{}", hop.detail);
     }
 }
+
+#[test]
+fn an_unread_transit_gateway_option_leaves_a_group_reference_unknown() {
+    let mut facts = fixtures::lab_via_transit_gateway();
+    far_group(&mut facts)
+        .ingress
+        .retain(|r| matches!(r.peer, SgPeer::Group(_)));
+    facts.network.transit_gateways = Fact::Unavailable(denied("ec2:DescribeTransitGateways"));
+    assert_eq!(verdicts(&facts), vec![Verdict::Unknown; 2]);
+    for hop in deciding(&facts, HopVerdict::Unknown) {
+        assert_eq!(hop.resource, "sg-far-db");
+        assert!(
+            hop.detail.contains("ec2:DescribeTransitGateways"),
+            "{}",
+            hop.detail
+        );
+    }
+    // Not reported at all: unknown too.
+    facts.network.transit_gateways = Fact::Present(vec![TransitGateway {
+        id: "tgw-lab".into(),
+        owner_id: None,
+        state: None,
+        security_group_referencing: None,
+    }]);
+    assert_eq!(verdicts(&facts), vec![Verdict::Unknown; 2]);
+    // A range rule decides without it.
+    far_group(&mut facts)
+        .ingress
+        .push(tcp(3306, SgPeer::Cidr(net("10.0.0.0/16"))));
+    assert_eq!(verdicts(&facts), vec![Verdict::Reachable; 2]);
+}

@@ -179,7 +179,7 @@ fn path_to_subnet(
         &Peer {
             groups: &database.security_group_ids,
             address: Endpoint::Range(target_range),
-            groups_not_referenceable: references.egress,
+            group_references: references.egress,
         },
     );
     path.hop(
@@ -204,7 +204,7 @@ fn path_to_subnet(
         &Peer {
             groups: lambda_groups,
             address: Endpoint::Range(source_range),
-            groups_not_referenceable: references.ingress,
+            group_references: references.ingress,
         },
     );
     path.hop(

@@ -171,14 +171,15 @@ impl<'a> NetIndex<'a> {
             .ok_or_else(|| format!("VPC peering connection {id} was not found"))
     }
 
-    /// `None` when the transit gateways were not read (their options then
-    /// count as unknown, not as failures of the path).
-    pub fn transit_gateway(&self, id: &str) -> Option<&'a TransitGateway> {
-        self.network
+    pub fn transit_gateway(&self, id: &str) -> Result<&'a TransitGateway, String> {
+        let tgws = self
+            .network
             .transit_gateways
-            .present()?
-            .iter()
+            .present()
+            .ok_or_else(|| missing("transit gateways", &self.network.transit_gateways))?;
+        tgws.iter()
             .find(|t| t.id == id)
+            .ok_or_else(|| format!("transit gateway {id} was not found"))
     }
 
     /// The attachments of `vpc_id` to `tgw_id`, in any state.

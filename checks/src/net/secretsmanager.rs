@@ -6,7 +6,7 @@
 
 use super::database::{acl_hop, acl_hop_to};
 use super::index::{default_route, longest_match};
-use super::sg::{self, Direction, Peer};
+use super::sg::{self, Direction, Peer, References};
 use super::{
     Destination, Endpoint, HopKind, HopVerdict, NetIndex, NetPath, PathBuilder, PathSource,
     EPHEMERAL_PORTS,
@@ -280,7 +280,7 @@ fn through_endpoint(
         &Peer {
             groups: &endpoint.security_group_ids,
             address: Endpoint::Range(target_range),
-            groups_not_referenceable: None,
+            group_references: References::Carried,
         },
     );
     path.hop(
@@ -330,7 +330,7 @@ fn through_endpoint(
             &Peer {
                 groups,
                 address: Endpoint::Range(source_range),
-                groups_not_referenceable: None,
+                group_references: References::Carried,
             },
         );
         path.hop(
@@ -409,7 +409,7 @@ fn through_nat(path: &mut PathBuilder, index: &NetIndex, subnet: &Subnet, groups
         &Peer {
             groups: &[],
             address: Endpoint::AnyPublic,
-            groups_not_referenceable: None,
+            group_references: References::Carried,
         },
     );
     path.hop(

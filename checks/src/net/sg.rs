@@ -19,10 +19,21 @@ pub struct Peer<'a> {
     pub groups: &'a [String],
     /// Its addresses.
     pub address: Endpoint,
-    /// Why a rule naming one of `groups` does not match them on this path
-    /// (a transit gateway without security group referencing, a
-    /// cross-Region peering); `None` where a group reference works.
-    pub groups_not_referenceable: Option<String>,
+    /// Whether a rule naming one of `groups` matches them on this path.
+    pub group_references: References,
+}
+
+/// Whether a security group reference carries between the two ends.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum References {
+    /// Same VPC, or a peering in one Region.
+    #[default]
+    Carried,
+    /// It does not, and why (a transit gateway without security group
+    /// referencing, a peering across Regions).
+    NotCarried(String),
+    /// Whether it does could not be read, and why.
+    Unknown(String),
 }
 
 pub struct SgOutcome {
@@ -81,9 +92,17 @@ pub fn evaluate(
         for rule in rules.iter().filter(|r| tcp_rule_covers_port(r, port)) {
             let admitted = match &rule.peer {
                 SgPeer::Group(id) if peer.groups.contains(id) => {
-                    match &peer.groups_not_referenceable {
-                        None => true,
-                        Some(why) => {
+                    match &peer.group_references {
+                        References::Carried => true,
+                        References::Unknown(why) => {
+                            unknown.push(format!(
+                                "{} {verb} tcp/{port} {preposition} {} by group reference, and {why}",
+                                index.label(group_id),
+                                index.label(id)
+                            ));
+                            false
+                        }
+                        References::NotCarried(why) => {
                             unreferenceable.push(format!(
                                 "{} {verb} tcp/{port} {preposition} {}{NOT_CARRIED}{why}",
                                 index.label(group_id),
