@@ -28,6 +28,17 @@ egress, the route table, the network ACLs of both subnets in both directions
 group ingress (a reference to the Lambda's group, or a CIDR that covers the
 Lambda's whole subnet). The database may run in any of its subnets, so each
 is checked. The evidence shows every path with the component that blocks it.
+A database in another VPC is followed across the VPC peering connection or
+transit gateway the Lambda's route leads to: the peering must be `active`
+and join the two VPCs; a transit gateway needs both VPCs attached (in the
+zones used), route tables associated with the attachments that route each
+side's range to the other (static or propagated routes); and the database
+subnet's route table must send the Lambda's range back the same way. A
+group reference counts across a peering in one Region, and across a
+transit gateway only in the database's inbound rules and only when the
+transit gateway has security group referencing enabled; otherwise only
+CIDR rules do. What the account cannot read there is `unknown`, naming the
+read.
 When RDS has no database the secret names, there is no path to judge: the
 check is skipped and DB001 fails naming the host.
 
@@ -54,6 +65,10 @@ It does not change network ACLs.
 ## References
 - https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot_rotation.html
 - https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html
+- https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-routing.html
+- https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-security-groups.html
+- https://docs.aws.amazon.com/vpc/latest/tgw/tgw-vpc-attachments.html
+- https://aws.amazon.com/blogs/networking-and-content-delivery/introducing-security-group-referencing-for-aws-transit-gateway/
 "#,
 };
 
