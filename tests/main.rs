@@ -25,6 +25,7 @@ mod hygiene;
 mod lab_case;
 mod master_secret;
 mod merge;
+mod network_crossings;
 mod network_paths;
 mod permissions;
 mod rds_managed_master;

@@ -316,8 +316,9 @@ fn yes() -> bool {
     true
 }
 
-/// The default of a fact that snapshots of an older tool do not have.
-fn not_collected<T>() -> Fact<T> {
+/// The default of a fact that snapshots of an older tool do not have, and
+/// the value of one that nothing needed (it is then left out of the JSON).
+pub fn not_collected<T>() -> Fact<T> {
     Fact::NotApplicable("not collected".to_string())
 }
 
@@ -654,6 +655,19 @@ pub struct Network {
     pub vpc_endpoints: Fact<Vec<VpcEndpoint>>,
     pub nat_gateways: Fact<Vec<NatGateway>>,
     pub internet_gateways: Fact<Vec<InternetGateway>>,
+    /// The peering connections the route tables name; read only when a
+    /// route leads to one ("not collected" otherwise, as in snapshots of an
+    /// older tool, and then left out of the JSON).
+    #[serde(default = "not_collected", skip_serializing_if = "is_not_collected")]
+    pub peering_connections: Fact<Vec<PeeringConnection>>,
+    /// The transit gateways the route tables name, and their pieces; read
+    /// only when a route leads to one.
+    #[serde(default = "not_collected", skip_serializing_if = "is_not_collected")]
+    pub transit_gateways: Fact<Vec<TransitGateway>>,
+    #[serde(default = "not_collected", skip_serializing_if = "is_not_collected")]
+    pub transit_gateway_attachments: Fact<Vec<TransitGatewayAttachment>>,
+    #[serde(default = "not_collected", skip_serializing_if = "is_not_collected")]
+    pub transit_gateway_route_tables: Fact<Vec<TransitGatewayRouteTable>>,
 }
 
 impl Network {
@@ -668,6 +682,10 @@ impl Network {
             vpc_endpoints: Fact::NotApplicable(reason.to_string()),
             nat_gateways: Fact::NotApplicable(reason.to_string()),
             internet_gateways: Fact::NotApplicable(reason.to_string()),
+            peering_connections: Fact::NotApplicable(reason.to_string()),
+            transit_gateways: Fact::NotApplicable(reason.to_string()),
+            transit_gateway_attachments: Fact::NotApplicable(reason.to_string()),
+            transit_gateway_route_tables: Fact::NotApplicable(reason.to_string()),
         }
     }
 
@@ -682,8 +700,103 @@ impl Network {
             vpc_endpoints: Fact::Present(Vec::new()),
             nat_gateways: Fact::Present(Vec::new()),
             internet_gateways: Fact::Present(Vec::new()),
+            // Read only when a route leads to one.
+            peering_connections: not_collected(),
+            transit_gateways: not_collected(),
+            transit_gateway_attachments: not_collected(),
+            transit_gateway_route_tables: not_collected(),
         }
     }
+}
+
+/// One side of a VPC peering connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeeringSide {
+    pub vpc_id: String,
+    pub owner_id: Option<String>,
+    pub region: Option<String>,
+    /// The VPC's IPv4 and IPv6 ranges as the peering reports them.
+    pub cidrs: Vec<IpNet>,
+}
+
+/// DescribeVpcPeeringConnections.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeeringConnection {
+    pub id: String,
+    /// `Status.Code`: `active`, `pending-acceptance`, `rejected`, `deleted`...
+    pub status: String,
+    pub requester: PeeringSide,
+    pub accepter: PeeringSide,
+}
+
+impl PeeringConnection {
+    /// The side that is not `vpc_id`, when `vpc_id` is one of the two.
+    pub fn other_side(&self, vpc_id: &str) -> Option<&PeeringSide> {
+        if self.requester.vpc_id == vpc_id {
+            Some(&self.accepter)
+        } else if self.accepter.vpc_id == vpc_id {
+            Some(&self.requester)
+        } else {
+            None
+        }
+    }
+
+    pub fn side(&self, vpc_id: &str) -> Option<&PeeringSide> {
+        [&self.requester, &self.accepter]
+            .into_iter()
+            .find(|side| side.vpc_id == vpc_id)
+    }
+}
+
+/// DescribeTransitGateways.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitGateway {
+    pub id: String,
+    pub owner_id: Option<String>,
+    pub state: Option<String>,
+    /// `Options.SecurityGroupReferencingSupport` is `enable`; `None` when
+    /// not reported.
+    pub security_group_referencing: Option<bool>,
+}
+
+/// DescribeTransitGatewayVpcAttachments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitGatewayAttachment {
+    pub id: String,
+    pub transit_gateway_id: String,
+    pub vpc_id: String,
+    pub vpc_owner_id: Option<String>,
+    /// `available`, `pendingAcceptance`, `deleted`...
+    pub state: Option<String>,
+    /// One subnet per Availability Zone the attachment serves.
+    pub subnet_ids: Vec<String>,
+    /// `Options.SecurityGroupReferencingSupport` is `enable`; `None` when
+    /// not reported.
+    pub security_group_referencing: Option<bool>,
+}
+
+/// DescribeTransitGatewayRouteTables with its associations, propagations
+/// and routes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitGatewayRouteTable {
+    pub id: String,
+    pub transit_gateway_id: String,
+    /// The attachments whose traffic this table routes.
+    pub associated_attachment_ids: Vec<String>,
+    /// The attachments whose VPC ranges this table learns.
+    pub propagating_attachment_ids: Vec<String>,
+    pub routes: Vec<TransitGatewayRoute>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitGatewayRoute {
+    pub destination: IpNet,
+    /// The attachments it leads to (none for a blackhole).
+    pub attachment_ids: Vec<String>,
+    /// `static` or `propagated`.
+    pub route_type: Option<String>,
+    /// `active` or `blackhole`.
+    pub state: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

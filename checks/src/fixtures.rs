@@ -245,6 +245,10 @@ pub fn lab() -> Facts {
                 id: "igw-lab".to_string(),
                 attached_vpc_ids: ids(&["vpc-lab"]),
             }]),
+            peering_connections: not_collected(),
+            transit_gateways: not_collected(),
+            transit_gateway_attachments: not_collected(),
+            transit_gateway_route_tables: not_collected(),
         },
         logs: Fact::Present(LogExcerpt {
             log_group: "/aws/lambda/lab-rotation".to_string(),
@@ -436,5 +440,158 @@ pub fn rds_managed_master(mut facts: Facts) -> Facts {
         decided_by: "our evaluation".into(),
         rds_primary_arn: Some("arn:aws:rds:us-east-1:123456789012:db:lab-db".into()),
     });
+    facts
+}
+
+pub fn peering(
+    id: &str,
+    status: &str,
+    requester: (&str, &str),
+    accepter: (&str, &str),
+) -> PeeringConnection {
+    let side = |(vpc, cidr): (&str, &str)| PeeringSide {
+        vpc_id: vpc.to_string(),
+        owner_id: Some("123456789012".to_string()),
+        region: Some("us-east-1".to_string()),
+        cidrs: vec![net(cidr)],
+    };
+    PeeringConnection {
+        id: id.to_string(),
+        status: status.to_string(),
+        requester: side(requester),
+        accepter: side(accepter),
+    }
+}
+
+/// The moved lab with its database in a second VPC, `vpc-db`
+/// (10.1.0.0/16): subnets `subnet-far-a`/`-b`, group `sg-far-db`
+/// admitting `sg-lambda` by id, route table `rtb-far` (local only) and an
+/// allow-all ACL. Each crossing adds its own routes.
+fn lab_far_database() -> Facts {
+    let mut facts = lab_moved();
+    let far_subnet = |id: &str, cidr: &str, az: &str| Subnet {
+        vpc_id: "vpc-db".to_string(),
+        ..subnet(id, cidr, az)
+    };
+    let database = get(&mut facts.database);
+    database.vpc_id = Some("vpc-db".to_string());
+    database.subnet_ids = ids(&["subnet-far-a", "subnet-far-b"]);
+    database.security_group_ids = ids(&["sg-far-db"]);
+    let network = &mut facts.network;
+    get(&mut network.vpcs).push(Vpc {
+        id: "vpc-db".to_string(),
+        cidrs: vec![net("10.1.0.0/16")],
+        dns_support: Some(true),
+        dns_hostnames: Some(true),
+    });
+    get(&mut network.subnets).extend([
+        far_subnet("subnet-far-a", "10.1.1.0/24", "us-east-1a"),
+        far_subnet("subnet-far-b", "10.1.2.0/24", "us-east-1b"),
+    ]);
+    get(&mut network.route_tables).push(RouteTable {
+        id: "rtb-far".to_string(),
+        vpc_id: "vpc-db".to_string(),
+        main: true,
+        subnet_ids: Vec::new(),
+        routes: vec![route("10.1.0.0/16", RouteTarget::Local)],
+    });
+    get(&mut network.network_acls).push(NetworkAcl {
+        id: "acl-far".to_string(),
+        vpc_id: "vpc-db".to_string(),
+        is_default: true,
+        subnet_ids: ids(&["subnet-far-a", "subnet-far-b"]),
+        entries: vec![
+            acl_entry(100, false, true, "0.0.0.0/0", None),
+            acl_entry(100, true, true, "0.0.0.0/0", None),
+        ],
+    });
+    let mut far_group = group(
+        "sg-far-db",
+        vec![tcp(3306, SgPeer::Group("sg-lambda".to_string()))],
+        vec![all_traffic(SgPeer::Cidr(net("0.0.0.0/0")))],
+    );
+    far_group.vpc_id = Some("vpc-db".to_string());
+    get(&mut network.security_groups).push(far_group);
+    facts
+}
+
+/// Adds a route to a route table of the fixture.
+pub fn add_route(facts: &mut Facts, table: &str, route: Route) {
+    get(&mut facts.network.route_tables)
+        .iter_mut()
+        .find(|t| t.id == table)
+        .expect("route table in fixture")
+        .routes
+        .push(route);
+}
+
+/// The far database reached over `pcx-lab`, active, with routes both ways.
+pub fn lab_peered() -> Facts {
+    let mut facts = lab_far_database();
+    let pcx = || RouteTarget::VpcPeering("pcx-lab".to_string());
+    add_route(&mut facts, "rtb-private", route("10.1.0.0/16", pcx()));
+    add_route(&mut facts, "rtb-far", route("10.0.0.0/16", pcx()));
+    facts.network.peering_connections = Fact::Present(vec![peering(
+        "pcx-lab",
+        "active",
+        ("vpc-lab", "10.0.0.0/16"),
+        ("vpc-db", "10.1.0.0/16"),
+    )]);
+    facts
+}
+
+/// The far database reached over transit gateway `tgw-lab`: both VPCs
+/// attached in both zones, one route table `tgw-rtb-lab` associated with
+/// and propagated from both (its routes are derived from the
+/// propagations), security group referencing off. `sg-far-db` admits the
+/// Lambda VPC's range as well, since its group reference does not count.
+pub fn lab_via_transit_gateway() -> Facts {
+    let mut facts = lab_far_database();
+    let tgw = || RouteTarget::TransitGateway("tgw-lab".to_string());
+    add_route(&mut facts, "rtb-private", route("10.1.0.0/16", tgw()));
+    add_route(&mut facts, "rtb-far", route("10.0.0.0/16", tgw()));
+    if let Some(group) = get(&mut facts.network.security_groups)
+        .iter_mut()
+        .find(|g| g.id == "sg-far-db")
+    {
+        group
+            .ingress
+            .push(tcp(3306, SgPeer::Cidr(net("10.0.0.0/16"))));
+    }
+    let attachment = |id: &str, vpc: &str, subnets: &[&str]| TransitGatewayAttachment {
+        id: id.to_string(),
+        transit_gateway_id: "tgw-lab".to_string(),
+        vpc_id: vpc.to_string(),
+        vpc_owner_id: Some("123456789012".to_string()),
+        state: Some("available".to_string()),
+        subnet_ids: ids(subnets),
+        security_group_referencing: Some(true),
+    };
+    let network = &mut facts.network;
+    network.transit_gateways = Fact::Present(vec![TransitGateway {
+        id: "tgw-lab".to_string(),
+        owner_id: Some("123456789012".to_string()),
+        state: Some("available".to_string()),
+        security_group_referencing: Some(false),
+    }]);
+    network.transit_gateway_attachments = Fact::Present(vec![
+        attachment(
+            "tgw-attach-lab",
+            "vpc-lab",
+            &["subnet-lambda-a", "subnet-lambda-b"],
+        ),
+        attachment(
+            "tgw-attach-far",
+            "vpc-db",
+            &["subnet-far-a", "subnet-far-b"],
+        ),
+    ]);
+    network.transit_gateway_route_tables = Fact::Present(vec![TransitGatewayRouteTable {
+        id: "tgw-rtb-lab".to_string(),
+        transit_gateway_id: "tgw-lab".to_string(),
+        associated_attachment_ids: ids(&["tgw-attach-lab", "tgw-attach-far"]),
+        propagating_attachment_ids: ids(&["tgw-attach-lab", "tgw-attach-far"]),
+        routes: Vec::new(),
+    }]);
     facts
 }

@@ -499,6 +499,10 @@ fn network_unavailable(why: &Unavailable) -> Network {
         vpc_endpoints: u(why),
         nat_gateways: u(why),
         internet_gateways: u(why),
+        peering_connections: u(why),
+        transit_gateways: u(why),
+        transit_gateway_attachments: u(why),
+        transit_gateway_route_tables: u(why),
     }
 }
 

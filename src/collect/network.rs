@@ -11,15 +11,20 @@ use std::collections::BTreeSet;
 use aws_sdk_ec2::types::{
     Filter, InternetGateway as SdkInternetGateway, IpPermission, NatGateway as SdkNatGateway,
     NetworkAcl as SdkNetworkAcl, Route as SdkRoute, RouteTable as SdkRouteTable,
-    SecurityGroup as SdkSecurityGroup, Subnet as SdkSubnet, Tag, Vpc as SdkVpc, VpcAttributeName,
-    VpcEndpoint as SdkVpcEndpoint,
+    SecurityGroup as SdkSecurityGroup, Subnet as SdkSubnet, Tag,
+    TransitGateway as SdkTransitGateway, TransitGatewayRoute as SdkTgwRoute,
+    TransitGatewayRouteTable as SdkTgwRouteTable,
+    TransitGatewayVpcAttachment as SdkTgwVpcAttachment, Vpc as SdkVpc, VpcAttributeName,
+    VpcEndpoint as SdkVpcEndpoint, VpcPeeringConnection as SdkVpcPeeringConnection,
+    VpcPeeringConnectionVpcInfo,
 };
 use aws_sdk_ec2::Client;
 use ipnet::IpNet;
 use rotation_doctor_checks::{
-    AclEntry, Fact, InternetGateway, NatGateway, Network, NetworkAcl, PortRange, Route,
-    RouteDestination, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Unavailable,
-    Vpc, VpcEndpoint,
+    not_collected, AclEntry, Fact, InternetGateway, NatGateway, Network, NetworkAcl,
+    PeeringConnection, PeeringSide, PortRange, Route, RouteDestination, RouteTable, RouteTarget,
+    SecurityGroup, SgPeer, SgRule, Subnet, TransitGateway, TransitGatewayAttachment,
+    TransitGatewayRoute, TransitGatewayRouteTable, Unavailable, Vpc, VpcEndpoint,
 };
 use tokio::task::JoinSet;
 
@@ -33,6 +38,13 @@ const DESCRIBE_SECURITY_GROUPS: &str = "ec2:DescribeSecurityGroups";
 const DESCRIBE_VPC_ENDPOINTS: &str = "ec2:DescribeVpcEndpoints";
 const DESCRIBE_NAT_GATEWAYS: &str = "ec2:DescribeNatGateways";
 const DESCRIBE_INTERNET_GATEWAYS: &str = "ec2:DescribeInternetGateways";
+const DESCRIBE_VPC_PEERING_CONNECTIONS: &str = "ec2:DescribeVpcPeeringConnections";
+const DESCRIBE_TRANSIT_GATEWAYS: &str = "ec2:DescribeTransitGateways";
+const DESCRIBE_TGW_VPC_ATTACHMENTS: &str = "ec2:DescribeTransitGatewayVpcAttachments";
+const DESCRIBE_TGW_ROUTE_TABLES: &str = "ec2:DescribeTransitGatewayRouteTables";
+const GET_TGW_ROUTE_TABLE_ASSOCIATIONS: &str = "ec2:GetTransitGatewayRouteTableAssociations";
+const GET_TGW_ROUTE_TABLE_PROPAGATIONS: &str = "ec2:GetTransitGatewayRouteTablePropagations";
+const SEARCH_TGW_ROUTES: &str = "ec2:SearchTransitGatewayRoutes";
 
 fn filter(name: &str, values: &[String]) -> Filter {
     Filter::builder()
@@ -66,7 +78,9 @@ pub(crate) async fn vpcs_of_subnets(
     Ok(vpcs.into_iter().collect())
 }
 
-/// Everything in `vpc_ids`, one concurrent round.
+/// Everything in `vpc_ids`, one concurrent round; then, only when a route
+/// leads to one, the peering connections and transit gateways the routes
+/// name (a second round).
 pub(crate) async fn collect_network(client: &Client, vpc_ids: &[String]) -> Network {
     let (vpcs, subnets, route_tables, network_acls, security_groups, vpc_endpoints, nats, igws) = tokio::join!(
         vpcs(client, vpc_ids),
@@ -78,6 +92,11 @@ pub(crate) async fn collect_network(client: &Client, vpc_ids: &[String]) -> Netw
         nat_gateways(client, vpc_ids),
         internet_gateways(client, vpc_ids),
     );
+    let (peering_ids, tgw_ids) = crossings(&route_tables);
+    let (peering_connections, transit) = tokio::join!(
+        peering_connections(client, &peering_ids),
+        transit_gateway_pieces(client, &tgw_ids),
+    );
     Network {
         vpcs,
         subnets,
@@ -87,7 +106,212 @@ pub(crate) async fn collect_network(client: &Client, vpc_ids: &[String]) -> Netw
         vpc_endpoints,
         nat_gateways: nats,
         internet_gateways: igws,
+        peering_connections,
+        transit_gateways: transit.gateways,
+        transit_gateway_attachments: transit.attachments,
+        transit_gateway_route_tables: transit.route_tables,
     }
+}
+
+/// The peering connections and transit gateways the routes lead to.
+fn crossings(route_tables: &Fact<Vec<RouteTable>>) -> (Vec<String>, Vec<String>) {
+    let mut peerings = BTreeSet::new();
+    let mut tgws = BTreeSet::new();
+    for route in route_tables
+        .present()
+        .into_iter()
+        .flatten()
+        .flat_map(|t| &t.routes)
+    {
+        match &route.target {
+            RouteTarget::VpcPeering(id) => peerings.insert(id.clone()),
+            RouteTarget::TransitGateway(id) => tgws.insert(id.clone()),
+            _ => false,
+        };
+    }
+    (peerings.into_iter().collect(), tgws.into_iter().collect())
+}
+
+/// A `vpc-peering-connection-id` filter, so a deleted connection is simply
+/// absent; moto ignores this API's filters and lists every connection, so
+/// the wanted ones are picked here as well.
+async fn peering_connections(client: &Client, ids: &[String]) -> Fact<Vec<PeeringConnection>> {
+    if ids.is_empty() {
+        return not_collected();
+    }
+    fact(
+        client
+            .describe_vpc_peering_connections()
+            .filters(filter("vpc-peering-connection-id", ids))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map(|found| {
+                found
+                    .iter()
+                    .map(peering_from)
+                    .filter(|p| ids.contains(&p.id))
+                    .collect()
+            })
+            .map_err(|err| unavailable(DESCRIBE_VPC_PEERING_CONNECTIONS, &err)),
+    )
+}
+
+struct TransitPieces {
+    gateways: Fact<Vec<TransitGateway>>,
+    attachments: Fact<Vec<TransitGatewayAttachment>>,
+    route_tables: Fact<Vec<TransitGatewayRouteTable>>,
+}
+
+/// The transit gateways, their VPC attachments and route tables (each with
+/// its associations, propagations and routes), all by `transit-gateway-id`.
+async fn transit_gateway_pieces(client: &Client, tgw_ids: &[String]) -> TransitPieces {
+    if tgw_ids.is_empty() {
+        return TransitPieces {
+            gateways: not_collected(),
+            attachments: not_collected(),
+            route_tables: not_collected(),
+        };
+    }
+    let by_tgw = filter("transit-gateway-id", tgw_ids);
+    let gateways = client
+        .describe_transit_gateways()
+        .filters(by_tgw.clone())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect();
+    let attachments = client
+        .describe_transit_gateway_vpc_attachments()
+        .filters(by_tgw.clone())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect();
+    let tables = client
+        .describe_transit_gateway_route_tables()
+        .filters(by_tgw)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect();
+    let (gateways, attachments, tables) = tokio::join!(gateways, attachments, tables);
+    let route_tables = match tables {
+        Ok(tables) => transit_route_tables(client, &tables).await,
+        Err(err) => Fact::Unavailable(unavailable(DESCRIBE_TGW_ROUTE_TABLES, &err)),
+    };
+    TransitPieces {
+        gateways: fact(
+            gateways
+                .map(|found| found.iter().map(transit_gateway_from).collect())
+                .map_err(|err| unavailable(DESCRIBE_TRANSIT_GATEWAYS, &err)),
+        ),
+        attachments: fact(
+            attachments
+                .map(|found| found.iter().map(tgw_attachment_from).collect())
+                .map_err(|err| unavailable(DESCRIBE_TGW_VPC_ATTACHMENTS, &err)),
+        ),
+        route_tables,
+    }
+}
+
+/// Each table's associations, propagations and routes, every table at
+/// once; the first call that fails makes the whole list unavailable.
+async fn transit_route_tables(
+    client: &Client,
+    tables: &[SdkTgwRouteTable],
+) -> Fact<Vec<TransitGatewayRouteTable>> {
+    let mut tasks = JoinSet::new();
+    for (position, table) in tables.iter().enumerate() {
+        let client = client.clone();
+        let table_id = table
+            .transit_gateway_route_table_id()
+            .unwrap_or_default()
+            .to_string();
+        let tgw_id = table.transit_gateway_id().unwrap_or_default().to_string();
+        tasks.spawn(async move {
+            (
+                position,
+                transit_route_table(&client, table_id, tgw_id).await,
+            )
+        });
+    }
+    let mut read = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((position, Ok(table))) => read.push((position, table)),
+            Ok((_, Err(why))) => return Fact::Unavailable(why),
+            // A panicked task: nothing read for it; no table is better
+            // than a table that looks empty.
+            Err(_) => {
+                return Fact::Unavailable(Unavailable {
+                    call: DESCRIBE_TGW_ROUTE_TABLES.to_string(),
+                    kind: rotation_doctor_checks::ErrorKind::Other,
+                    message: "reading a transit gateway route table failed".to_string(),
+                })
+            }
+        }
+    }
+    read.sort_by_key(|(position, _)| *position);
+    Fact::Present(read.into_iter().map(|(_, table)| table).collect())
+}
+
+async fn transit_route_table(
+    client: &Client,
+    table_id: String,
+    tgw_id: String,
+) -> Result<TransitGatewayRouteTable, Unavailable> {
+    let associations = client
+        .get_transit_gateway_route_table_associations()
+        .transit_gateway_route_table_id(&table_id)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect();
+    let propagations = client
+        .get_transit_gateway_route_table_propagations()
+        .transit_gateway_route_table_id(&table_id)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect();
+    // The API wants a filter; these two states are every route that exists.
+    let routes = client
+        .search_transit_gateway_routes()
+        .transit_gateway_route_table_id(&table_id)
+        .filters(filter(
+            "state",
+            &["active".to_string(), "blackhole".to_string()],
+        ))
+        .send();
+    let (associations, propagations, routes) = tokio::join!(associations, propagations, routes);
+    let associations =
+        associations.map_err(|err| unavailable(GET_TGW_ROUTE_TABLE_ASSOCIATIONS, &err))?;
+    let propagations =
+        propagations.map_err(|err| unavailable(GET_TGW_ROUTE_TABLE_PROPAGATIONS, &err))?;
+    let routes = routes.map_err(|err| unavailable(SEARCH_TGW_ROUTES, &err))?;
+    Ok(TransitGatewayRouteTable {
+        id: table_id,
+        transit_gateway_id: tgw_id,
+        associated_attachment_ids: associations
+            .iter()
+            .filter(|a| {
+                a.state()
+                    .is_none_or(|s| matches!(s.as_str(), "associated" | "associating"))
+            })
+            .filter_map(|a| a.transit_gateway_attachment_id())
+            .map(str::to_string)
+            .collect(),
+        propagating_attachment_ids: propagations
+            .iter()
+            .filter(|p| p.state().is_none_or(|s| s.as_str() == "enabled"))
+            .filter_map(|p| p.transit_gateway_attachment_id())
+            .map(str::to_string)
+            .collect(),
+        routes: routes.routes().iter().filter_map(tgw_route_from).collect(),
+    })
 }
 
 fn fact<T>(result: Result<T, Unavailable>) -> Fact<T> {
@@ -445,6 +669,102 @@ fn route_target(route: &SdkRoute) -> RouteTarget {
         .or(route.odb_network_arn())
         .unwrap_or("unknown");
     RouteTarget::Other(other.to_string())
+}
+
+fn peering_side(info: Option<&VpcPeeringConnectionVpcInfo>) -> PeeringSide {
+    let Some(info) = info else {
+        return PeeringSide {
+            vpc_id: String::new(),
+            owner_id: None,
+            region: None,
+            cidrs: Vec::new(),
+        };
+    };
+    let mut cidrs: Vec<IpNet> = Vec::new();
+    let listed = info.cidr_block_set().iter().map(|block| block.cidr_block());
+    let listed_v6 = info
+        .ipv6_cidr_block_set()
+        .iter()
+        .map(|block| block.ipv6_cidr_block());
+    for net in std::iter::once(info.cidr_block())
+        .chain(listed)
+        .chain(listed_v6)
+        .filter_map(cidr)
+    {
+        if !cidrs.contains(&net) {
+            cidrs.push(net);
+        }
+    }
+    PeeringSide {
+        vpc_id: info.vpc_id().unwrap_or_default().to_string(),
+        owner_id: info.owner_id().map(str::to_string),
+        region: info.region().map(str::to_string),
+        cidrs,
+    }
+}
+
+fn peering_from(peering: &SdkVpcPeeringConnection) -> PeeringConnection {
+    PeeringConnection {
+        id: peering
+            .vpc_peering_connection_id()
+            .unwrap_or_default()
+            .to_string(),
+        status: peering
+            .status()
+            .and_then(|status| status.code())
+            .map(|code| code.as_str().to_string())
+            .unwrap_or_else(|| "unknown".to_string()),
+        requester: peering_side(peering.requester_vpc_info()),
+        accepter: peering_side(peering.accepter_vpc_info()),
+    }
+}
+
+fn transit_gateway_from(tgw: &SdkTransitGateway) -> TransitGateway {
+    TransitGateway {
+        id: tgw.transit_gateway_id().unwrap_or_default().to_string(),
+        owner_id: tgw.owner_id().map(str::to_string),
+        state: tgw.state().map(|state| state.as_str().to_string()),
+        security_group_referencing: tgw
+            .options()
+            .and_then(|options| options.security_group_referencing_support())
+            .map(|value| value.as_str() == "enable"),
+    }
+}
+
+fn tgw_attachment_from(attachment: &SdkTgwVpcAttachment) -> TransitGatewayAttachment {
+    TransitGatewayAttachment {
+        id: attachment
+            .transit_gateway_attachment_id()
+            .unwrap_or_default()
+            .to_string(),
+        transit_gateway_id: attachment
+            .transit_gateway_id()
+            .unwrap_or_default()
+            .to_string(),
+        vpc_id: attachment.vpc_id().unwrap_or_default().to_string(),
+        vpc_owner_id: attachment.vpc_owner_id().map(str::to_string),
+        state: attachment.state().map(|state| state.as_str().to_string()),
+        subnet_ids: attachment.subnet_ids().to_vec(),
+        security_group_referencing: attachment
+            .options()
+            .and_then(|options| options.security_group_referencing_support())
+            .map(|value| value.as_str() == "enable"),
+    }
+}
+
+/// `None` for a prefix-list route, which these flows never take.
+fn tgw_route_from(route: &SdkTgwRoute) -> Option<TransitGatewayRoute> {
+    Some(TransitGatewayRoute {
+        destination: cidr(route.destination_cidr_block())?,
+        attachment_ids: route
+            .transit_gateway_attachments()
+            .iter()
+            .filter_map(|a| a.transit_gateway_attachment_id())
+            .map(str::to_string)
+            .collect(),
+        route_type: route.r#type().map(|kind| kind.as_str().to_string()),
+        state: route.state().map(|state| state.as_str().to_string()),
+    })
 }
 
 fn network_acl_from(acl: &SdkNetworkAcl) -> NetworkAcl {

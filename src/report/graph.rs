@@ -420,6 +420,51 @@ mod tests {
     }
 
     #[test]
+    fn peering_and_transit_gateway_hops_are_boxes_of_their_kind() {
+        let hops = vec![
+            hop("sg-l", HopKind::SecurityGroupEgress, HopVerdict::Pass, "a"),
+            hop("rtb-1", HopKind::RouteTable, HopVerdict::Pass, "to pcx-1"),
+            hop(
+                "pcx-1",
+                HopKind::VpcPeering,
+                HopVerdict::Pass,
+                "pcx-1 is active",
+            ),
+            hop(
+                "tgw-rtb-1",
+                HopKind::TransitGateway,
+                HopVerdict::Pass,
+                "tgw-rtb-1 sends 10.1.0.0/16 to tgw-attach-2",
+            ),
+            hop(
+                "rtb-far",
+                HopKind::RouteTable,
+                HopVerdict::Block,
+                "rtb-far has no route back to 10.0.1.0/24 through pcx-1",
+            ),
+        ];
+        let graph = PathGraph::of(0, &path("subnet-a", hops));
+        let kinds: Vec<(&str, &str)> = graph
+            .steps
+            .iter()
+            .map(|n| (n.kind.as_str(), n.label.as_str()))
+            .collect();
+        assert_eq!(
+            &kinds[..4],
+            [
+                ("security group egress", "sg-l"),
+                ("route table", "rtb-1"),
+                ("VPC peering", "pcx-1"),
+                ("transit gateway", "tgw-rtb-1"),
+            ]
+        );
+        assert_eq!(graph.blocking().map(|n| n.label.as_str()), Some("rtb-far"));
+        let chart = crate::report::markdown::mermaid(&graph);
+        assert!(chart.contains("VPC peering"), "{chart}");
+        assert!(chart.contains("transit gateway"), "{chart}");
+    }
+
+    #[test]
     fn identical_paths_share_one_chain_and_different_ones_do_not() {
         let reachable = || {
             vec![

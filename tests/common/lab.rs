@@ -893,6 +893,135 @@ fn vpc_config(subnets: &[String], sgs: &[String]) -> VpcConfig {
         .build()
 }
 
+/// A second VPC, 10.1.0.0/16, for the rotation Lambda while its database
+/// stays in the lab's VPC: a subnet in each of the lab's zones, their own
+/// route table (local route only) and the Lambda's security group (egress
+/// open, as created), which the lab's database group admits by id.
+pub struct ClientVpc {
+    pub vpc_id: String,
+    pub cidr: String,
+    pub subnets: Vec<String>,
+    pub route_table: String,
+    pub lambda_sg: String,
+}
+
+/// What a route leads to, for [`add_route`].
+pub enum RouteVia<'a> {
+    Peering(&'a str),
+    TransitGateway(&'a str),
+}
+
+/// Adds `cidr` → `via` to `route_table`.
+pub async fn add_route(c: &Clients, route_table: &str, cidr: &str, via: RouteVia<'_>) {
+    let request = c
+        .ec2
+        .create_route()
+        .route_table_id(route_table)
+        .destination_cidr_block(cidr);
+    let request = match via {
+        RouteVia::Peering(pcx) => request.vpc_peering_connection_id(pcx),
+        RouteVia::TransitGateway(tgw) => request.transit_gateway_id(tgw),
+    };
+    request.send().await.or_panic("CreateRoute");
+}
+
+impl Lab {
+    /// Builds a [`ClientVpc`] and moves the rotation Lambda into it.
+    pub async fn move_lambda_to_client_vpc(&self, c: &Clients) -> ClientVpc {
+        let cidr = "10.1.0.0/16".to_string();
+        let vpc = c
+            .ec2
+            .create_vpc()
+            .cidr_block(&cidr)
+            .send()
+            .await
+            .or_panic("CreateVpc client");
+        let vpc_id = s(vpc.vpc().and_then(|v| v.vpc_id()), "VpcId");
+        name_tag(c, &vpc_id, "client-vpc").await;
+        let route_table = create_route_table(c, &vpc_id, "client-private").await;
+        let mut subnets = Vec::new();
+        for (i, az) in self.azs.iter().enumerate() {
+            let sub = c
+                .ec2
+                .create_subnet()
+                .vpc_id(&vpc_id)
+                .cidr_block(format!("10.1.{}.0/24", i + 1))
+                .availability_zone(az)
+                .send()
+                .await
+                .or_panic("CreateSubnet client");
+            let id = s(sub.subnet().and_then(|s| s.subnet_id()), "SubnetId");
+            name_tag(c, &id, &format!("client-{az}")).await;
+            associate(c, &route_table, &id).await;
+            subnets.push(id);
+        }
+        let lambda_sg = create_sg(c, &vpc_id, "client-lambda-sg", "rotation Lambda").await;
+        c.ec2
+            .authorize_security_group_ingress()
+            .group_id(&self.db_sg)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(DB_PORT)
+                    .to_port(DB_PORT)
+                    .user_id_group_pairs(
+                        UserIdGroupPair::builder()
+                            .group_id(&lambda_sg)
+                            .description("MySQL from the client VPC's Lambda group")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .or_panic("AuthorizeSecurityGroupIngress client");
+        self.move_lambda(c, &subnets, std::slice::from_ref(&lambda_sg))
+            .await;
+        ClientVpc {
+            vpc_id,
+            cidr,
+            subnets,
+            route_table,
+            lambda_sg,
+        }
+    }
+
+    /// A peering from the client VPC to the lab's, accepted or left
+    /// pending, and the client's route to the lab over it. The lab's return
+    /// route is the test's to add (or not).
+    pub async fn peer_client_vpc(&self, c: &Clients, client: &ClientVpc, accept: bool) -> String {
+        let pcx = c
+            .ec2
+            .create_vpc_peering_connection()
+            .vpc_id(&client.vpc_id)
+            .peer_vpc_id(&self.vpc_id)
+            .send()
+            .await
+            .or_panic("CreateVpcPeeringConnection");
+        let pcx_id = s(
+            pcx.vpc_peering_connection()
+                .and_then(|p| p.vpc_peering_connection_id()),
+            "VpcPeeringConnectionId",
+        );
+        if accept {
+            c.ec2
+                .accept_vpc_peering_connection()
+                .vpc_peering_connection_id(&pcx_id)
+                .send()
+                .await
+                .or_panic("AcceptVpcPeeringConnection");
+        }
+        add_route(
+            c,
+            &client.route_table,
+            "10.0.0.0/16",
+            RouteVia::Peering(&pcx_id),
+        )
+        .await;
+        pcx_id
+    }
+}
+
 async fn create_route_table(c: &Clients, vpc_id: &str, name: &str) -> String {
     let rt = c
         .ec2

@@ -1,5 +1,6 @@
 //! Lambda → database on the engine port, from each of the Lambda's subnets.
 
+use super::crossing::{self, Ends, GroupReferences};
 use super::index::longest_match;
 use super::sg::{self, Direction, Peer};
 use super::{
@@ -167,6 +168,17 @@ fn path_to_subnet(
         to: port,
     };
 
+    // The route decides whether a group reference reaches the other side,
+    // so it is worked out first and its hops placed after the egress.
+    let mut routing = PathBuilder::default();
+    let ends = Ends {
+        source,
+        target,
+        source_range,
+        target_range,
+    };
+    let references = route_hop(&mut routing, index, &ends);
+
     let egress = sg::evaluate(
         index,
         lambda_groups,
@@ -175,6 +187,7 @@ fn path_to_subnet(
         &Peer {
             groups: &database.security_group_ids,
             address: Endpoint::Range(target_range),
+            group_references: references.egress,
         },
     );
     path.hop(
@@ -183,8 +196,7 @@ fn path_to_subnet(
         egress.verdict,
         egress.detail,
     );
-
-    route_hop(&mut path, index, source, target, target_range);
+    path.hops.extend(routing.hops);
 
     if source.id != target.id {
         // Traffic inside one subnet never crosses its network ACL.
@@ -200,6 +212,7 @@ fn path_to_subnet(
         &Peer {
             groups: lambda_groups,
             address: Endpoint::Range(source_range),
+            group_references: references.ingress,
         },
     );
     path.hop(
@@ -240,21 +253,42 @@ fn path_to_subnet(
     path
 }
 
-fn route_hop(
-    path: &mut PathBuilder,
-    index: &NetIndex,
-    source: &Subnet,
-    target: &Subnet,
-    target_range: ipnet::IpNet,
-) {
+/// The Lambda subnet's route to the database, and where it leads; what
+/// the crossing allows of security group references.
+fn route_hop(path: &mut PathBuilder, index: &NetIndex, ends: &Ends) -> GroupReferences {
+    let (source, target, target_range) = (ends.source, ends.target, ends.target_range);
     let table = match index.route_table_for(source) {
         Ok(table) => table,
         Err(reason) => {
             path.hop(&source.id, HopKind::RouteTable, HopVerdict::Unknown, reason);
-            return;
+            return GroupReferences::default();
         }
     };
-    let (verdict, detail) = match longest_match(table, target_range).map(|r| (&r.target, r)) {
+    let route = longest_match(table, target_range);
+    if let Some(route) = route.filter(|r| r.state.as_deref() != Some("blackhole")) {
+        match &route.target {
+            RouteTarget::VpcPeering(id) => {
+                path.hop(
+                    &table.id,
+                    HopKind::RouteTable,
+                    HopVerdict::Pass,
+                    format!("{target_range} is routed to peering connection {id}"),
+                );
+                return crossing::through_peering(path, index, id, ends);
+            }
+            RouteTarget::TransitGateway(id) => {
+                path.hop(
+                    &table.id,
+                    HopKind::RouteTable,
+                    HopVerdict::Pass,
+                    format!("{target_range} is routed to transit gateway {id}"),
+                );
+                return crossing::through_transit_gateway(path, index, id, ends);
+            }
+            _ => {}
+        }
+    }
+    let (verdict, detail) = match route.map(|r| (&r.target, r)) {
         Some((_, route)) if route.state.as_deref() == Some("blackhole") => (
             HopVerdict::Block,
             format!("the route to {target_range} is a blackhole"),
@@ -262,12 +296,6 @@ fn route_hop(
         Some((RouteTarget::Local, _)) if source.vpc_id == target.vpc_id => (
             HopVerdict::Pass,
             format!("local route to {target_range} (same VPC)"),
-        ),
-        Some((RouteTarget::VpcPeering(id) | RouteTarget::TransitGateway(id), _)) => (
-            HopVerdict::Unknown,
-            format!(
-                "{target_range} is routed to {id}; the other side of a peering or transit gateway is not evaluated"
-            ),
         ),
         Some((other, _)) => (
             HopVerdict::Block,
@@ -290,6 +318,7 @@ fn route_hop(
         ),
     };
     path.hop(&table.id, HopKind::RouteTable, verdict, detail);
+    GroupReferences::default()
 }
 
 pub(super) fn acl_hop(

@@ -160,6 +160,81 @@ impl<'a> NetIndex<'a> {
             .ok_or_else(|| format!("internet gateway {id} does not exist"))
     }
 
+    pub fn peering_connection(&self, id: &str) -> Result<&'a PeeringConnection, String> {
+        let peerings =
+            self.network.peering_connections.present().ok_or_else(|| {
+                missing("VPC peering connections", &self.network.peering_connections)
+            })?;
+        peerings
+            .iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| format!("VPC peering connection {id} was not found"))
+    }
+
+    pub fn transit_gateway(&self, id: &str) -> Result<&'a TransitGateway, String> {
+        let tgws = self
+            .network
+            .transit_gateways
+            .present()
+            .ok_or_else(|| missing("transit gateways", &self.network.transit_gateways))?;
+        tgws.iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| format!("transit gateway {id} was not found"))
+    }
+
+    /// The attachments of `vpc_id` to `tgw_id`, in any state.
+    pub fn transit_gateway_attachments(
+        &self,
+        tgw_id: &str,
+        vpc_id: &str,
+    ) -> Result<Vec<&'a TransitGatewayAttachment>, String> {
+        let attachments = self
+            .network
+            .transit_gateway_attachments
+            .present()
+            .ok_or_else(|| {
+                missing(
+                    "transit gateway VPC attachments",
+                    &self.network.transit_gateway_attachments,
+                )
+            })?;
+        Ok(attachments
+            .iter()
+            .filter(|a| a.transit_gateway_id == tgw_id && a.vpc_id == vpc_id)
+            .collect())
+    }
+
+    /// The transit gateway route table `attachment_id` is associated with.
+    pub fn transit_gateway_route_table_of(
+        &self,
+        attachment_id: &str,
+    ) -> Result<Option<&'a TransitGatewayRouteTable>, String> {
+        let tables = self
+            .network
+            .transit_gateway_route_tables
+            .present()
+            .ok_or_else(|| {
+                missing(
+                    "transit gateway route tables",
+                    &self.network.transit_gateway_route_tables,
+                )
+            })?;
+        Ok(tables.iter().find(|t| {
+            t.associated_attachment_ids
+                .iter()
+                .any(|id| id == attachment_id)
+        }))
+    }
+
+    /// A transit gateway VPC attachment by id, when read.
+    pub fn attachment(&self, attachment_id: &str) -> Option<&'a TransitGatewayAttachment> {
+        self.network
+            .transit_gateway_attachments
+            .present()?
+            .iter()
+            .find(|a| a.id == attachment_id)
+    }
+
     pub fn vpc_endpoints(&self) -> Result<&'a [VpcEndpoint], String> {
         self.network
             .vpc_endpoints

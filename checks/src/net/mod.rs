@@ -5,6 +5,7 @@
 //! component that took part recorded as a hop, so the report can show why.
 
 mod acl;
+mod crossing;
 mod database;
 mod index;
 mod placement;
@@ -21,7 +22,7 @@ pub use placement::{suggest_placement, Placement};
 pub use service::{
     rds_api_paths, secretsmanager_paths, service_paths, AwsService, RDS_API, SECRETS_MANAGER,
 };
-pub use sg::tcp_rule_covers_port;
+pub use sg::{tcp_rule_covers_port, NOT_CARRIED};
 
 /// A Lambda's ENIs use the ephemeral range 1024–65535 for the return traffic
 /// a stateless network ACL must let through.
@@ -86,6 +87,8 @@ pub enum HopKind {
     RouteTable,
     NatGateway,
     InternetGateway,
+    VpcPeering,
+    TransitGateway,
     VpcEndpoint,
     EndpointPolicy,
     Dns,
@@ -103,6 +106,8 @@ impl HopKind {
             HopKind::RouteTable => "route table",
             HopKind::NatGateway => "NAT gateway",
             HopKind::InternetGateway => "internet gateway",
+            HopKind::VpcPeering => "VPC peering",
+            HopKind::TransitGateway => "transit gateway",
             HopKind::VpcEndpoint => "VPC endpoint",
             HopKind::EndpointPolicy => "endpoint policy",
             HopKind::Dns => "DNS",
@@ -314,6 +319,10 @@ pub fn database_port(facts: &crate::Facts) -> Option<u16> {
         })
 }
 
+#[cfg(test)]
+mod crossing_proptests;
+#[cfg(test)]
+mod crossing_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]

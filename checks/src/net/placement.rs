@@ -50,8 +50,11 @@ pub fn suggest_placement(facts: &Facts) -> Option<Placement> {
 
     let mut best: Option<Placement> = None;
     for group_id in candidates {
-        if index.security_group(&group_id).is_err() {
-            continue;
+        // A Lambda's groups must be in its subnets' VPC: a group the
+        // database admits across a peering is no candidate here.
+        match index.security_group(&group_id) {
+            Ok(group) if group.vpc_id.as_deref().is_none_or(|v| v == vpc_id) => {}
+            _ => continue,
         }
         let working: Vec<String> = index
             .subnets_in(vpc_id)

@@ -293,13 +293,20 @@ fn blackhole_default_route(facts: &mut Facts) {
     }
 }
 
-/// A more specific route sends subnet-db-a's range out of the VPC, where
-/// the engine cannot follow: such paths are unknown.
+/// A more specific route sends subnet-db-a's range out of the VPC, over an
+/// active peering to another VPC: the database is not there, so such paths
+/// are blocked.
 fn route_db_subnet_to_peering(facts: &mut Facts) {
     private_table(facts).routes.push(fixtures::route(
         "10.0.1.0/24",
         RouteTarget::VpcPeering("pcx-1".into()),
     ));
+    facts.network.peering_connections = Fact::Present(vec![fixtures::peering(
+        "pcx-1",
+        "active",
+        ("vpc-lab", "10.0.0.0/16"),
+        ("vpc-peer", "10.1.0.0/16"),
+    )]);
 }
 
 fn set_nat_state(facts: &mut Facts, state: &str) {
@@ -547,10 +554,11 @@ fn expected(
         DropDefaultRoute | BlackholeDefaultRoute | NatState(_) => {
             (Reachable, if endpoint { Reachable } else { Blocked })
         }
-        // The engine does not follow a peering: what lies behind it is unknown.
+        // The peering leads to another VPC; the endpoint's own route check
+        // does not follow a peering.
         RouteDbSubnetToPeering => (
             if healthy.db_subnets.contains(&"subnet-db-a") {
-                Unknown
+                Blocked
             } else {
                 Reachable
             },

@@ -8,7 +8,7 @@
 
 use super::database::{acl_hop, acl_hop_to};
 use super::index::{default_route, longest_match};
-use super::sg::{self, Direction, Peer};
+use super::sg::{self, Direction, Peer, References};
 use super::{
     Destination, Endpoint, HopKind, HopVerdict, NetIndex, NetPath, PathBuilder, PathSource,
     EPHEMERAL_PORTS,
@@ -338,6 +338,7 @@ fn through_endpoint(
         &Peer {
             groups: &endpoint.security_group_ids,
             address: Endpoint::Range(target_range),
+            group_references: References::Carried,
         },
     );
     path.hop(
@@ -387,6 +388,7 @@ fn through_endpoint(
             &Peer {
                 groups,
                 address: Endpoint::Range(source_range),
+                group_references: References::Carried,
             },
         );
         path.hop(
@@ -474,6 +476,7 @@ fn through_nat(
         &Peer {
             groups: &[],
             address: Endpoint::AnyPublic,
+            group_references: References::Carried,
         },
     );
     path.hop(
@@ -530,6 +533,20 @@ fn through_nat(
                 "{} sends 0.0.0.0/0 to internet gateway {igw}, but a Lambda's network interface has no \
                  public IP address, so it cannot use an internet gateway",
                 table.id
+            ),
+        ),
+        // https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-basics.html
+        // (limitations: edge to edge routing through a gateway).
+        RouteTarget::VpcPeering(pcx) => path.hop(
+            &table.id,
+            HopKind::RouteTable,
+            HopVerdict::Block,
+            format!(
+                "{} sends 0.0.0.0/0 to peering connection {pcx}, but AWS does not route through \
+                 a peering connection to the internet (no edge-to-edge routing): the peer VPC's \
+                 NAT or internet gateway cannot be used; add a NAT gateway in {} or an interface \
+                 endpoint for Secrets Manager",
+                table.id, subnet.vpc_id
             ),
         ),
         other => path.hop(

@@ -19,6 +19,21 @@ pub struct Peer<'a> {
     pub groups: &'a [String],
     /// Its addresses.
     pub address: Endpoint,
+    /// Whether a rule naming one of `groups` matches them on this path.
+    pub group_references: References,
+}
+
+/// Whether a security group reference carries between the two ends.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum References {
+    /// Same VPC, or a peering in one Region.
+    #[default]
+    Carried,
+    /// It does not, and why (a transit gateway without security group
+    /// referencing, a peering across Regions).
+    NotCarried(String),
+    /// Whether it does could not be read, and why.
+    Unknown(String),
 }
 
 pub struct SgOutcome {
@@ -27,6 +42,11 @@ pub struct SgOutcome {
     pub resource: String,
     pub detail: String,
 }
+
+/// Marks the detail of a group whose rule names the other side's group, on
+/// a path that does not carry group references (a transit gateway without
+/// security group referencing, a peering across Regions).
+pub const NOT_CARRIED: &str = " by group reference, but ";
 
 pub fn tcp_rule_covers_port(rule: &SgRule, port: u16) -> bool {
     let protocol_matches = matches!(rule.protocol.as_str(), "-1" | "tcp" | "6");
@@ -56,6 +76,7 @@ pub fn evaluate(
     let mut unknown = Vec::new();
     let mut partial = Vec::new();
     let mut other_peers_on_port = Vec::new();
+    let mut unreferenceable = Vec::new();
     for group_id in group_ids {
         let group = match index.security_group(group_id) {
             Ok(group) => group,
@@ -70,7 +91,29 @@ pub fn evaluate(
         };
         for rule in rules.iter().filter(|r| tcp_rule_covers_port(r, port)) {
             let admitted = match &rule.peer {
-                SgPeer::Group(id) => peer.groups.contains(id),
+                SgPeer::Group(id) if peer.groups.contains(id) => {
+                    match &peer.group_references {
+                        References::Carried => true,
+                        References::Unknown(why) => {
+                            unknown.push(format!(
+                                "{} {verb} tcp/{port} {preposition} {} by group reference, and {why}",
+                                index.label(group_id),
+                                index.label(id)
+                            ));
+                            false
+                        }
+                        References::NotCarried(why) => {
+                            unreferenceable.push(format!(
+                                "{} {verb} tcp/{port} {preposition} {}{NOT_CARRIED}{why}",
+                                index.label(group_id),
+                                index.label(id)
+                            ));
+                            // Said above; not among the peers it admits.
+                            continue;
+                        }
+                    }
+                }
+                SgPeer::Group(_) => false,
                 SgPeer::Cidr(cidr) => match coverage(cidr, peer.address) {
                     Coverage::All => true,
                     Coverage::Some => {
@@ -126,6 +169,11 @@ pub fn evaluate(
     } else {
         format!("{labels} {verb} no tcp/{port} {preposition} {what}")
     };
+    // A reference that would admit the flow but does not carry across the
+    // link is the finding's first clause: it is what to change.
+    if !unreferenceable.is_empty() {
+        detail = format!("{}; {detail}", unreferenceable.join("; "));
+    }
     other_peers_on_port.sort();
     other_peers_on_port.dedup();
     if !other_peers_on_port.is_empty() {

@@ -28,6 +28,17 @@ egress, the route table, the network ACLs of both subnets in both directions
 group ingress (a reference to the Lambda's group, or a CIDR that covers the
 Lambda's whole subnet). The database may run in any of its subnets, so each
 is checked. The evidence shows every path with the component that blocks it.
+A database in another VPC is followed across the VPC peering connection or
+transit gateway the Lambda's route leads to: the peering must be `active`
+and join the two VPCs; a transit gateway needs both VPCs attached (in the
+zones used), route tables associated with the attachments that route each
+side's range to the other (static or propagated routes); and the database
+subnet's route table must send the Lambda's range back the same way. A
+group reference counts across a peering in one Region, and across a
+transit gateway only in the database's inbound rules and only when the
+transit gateway has security group referencing enabled; otherwise only
+CIDR rules do. What the account cannot read there is `unknown`, naming the
+read.
 When RDS has no database the secret names, there is no path to judge: the
 check is skipped and DB001 fails naming the host.
 
@@ -54,6 +65,10 @@ It does not change network ACLs.
 ## References
 - https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot_rotation.html
 - https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html
+- https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-routing.html
+- https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-security-groups.html
+- https://docs.aws.amazon.com/vpc/latest/tgw/tgw-vpc-attachments.html
+- https://aws.amazon.com/blogs/networking-and-content-delivery/introducing-security-group-referencing-for-aws-transit-gateway/
 "#,
 };
 
@@ -108,7 +123,15 @@ impl Check for DatabaseReachable {
         let blocked = |path: &NetPath, hop: &Hop| {
             let port = path.port;
             let groups = path.from.security_groups.join(", ");
+            // The database's group names the Lambda's, but the reference
+            // does not carry across the peering or transit gateway between.
+            let not_carried = hop.kind == HopKind::SecurityGroupIngress
+                && hop.detail.contains(crate::net::NOT_CARRIED);
             let message = match hop.kind {
+                HopKind::SecurityGroupIngress if not_carried => format!(
+                    "the rotation Lambda cannot reach {name} on tcp/{port}: {}",
+                    hop.detail.split("; ").next().unwrap_or(&hop.detail)
+                ),
                 HopKind::SecurityGroupIngress => {
                     let db_groups: Vec<String> =
                         hop.resource.split(", ").map(str::to_string).collect();
@@ -145,6 +168,19 @@ impl Check for DatabaseReachable {
             let db_group = database.and_then(|d| d.security_group_ids.first());
             let mut fixes = Vec::new();
             match hop.kind {
+                HopKind::SecurityGroupIngress if not_carried => {
+                    let range = path
+                        .from
+                        .subnet
+                        .as_ref()
+                        .and_then(|id| facts.network.subnets.present()?.iter().find(|s| &s.id == id))
+                        .and_then(|s| s.cidr)
+                        .map_or_else(|| "LAMBDA_SUBNET_CIDR".to_string(), |c| c.to_string());
+                    remediation.push(format!(
+                        "Admit the Lambda's subnet range instead of its group: aws ec2 authorize-security-group-ingress --group-id {} --protocol tcp --port {port} --cidr {range}",
+                        hop.resource
+                    ));
+                }
                 HopKind::SecurityGroupIngress => {
                     for group in &path.from.security_groups {
                         remediation.push(format!(
@@ -320,6 +356,47 @@ mod tests {
     fn passes_once_the_lambda_is_moved() {
         let finding = crate::rules::evaluate_alone(&DatabaseReachable, &lab_moved()).remove(0);
         assert_eq!(finding.status, Status::Pass, "{finding:?}");
+    }
+
+    #[test]
+    fn a_group_reference_across_a_transit_gateway_asks_for_a_range() {
+        let mut facts = crate::fixtures::lab_via_transit_gateway();
+        let network = &mut facts.network.security_groups;
+        for group in crate::fixtures::get(network) {
+            if group.id == "sg-far-db" {
+                group.ingress.retain(|r| matches!(r.peer, SgPeer::Group(_)));
+            }
+        }
+        let finding = crate::rules::evaluate_alone(&DatabaseReachable, &facts).remove(0);
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding.message.contains(
+                "sg-far-db (far-db) admits tcp/3306 from sg-lambda (lambda) by group reference, but tgw-lab does not have security group referencing enabled"
+            ),
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding
+                .remediation
+                .contains("--group-id sg-far-db --protocol tcp --port 3306 --cidr 10.0.11.0/24"),
+            "{}",
+            finding.remediation
+        );
+        // Admitting the group it already admits would change nothing.
+        assert!(
+            !finding.remediation.contains("--source-group"),
+            "{}",
+            finding.remediation
+        );
+        // The group in the database's VPC is no placement for the Lambda.
+        assert!(
+            !finding
+                .remediation
+                .contains("update-function-configuration"),
+            "{}",
+            finding.remediation
+        );
     }
 
     #[test]

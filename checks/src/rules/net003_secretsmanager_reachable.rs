@@ -34,8 +34,10 @@ Lambda's egress, the network ACLs, the endpoint's security group on 443 and
 its policy. Otherwise it goes to the public endpoint, which a VPC Lambda
 reaches only through a default route to an available NAT gateway whose own
 subnet routes to an attached internet gateway. A route to an internet
-gateway alone does not work: a Lambda's network interface has no public IP.
-Endpoints that nearly work (private DNS off, wrong zone) are noted.
+gateway alone does not work: a Lambda's network interface has no public IP,
+and neither does a default route to a VPC peering connection: AWS does not
+route through a peered VPC's NAT or internet gateway (no edge-to-edge
+routing). Endpoints that nearly work (private DNS off, wrong zone) are noted.
 
 ## Why it breaks rotation
 Every step starts with a Secrets Manager call. When it cannot connect, the
@@ -63,6 +65,7 @@ policies.
 - https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-function-network-access.html
 - https://docs.aws.amazon.com/secretsmanager/latest/userguide/vpc-endpoint-overview.html
 - https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html
+- https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-basics.html
 "#,
 };
 

@@ -154,7 +154,8 @@ impl Account {
             &mut n.internet_gateways,
             read.internet_gateways,
             |g: &InternetGateway| g.id.clone(),
-        );
+        ); // Peering connections and transit gateways are not read for a
+           // template (its paths through them are unknown): nothing to merge.
     }
 
     pub fn add_secret(&mut self, id: &str, secret: ExistingSecret) {

@@ -55,6 +55,8 @@ fn is_template_address(host: &str) -> bool {
 
 const NOT_DEPLOYED_LOGS: &str = "not deployed yet: a template has no logs";
 const NOT_DEPLOYED_TAGS: &str = "not deployed yet: a template's function has no tags to read";
+const NOT_IN_TEMPLATE: &str =
+    "peering connections and transit gateways are not read from a template";
 
 fn err<T>(line: u32, message: impl Into<String>) -> Result<T, TemplateError> {
     Err(TemplateError {
@@ -1112,6 +1114,12 @@ fn network_for(
             world.igws.iter(),
             &with(external_vpcs.clone(), &external_igws),
         ),
+        // Peering connections and transit gateways are not read from a
+        // template: a route to one leaves the path unknown.
+        peering_connections: Fact::NotApplicable(NOT_IN_TEMPLATE.to_string()),
+        transit_gateways: Fact::NotApplicable(NOT_IN_TEMPLATE.to_string()),
+        transit_gateway_attachments: Fact::NotApplicable(NOT_IN_TEMPLATE.to_string()),
+        transit_gateway_route_tables: Fact::NotApplicable(NOT_IN_TEMPLATE.to_string()),
     }
 }
 
