@@ -280,6 +280,10 @@ pub async fn scan_region(
     };
     let read_limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let diagnose_limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    // While the region is listed, one evaluation at a time: the checks are
+    // the scan's only heavy computing, and the listing's answers (and, on an
+    // emulator, the emulator itself) need a core of their own.
+    let evaluate_limit = Arc::new(Semaphore::new(1));
     let mut reads = tokio::task::JoinSet::new();
     let mut diagnoses = tokio::task::JoinSet::new();
     let read = |reads: &mut tokio::task::JoinSet<_>, batch: Vec<(usize, Secret)>| {
@@ -352,12 +356,14 @@ pub async fn scan_region(
                     continue;
                 };
                 let (session, options) = (session.clone(), options.clone());
+                let evaluating = evaluate_limit.clone();
                 diagnoses.spawn(async move {
                     let _permit = permit;
                     let facts = session.diagnose_listed(secret).await;
                     if let Some(bar) = &options.progress {
                         bar.inc(1);
                     }
+                    let _evaluating = evaluating.acquire_owned().await;
                     (index, (options.evaluate)(&facts))
                 });
             }
@@ -384,6 +390,7 @@ pub async fn scan_region(
             // process-wide bound on calls in flight, which still holds
             // whatever they call.
             diagnose_limit.add_permits(MAX_CALLS_IN_FLIGHT.saturating_sub(options.concurrency));
+            evaluate_limit.add_permits(MAX_CALLS_IN_FLIGHT - 1);
         }
     }
     targets.sort_by_key(|(index, _)| *index);
