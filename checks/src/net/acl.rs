@@ -72,7 +72,7 @@ pub fn evaluate(
         match (entry.allow, whole) {
             (true, true) => return (HopVerdict::Pass, format!("{rule} allows {flow}")),
             (false, true) => return (HopVerdict::Block, format!("{rule} denies {flow}")),
-            (false, false) if remote == Endpoint::AnyPublic => {
+            (false, false) if matches!(remote, Endpoint::AnyPublic(_)) => {
                 return (
                     HopVerdict::Unknown,
                     format!("{rule} denies {flow} for some public addresses, which may include the endpoint's"),

@@ -1,4 +1,5 @@
-//! Lambda → database on the engine port, from each of the Lambda's subnets.
+//! Lambda → database on the engine port, from each of the Lambda's subnets
+//! (for an ElastiCache user, Lambda → the ElastiCache API on 443).
 
 use super::index::longest_match;
 use super::sg::{self, Direction, Peer};
@@ -6,7 +7,7 @@ use super::{
     acl, database_port, Destination, Endpoint, HopKind, HopVerdict, NetIndex, NetPath, PathBuilder,
     PathSource, EPHEMERAL_PORTS,
 };
-use crate::facts::{Database, Facts, PortRange, RouteTarget, Subnet};
+use crate::facts::{Database, DatabaseKind, Facts, PortRange, RouteTarget, Subnet};
 
 /// One path per Lambda subnet (one in all when the Lambda is not in a VPC),
 /// or why none can be worked out.
@@ -19,6 +20,11 @@ pub fn database_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
         .database
         .present()
         .ok_or_else(|| missing("the database", &facts.database))?;
+    if database.kind == DatabaseKind::ElasticacheUser {
+        // Its rotation function talks to the ElastiCache API, never to a
+        // cache node (see `DatabaseKind::ElasticacheUser`).
+        return super::elasticache_api_paths(facts);
+    }
     let port = database_port(facts)
         .ok_or("the database port is unknown: neither the secret nor the database gives one")?;
     let index = NetIndex::new(&facts.network);

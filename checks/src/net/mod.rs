@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use database::database_paths;
 pub use index::NetIndex;
 pub use placement::{suggest_placement, Placement};
-pub use secretsmanager::secretsmanager_paths;
+pub use secretsmanager::{elasticache_api_paths, secretsmanager_paths};
 pub use sg::tcp_rule_covers_port;
 
 /// A Lambda's ENIs use the ephemeral range 1024–65535 for the return traffic
@@ -203,14 +203,15 @@ impl PathBuilder {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint {
     Range(ipnet::IpNet),
-    AnyPublic,
+    /// Some public address of the named AWS API (`Secrets Manager`, ...).
+    AnyPublic(&'static str),
 }
 
 impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Endpoint::Range(net) => write!(f, "{net}"),
-            Endpoint::AnyPublic => f.write_str("the public Secrets Manager endpoint"),
+            Endpoint::AnyPublic(service) => write!(f, "the public {service} endpoint"),
         }
     }
 }
@@ -234,12 +235,12 @@ fn coverage(rule: &ipnet::IpNet, target: Endpoint) -> Coverage {
                 Coverage::None
             }
         }
-        Endpoint::AnyPublic => {
+        Endpoint::AnyPublic(_) => {
             if rule.prefix_len() == 0 {
                 if rule.addr().is_ipv4() {
                     Coverage::All
                 } else {
-                    // Secrets Manager's public endpoint is reached over IPv4
+                    // An AWS API's public endpoint is reached over IPv4
                     // from a VPC Lambda (through a NAT gateway).
                     Coverage::None
                 }

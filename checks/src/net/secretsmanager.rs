@@ -2,7 +2,8 @@
 //! an interface VPC endpoint when DNS (or SECRETS_MANAGER_ENDPOINT) sends the
 //! Lambda to one, else to the public endpoint, which a VPC Lambda reaches
 //! only through a NAT gateway (its ENI has no public IP;
-//! docs/failure-catalog.md, B1).
+//! docs/failure-catalog.md, B1). The same way leads to the ElastiCache API,
+//! which an ElastiCache user's rotation function calls instead of a database.
 
 use super::database::{acl_hop, acl_hop_to};
 use super::index::{default_route, longest_match};
@@ -11,7 +12,7 @@ use super::{
     Destination, Endpoint, HopKind, HopVerdict, NetIndex, NetPath, PathBuilder, PathSource,
     EPHEMERAL_PORTS,
 };
-use crate::facts::{Facts, Lambda, PortRange, RouteTarget, Subnet, VpcEndpoint};
+use crate::facts::{Facts, PortRange, RouteTarget, Subnet, VpcEndpoint};
 use crate::policy::{self, Decision};
 
 const HTTPS: u16 = 443;
@@ -29,7 +30,59 @@ pub const ROTATION_ACTIONS: [&str; 5] = [
     "secretsmanager:GetRandomPassword",
 ];
 
+/// The actions the ElastiCache user rotation function calls
+/// (aws-samples/aws-secrets-manager-rotation-lambdas,
+/// SecretsManagerElasticacheUserRotation/lambda_function.py).
+pub const ELASTICACHE_ROTATION_ACTIONS: [&str; 2] =
+    ["elasticache:DescribeUsers", "elasticache:ModifyUser"];
+
+/// An AWS API the rotation function calls over HTTPS.
+struct Service<'a> {
+    /// The endpoint service's last label and the public host's first:
+    /// `secretsmanager`, `elasticache`.
+    name: &'static str,
+    /// How messages name it.
+    title: &'static str,
+    /// What an endpoint policy must allow.
+    actions: &'a [&'a str],
+    /// The variable that overrides the endpoint, and its value when set.
+    override_variable: Option<(&'static str, Option<&'a str>)>,
+}
+
 pub fn secretsmanager_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
+    let service = Service {
+        name: "secretsmanager",
+        title: "Secrets Manager",
+        actions: &ROTATION_ACTIONS,
+        override_variable: Some((
+            "SECRETS_MANAGER_ENDPOINT",
+            facts
+                .lambda
+                .present()
+                .and_then(|l| l.secrets_manager_endpoint.as_deref()),
+        )),
+    };
+    service_paths(facts, &service, Destination::Secretsmanager)
+}
+
+/// The paths to the ElastiCache API of the secret's region, which an
+/// ElastiCache user's rotation function calls (boto3's default endpoint;
+/// the template sets no endpoint URL).
+pub fn elasticache_api_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
+    let service = Service {
+        name: "elasticache",
+        title: "ElastiCache",
+        actions: &ELASTICACHE_ROTATION_ACTIONS,
+        override_variable: None,
+    };
+    service_paths(facts, &service, Destination::Database)
+}
+
+fn service_paths(
+    facts: &Facts,
+    service: &Service,
+    destination: Destination,
+) -> Result<Vec<NetPath>, String> {
     let lambda = facts.lambda.present().ok_or_else(|| {
         format!(
             "the rotation Lambda is unknown ({})",
@@ -52,12 +105,12 @@ pub fn secretsmanager_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
                 security_groups: Vec::new(),
                 names: Default::default(),
             },
-            Destination::Secretsmanager,
+            destination,
             HTTPS,
         )]);
     };
     let index = NetIndex::new(&facts.network);
-    let public_name = format!("secretsmanager.{}.amazonaws.com", facts.region);
+    let public_name = format!("{}.{}.amazonaws.com", service.name, facts.region);
     Ok(vpc
         .subnet_ids
         .iter()
@@ -67,7 +120,7 @@ pub fn secretsmanager_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
                 Ok(subnet) => from_subnet(
                     &mut path,
                     &index,
-                    lambda,
+                    service,
                     subnet,
                     &vpc.security_group_ids,
                     &facts.region,
@@ -81,7 +134,7 @@ pub fn secretsmanager_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
                     security_groups: vpc.security_group_ids.clone(),
                     names: Default::default(),
                 },
-                Destination::Secretsmanager,
+                destination,
                 HTTPS,
             )
         })
@@ -98,17 +151,17 @@ fn host_of(url: &str) -> &str {
 fn from_subnet(
     path: &mut PathBuilder,
     index: &NetIndex,
-    lambda: &Lambda,
+    service: &Service,
     subnet: &Subnet,
     groups: &[String],
     region: &str,
     public_name: &str,
 ) {
-    let service = format!("com.amazonaws.{region}.secretsmanager");
+    let service_name = format!("com.amazonaws.{region}.{}", service.name);
     let endpoints: Vec<&VpcEndpoint> = match index.vpc_endpoints() {
         Ok(all) => all
             .iter()
-            .filter(|e| e.vpc_id == subnet.vpc_id && e.service_name == service)
+            .filter(|e| e.vpc_id == subnet.vpc_id && e.service_name == service_name)
             .filter(|e| e.endpoint_type.as_deref().is_none_or(|t| t == "Interface"))
             .collect(),
         Err(reason) => {
@@ -123,9 +176,10 @@ fn from_subnet(
             Vec::new()
         }
     };
-    let override_host = lambda
-        .secrets_manager_endpoint
-        .as_deref()
+    let variable = service.override_variable.map_or("", |(name, _)| name);
+    let override_host = service
+        .override_variable
+        .and_then(|(_, value)| value)
         .map(host_of)
         .filter(|h| !h.is_empty());
 
@@ -141,20 +195,17 @@ fn from_subnet(
                 &endpoint.id,
                 HopKind::Dns,
                 HopVerdict::Pass,
-                format!(
-                    "SECRETS_MANAGER_ENDPOINT names {host}, an address of {}",
-                    endpoint.id
-                ),
+                format!("{variable} names {host}, an address of {}", endpoint.id),
             );
-            return through_endpoint(path, index, subnet, groups, endpoint);
+            return through_endpoint(path, index, service, subnet, groups, endpoint);
         }
         if !host.eq_ignore_ascii_case(public_name) {
             path.hop(
-                "SECRETS_MANAGER_ENDPOINT",
+                variable,
                 HopKind::Dns,
                 HopVerdict::Unknown,
                 format!(
-                    "SECRETS_MANAGER_ENDPOINT names {host}, which is neither {public_name} nor an \
+                    "{variable} names {host}, which is neither {public_name} nor an \
                      interface endpoint of {}",
                     subnet.vpc_id
                 ),
@@ -181,7 +232,7 @@ fn from_subnet(
                     endpoint.id
                 ),
             );
-            return through_endpoint(path, index, subnet, groups, endpoint);
+            return through_endpoint(path, index, service, subnet, groups, endpoint);
         }
         let why = if !usable_state {
             format!(
@@ -189,7 +240,10 @@ fn from_subnet(
                 endpoint.state.as_deref().unwrap_or("not available")
             )
         } else if !endpoint.private_dns_enabled {
-            "has private DNS off, and SECRETS_MANAGER_ENDPOINT does not name it".to_string()
+            match service.override_variable {
+                Some((name, _)) => format!("has private DNS off, and {name} does not name it"),
+                None => "has private DNS off".to_string(),
+            }
         } else {
             format!(
                 "has private DNS on, but {} has enableDnsSupport or enableDnsHostnames off",
@@ -206,12 +260,13 @@ fn from_subnet(
             format!("interface endpoint {id} {why}, so {public_name} does not resolve to it"),
         );
     }
-    through_nat(path, index, subnet, groups);
+    through_nat(path, index, service, subnet, groups);
 }
 
 fn through_endpoint(
     path: &mut PathBuilder,
     index: &NetIndex,
+    service: &Service,
     subnet: &Subnet,
     groups: &[String],
     endpoint: &VpcEndpoint,
@@ -342,7 +397,7 @@ fn through_endpoint(
         acl_hop(path, index, target, true, EPHEMERAL_PORTS, source_range);
         acl_hop(path, index, subnet, false, EPHEMERAL_PORTS, target_range);
     }
-    endpoint_policy_hop(path, endpoint);
+    endpoint_policy_hop(path, service, endpoint);
     path.hop(
         &endpoint.id,
         HopKind::Destination,
@@ -354,7 +409,7 @@ fn through_endpoint(
     );
 }
 
-fn endpoint_policy_hop(path: &mut PathBuilder, endpoint: &VpcEndpoint) {
+fn endpoint_policy_hop(path: &mut PathBuilder, service: &Service, endpoint: &VpcEndpoint) {
     let Some(document) = &endpoint.policy else {
         return path.hop(
             &endpoint.id,
@@ -363,7 +418,7 @@ fn endpoint_policy_hop(path: &mut PathBuilder, endpoint: &VpcEndpoint) {
             "no endpoint policy: full access".to_string(),
         );
     };
-    for action in ROTATION_ACTIONS {
+    for &action in service.actions {
         let (verdict, detail) = match policy::decide(document, None, action, "*") {
             Decision::Allowed { .. } => continue,
             Decision::Denied { sid } => (
@@ -388,7 +443,10 @@ fn endpoint_policy_hop(path: &mut PathBuilder, endpoint: &VpcEndpoint) {
         &endpoint.id,
         HopKind::EndpointPolicy,
         HopVerdict::Pass,
-        "the endpoint policy allows the rotation's Secrets Manager actions".to_string(),
+        format!(
+            "the endpoint policy allows the rotation's {} actions",
+            service.title
+        ),
     );
 }
 
@@ -398,7 +456,14 @@ fn sid_text(sid: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-fn through_nat(path: &mut PathBuilder, index: &NetIndex, subnet: &Subnet, groups: &[String]) {
+fn through_nat(
+    path: &mut PathBuilder,
+    index: &NetIndex,
+    service: &Service,
+    subnet: &Subnet,
+    groups: &[String],
+) {
+    let public = Endpoint::AnyPublic(service.title);
     let egress = sg::evaluate(
         index,
         groups,
@@ -406,7 +471,7 @@ fn through_nat(path: &mut PathBuilder, index: &NetIndex, subnet: &Subnet, groups
         HTTPS,
         &Peer {
             groups: &[],
-            address: Endpoint::AnyPublic,
+            address: public,
         },
     );
     path.hop(
@@ -428,8 +493,8 @@ fn through_nat(path: &mut PathBuilder, index: &NetIndex, subnet: &Subnet, groups
             HopKind::RouteTable,
             HopVerdict::Block,
             format!(
-                "{} has no default route (0.0.0.0/0) and {} has no usable interface endpoint for Secrets Manager",
-                table.id, subnet.vpc_id
+                "{} has no default route (0.0.0.0/0) and {} has no usable interface endpoint for {}",
+                table.id, subnet.vpc_id, service.title
             ),
         );
     };
@@ -453,7 +518,7 @@ fn through_nat(path: &mut PathBuilder, index: &NetIndex, subnet: &Subnet, groups
                 HopVerdict::Pass,
                 format!("{} sends 0.0.0.0/0 to {nat_id}", table.id),
             );
-            through_nat_gateway(path, index, subnet, nat_id);
+            through_nat_gateway(path, index, subnet, nat_id, public);
         }
         RouteTarget::InternetGateway(igw) => path.hop(
             &table.id,
@@ -478,7 +543,13 @@ fn through_nat(path: &mut PathBuilder, index: &NetIndex, subnet: &Subnet, groups
     }
 }
 
-fn through_nat_gateway(path: &mut PathBuilder, index: &NetIndex, subnet: &Subnet, nat_id: &str) {
+fn through_nat_gateway(
+    path: &mut PathBuilder,
+    index: &NetIndex,
+    subnet: &Subnet,
+    nat_id: &str,
+    public: Endpoint,
+) {
     let nat = match index.nat_gateway(nat_id) {
         Ok(nat) => nat,
         Err(reason) => {
@@ -542,33 +613,12 @@ fn through_nat_gateway(path: &mut PathBuilder, index: &NetIndex, subnet: &Subnet
         );
     }
     // Lambda subnet out, NAT subnet in, NAT subnet out to the internet, and the replies.
-    acl_hop_to(path, index, subnet, true, HTTPS_ONLY, Endpoint::AnyPublic);
+    acl_hop_to(path, index, subnet, true, HTTPS_ONLY, public);
     acl_hop(path, index, nat_subnet, false, HTTPS_ONLY, source_range);
-    acl_hop_to(
-        path,
-        index,
-        nat_subnet,
-        true,
-        HTTPS_ONLY,
-        Endpoint::AnyPublic,
-    );
-    acl_hop_to(
-        path,
-        index,
-        nat_subnet,
-        false,
-        EPHEMERAL_PORTS,
-        Endpoint::AnyPublic,
-    );
+    acl_hop_to(path, index, nat_subnet, true, HTTPS_ONLY, public);
+    acl_hop_to(path, index, nat_subnet, false, EPHEMERAL_PORTS, public);
     acl_hop(path, index, nat_subnet, true, EPHEMERAL_PORTS, source_range);
-    acl_hop_to(
-        path,
-        index,
-        subnet,
-        false,
-        EPHEMERAL_PORTS,
-        Endpoint::AnyPublic,
-    );
+    acl_hop_to(path, index, subnet, false, EPHEMERAL_PORTS, public);
     path.hop(
         nat_id,
         HopKind::NatGateway,

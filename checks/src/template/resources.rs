@@ -1947,8 +1947,10 @@ impl<'a> Builder<'_, 'a> {
             Ok(Attached::Template(db)) => db,
             Ok(Attached::Existing(db)) => {
                 let key = match db.kind {
-                    DatabaseKind::Cluster => "dbClusterIdentifier",
                     DatabaseKind::Instance => "dbInstanceIdentifier",
+                    // Only RDS databases are read for a template; a cluster's
+                    // key also serves Redshift's attachment.
+                    _ => "dbClusterIdentifier",
                 };
                 return Ok(Ok(BTreeMap::from([
                     ("engine".to_string(), db.engine.clone()),
