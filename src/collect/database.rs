@@ -16,11 +16,19 @@ pub(crate) struct DatabaseHint {
     pub instance_id: Option<String>,
     pub cluster_id: Option<String>,
     pub host: Option<String>,
+    /// The secret's `engine`: `redshift` sends a host of another form to
+    /// Redshift's clusters.
+    pub engine: Option<String>,
+    /// An ElastiCache user secret's `user_arn` (held in memory only).
+    pub user_arn: Option<String>,
 }
 
 impl DatabaseHint {
     pub fn is_empty(&self) -> bool {
-        self.instance_id.is_none() && self.cluster_id.is_none() && self.host.is_none()
+        self.instance_id.is_none()
+            && self.cluster_id.is_none()
+            && self.host.is_none()
+            && self.user_arn.is_none()
     }
 }
 
@@ -38,6 +46,20 @@ pub(crate) async fn find_database(session: &Session, hint: &DatabaseHint) -> Fac
     shared
         .databases
         .get(hint.clone(), || async {
+            // Engines other than RDS's, each in its own module.
+            if let Some(user_arn) = &hint.user_arn {
+                return super::elasticache::find_user(session, user_arn).await;
+            }
+            if let Some(found) = super::redshift::find_redshift(
+                session,
+                hint.host.as_deref(),
+                hint.engine.as_deref(),
+                hint.cluster_id.as_deref(),
+            )
+            .await
+            {
+                return found;
+            }
             let client = &shared.clients.rds;
             // A scan lists the region once and finds every database in it;
             // one diagnosis looks its identifier up directly (one page,

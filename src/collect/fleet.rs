@@ -120,6 +120,7 @@ impl Session {
                     }),
                     password: None,
                     master_arn: None,
+                    user_arn: None,
                 });
                 (index, ListedSecret { secret, value })
             })
