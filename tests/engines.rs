@@ -53,11 +53,9 @@ async fn net002_turns_on_admitting(server: &MotoServer, c: &Clients, lab: &Lab, 
     finding_with(&report, "NET002", "pass");
 }
 
-#[tokio::test]
-async fn a_redshift_cluster_is_found_by_host_and_judged_on_5439() {
-    let server = MotoServer::start();
-    let c = server.clients().await;
-    let lab = Lab::healthy(&c).await;
+/// A Redshift cluster in the lab's DB subnets with the DB group, and the
+/// secret value that names it by host (port 5439).
+pub async fn redshift_cluster(c: &Clients, lab: &Lab) -> Value {
     c.redshift
         .create_cluster_subnet_group()
         .cluster_subnet_group_name("lab-warehouse-subnets")
@@ -87,12 +85,34 @@ async fn a_redshift_cluster_is_found_by_host_and_judged_on_5439() {
     let host = endpoint.address().expect("address").to_string();
     assert!(host.ends_with(".redshift.amazonaws.com"), "{host}");
     let port = endpoint.port().unwrap_or(5439);
-    lab.put_secret_value(
-        &c,
-        &json!({"engine": "redshift", "host": host, "port": port, "username": "admin",
-                "password": CANARY, "dbname": "dev"}),
-    )
-    .await;
+    json!({"engine": "redshift", "host": host, "port": port, "username": "admin",
+           "password": CANARY, "dbname": "dev"})
+}
+
+/// An ElastiCache user, and the secret value that names it by `user_arn`.
+pub async fn elasticache_user(c: &Clients) -> Value {
+    let user = c
+        .elasticache
+        .create_user()
+        .user_id("app-user")
+        .user_name("app-user")
+        .engine("redis")
+        .passwords(CANARY)
+        .access_string("on ~* +@all")
+        .send()
+        .await
+        .or_panic("CreateUser");
+    let user_arn = user.arn().expect("ARN").to_string();
+    json!({"username": "app-user", "password": CANARY, "user_arn": user_arn})
+}
+
+#[tokio::test]
+async fn a_redshift_cluster_is_found_by_host_and_judged_on_5439() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::healthy(&c).await;
+    let value = redshift_cluster(&c, &lab).await;
+    lab.put_secret_value(&c, &value).await;
 
     let (_, report) = server.diagnose_json(&lab.secret_name, &[]);
     let f = finding_with(&report, "DB001", "pass");
@@ -156,23 +176,9 @@ async fn an_elasticache_user_is_found_by_user_arn_and_its_api_is_the_path() {
     let server = MotoServer::start();
     let c = server.clients().await;
     let lab = Lab::healthy(&c).await;
-    let user = c
-        .elasticache
-        .create_user()
-        .user_id("app-user")
-        .user_name("app-user")
-        .engine("redis")
-        .passwords(CANARY)
-        .access_string("on ~* +@all")
-        .send()
-        .await
-        .or_panic("CreateUser");
-    let user_arn = user.arn().expect("ARN").to_string();
-    lab.put_secret_value(
-        &c,
-        &json!({"username": "app-user", "password": CANARY, "user_arn": user_arn}),
-    )
-    .await;
+    let value = elasticache_user(&c).await;
+    let user_arn = value["user_arn"].as_str().expect("user_arn").to_string();
+    lab.put_secret_value(&c, &value).await;
 
     let (_, report) = server.diagnose_json(&lab.secret_name, &[]);
     let f = finding_with(&report, "DB001", "pass");
