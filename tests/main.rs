@@ -14,6 +14,7 @@ mod checks_iam;
 mod completions;
 mod db_host;
 mod diagrams;
+mod engines;
 mod example_snapshot;
 mod faults;
 mod first_run;

@@ -124,6 +124,31 @@ async fn diagnose_and_scan_call_only_what_the_read_policy_lists() {
 }
 
 #[tokio::test]
+async fn redshift_and_elasticache_secrets_call_only_what_the_read_policy_lists() {
+    let server = MotoServer::start();
+    let c = server.clients().await;
+    let lab = Lab::healthy(&c).await;
+    let value = crate::engines::redshift_cluster(&c, &lab).await;
+    lab.put_secret_value(&c, &value).await;
+    let (_, calls) = diagnose_covered(&server, &lab.secret_name, 1);
+    for call in [
+        "redshift:DescribeClusters",
+        "redshift:DescribeClusterSubnetGroups",
+    ] {
+        assert!(calls.contains(&call.to_string()), "{call}: {calls:?}");
+    }
+    // moto has no user groups, so the replication group calls are not made
+    // here (docs/moto-notes.md, "ElastiCache").
+    let value = crate::engines::elasticache_user(&c).await;
+    lab.put_secret_value(&c, &value).await;
+    let (_, calls) = diagnose_covered(&server, &lab.secret_name, 0);
+    assert!(
+        calls.contains(&"elasticache:DescribeUsers".to_string()),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_customer_managed_key_and_a_master_secret_call_only_what_the_read_policy_lists() {
     let server = MotoServer::start();
     let c = server.clients().await;

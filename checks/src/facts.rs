@@ -451,7 +451,8 @@ pub struct Connection {
     pub db_instance_identifier: Option<String>,
     pub db_cluster_identifier: Option<String>,
     /// Names (never values) of the keys the rotation templates read that are
-    /// present: engine, host, port, username, password, dbname, masterarn, ssl.
+    /// present: engine, host, port, username, password, dbname, masterarn, ssl,
+    /// user_arn.
     pub keys: Vec<String>,
 }
 
@@ -551,14 +552,40 @@ pub struct LambdaVpc {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DatabaseKind {
+    /// An RDS DB instance.
     Instance,
+    /// An RDS DB cluster: Aurora, Multi-AZ, or DocumentDB (engine `docdb`,
+    /// which the RDS API describes too).
     Cluster,
     /// An RDS Proxy standing for its database (`Facts::connect_target`);
     /// never the kind of `Facts::database`.
     Proxy,
+    /// A provisioned Amazon Redshift cluster (`redshift:DescribeClusters`).
+    RedshiftCluster,
+    /// An ElastiCache user (`elasticache:DescribeUsers`). Its rotation
+    /// function changes the password through the ElastiCache API and never
+    /// connects to a cache node, so the path that matters is the one to that
+    /// API; the subnets and groups are those of a replication group that
+    /// uses the user, for reference.
+    ElasticacheUser,
 }
 
-/// DescribeDBInstances / DescribeDBClusters for the secret's database.
+impl DatabaseKind {
+    /// How a report names one: `DB instance`, `Redshift cluster`, ...
+    pub fn noun(self) -> &'static str {
+        match self {
+            DatabaseKind::Instance => "DB instance",
+            DatabaseKind::Cluster => "DB cluster",
+            DatabaseKind::Proxy => "RDS Proxy",
+            DatabaseKind::RedshiftCluster => "Redshift cluster",
+            DatabaseKind::ElasticacheUser => "ElastiCache user",
+        }
+    }
+}
+
+/// DescribeDBInstances / DescribeDBClusters (RDS, Aurora, DocumentDB),
+/// DescribeClusters (Redshift) or DescribeUsers (ElastiCache) for the
+/// secret's database.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Database {
     pub kind: DatabaseKind,

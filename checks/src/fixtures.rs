@@ -595,3 +595,49 @@ pub fn lab_via_transit_gateway() -> Facts {
     }]);
     facts
 }
+
+/// The moved lab with a provisioned Redshift cluster where the MySQL
+/// instance was: the same subnets and group, which admits 3306 only.
+pub fn redshift() -> Facts {
+    let host = "lab-warehouse.c9akciq32xyz.us-east-1.redshift.amazonaws.com";
+    let mut facts = lab_moved();
+    let connection = get(&mut facts.connection);
+    connection.engine = Some("redshift".to_string());
+    connection.host = Some(host.to_string());
+    connection.port = Some(5439);
+    connection.dbname = Some("dev".to_string());
+    connection.db_instance_identifier = None;
+    let db = get(&mut facts.database);
+    db.kind = DatabaseKind::RedshiftCluster;
+    db.identifier = "lab-warehouse".to_string();
+    db.engine = Some("redshift".to_string());
+    db.engine_version = Some("1.0".to_string());
+    db.endpoint = Some(host.to_string());
+    db.port = Some(5439);
+    facts
+}
+
+/// The moved lab where the secret is an ElastiCache user's (`user_arn`,
+/// `username`, `password`), used by a replication group in the DB subnets
+/// and group; the DB group does not admit 6379, which the rotation never
+/// needs.
+pub fn elasticache_user() -> Facts {
+    let mut facts = lab_moved();
+    facts.connection = Fact::Present(Connection {
+        format: SecretFormat::Json,
+        username: Some("app-user".to_string()),
+        keys: ids(&["username", "password", "user_arn"]),
+        ..Connection::default()
+    });
+    let db = get(&mut facts.database);
+    db.kind = DatabaseKind::ElasticacheUser;
+    db.identifier = "app-user".to_string();
+    db.arn = Some("arn:aws:elasticache:us-east-1:123456789012:user:app-user".to_string());
+    db.engine = Some("redis".to_string());
+    db.engine_version = None;
+    db.status = Some("active".to_string());
+    db.endpoint = Some("lab-cache.abc123.ng.0001.use1.cache.amazonaws.com".to_string());
+    db.port = Some(6379);
+    db.publicly_accessible = None;
+    facts
+}

@@ -51,6 +51,9 @@ pub struct ParsedSecret {
     /// `masterarn` (multi-user rotation): a field of the value like any
     /// other, so it is held only to judge the master secret, never stored.
     pub master_arn: Option<Redacted>,
+    /// `user_arn` (ElastiCache user rotation): the user whose password the
+    /// function changes; held only to look the user up, never stored.
+    pub user_arn: Option<Redacted>,
 }
 
 impl fmt::Debug for ParsedSecret {
@@ -59,6 +62,7 @@ impl fmt::Debug for ParsedSecret {
             .field("connection", &self.connection)
             .field("password", &self.password)
             .field("master_arn", &self.master_arn)
+            .field("user_arn", &self.user_arn)
             .finish()
     }
 }
@@ -78,6 +82,7 @@ pub fn parse_secret_value(
         },
         password: None,
         master_arn: None,
+        user_arn: None,
     };
     let Some(text) = secret_string else {
         let format = if has_binary {
@@ -92,6 +97,7 @@ pub fn parse_secret_value(
             },
             password: None,
             master_arn: None,
+            user_arn: None,
         };
     };
     // A struct also deserializes from a JSON array; only an object counts.
@@ -112,6 +118,7 @@ pub fn parse_secret_value(
         ("dbname", raw.dbname.is_some()),
         ("masterarn", raw.masterarn.is_some()),
         ("ssl", raw.ssl.is_some()),
+        ("user_arn", raw.user_arn.is_some()),
     ];
     for (key, is_present) in present {
         if is_present {
@@ -140,10 +147,16 @@ pub fn parse_secret_value(
         .and_then(|field| field.0)
         .map(Redacted::new)
         .filter(|arn| !arn.is_empty());
+    let user_arn = raw
+        .user_arn
+        .and_then(|field| field.0)
+        .map(Redacted::new)
+        .filter(|arn| !arn.is_empty());
     ParsedSecret {
         connection,
         password,
         master_arn,
+        user_arn,
     }
 }
 
@@ -172,6 +185,8 @@ struct RawConnection {
     masterarn: Option<PasswordField>,
     #[serde(default, deserialize_with = "some")]
     ssl: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "some")]
+    user_arn: Option<PasswordField>,
 }
 
 /// `Some(..)` whenever the key is present, even for `null`.

@@ -23,11 +23,19 @@ pub(crate) struct DatabaseHint {
     pub instance_id: Option<String>,
     pub cluster_id: Option<String>,
     pub host: Option<String>,
+    /// The secret's `engine`: `redshift` sends a host of another form to
+    /// Redshift's clusters.
+    pub engine: Option<String>,
+    /// An ElastiCache user secret's `user_arn` (held in memory only).
+    pub user_arn: Option<String>,
 }
 
 impl DatabaseHint {
     pub fn is_empty(&self) -> bool {
-        self.instance_id.is_none() && self.cluster_id.is_none() && self.host.is_none()
+        self.instance_id.is_none()
+            && self.cluster_id.is_none()
+            && self.host.is_none()
+            && self.user_arn.is_none()
     }
 }
 
@@ -59,9 +67,30 @@ pub(crate) async fn locate(session: &Session, hint: &DatabaseHint) -> Located {
     shared
         .databases
         .get(hint.clone(), || async {
-            let direct = find_directly(session, hint).await;
             let not_a_proxy =
                 || Fact::NotApplicable("the secret's host is no RDS Proxy".to_string());
+            // Engines other than RDS's, each in its own module; neither is
+            // reached through an RDS Proxy.
+            if let Some(user_arn) = &hint.user_arn {
+                return Located {
+                    database: super::elasticache::find_user(session, user_arn).await,
+                    proxy: not_a_proxy(),
+                };
+            }
+            if let Some(found) = super::redshift::find_redshift(
+                session,
+                hint.host.as_deref(),
+                hint.engine.as_deref(),
+                hint.cluster_id.as_deref(),
+            )
+            .await
+            {
+                return Located {
+                    database: found,
+                    proxy: not_a_proxy(),
+                };
+            }
+            let direct = find_directly(session, hint).await;
             let host = match (&direct, &hint.host) {
                 (Fact::Unavailable(u), Some(host)) if u.kind == ErrorKind::NotFound => host,
                 _ => {

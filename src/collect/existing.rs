@@ -26,6 +26,8 @@ pub async fn read_existing(session: &Session, wanted: &Wanted, account: &mut Acc
             instance_id: reference.instance_id.clone(),
             cluster_id: reference.cluster_id.clone(),
             host: reference.host.clone(),
+            engine: None,
+            user_arn: None,
         };
         let found = database::find_database(session, &hint).await;
         account.add_database(reference.clone(), found);

@@ -136,6 +136,7 @@ impl Session {
                     }),
                     password: None,
                     master_arn: None,
+                    user_arn: None,
                 });
                 (index, ListedSecret { secret, value })
             })

@@ -26,6 +26,7 @@
 mod clients;
 mod cloudtrail;
 mod database;
+mod elasticache;
 pub(crate) mod errors;
 mod existing;
 mod fleet;
@@ -37,6 +38,7 @@ pub(crate) mod logs;
 mod master;
 mod network;
 mod redacted;
+mod redshift;
 mod secret;
 mod session;
 pub mod stats;
@@ -112,6 +114,7 @@ impl Session {
             connection,
             password,
             master_arn,
+            user_arn,
         } = value;
         self.add_masked(password.as_ref());
         self.add_masked(master_arn.as_ref());
@@ -128,10 +131,17 @@ impl Session {
             Fact::NotApplicable(why) => Err(Fact::NotApplicable(why.clone())),
         };
         let database_hint: Result<DatabaseHint, Unavailable> = match &connection {
-            Fact::Present(c) => Ok(hint_from(c)),
+            Fact::Present(c) => Ok(DatabaseHint {
+                user_arn: user_arn
+                    .as_ref()
+                    .map(|arn| arn.expose().trim().to_string())
+                    .filter(|arn| !arn.is_empty()),
+                ..hint_from(c)
+            }),
             Fact::Unavailable(why) => Err(why.clone()),
             Fact::NotApplicable(_) => Ok(DatabaseHint::default()),
         };
+        drop(user_arn);
 
         // Beside rounds 2 and 3: the key and CloudTrail need only the secret.
         let kms_lookup = spawn_fact(self, &secret, |session, secret| async move {
@@ -467,6 +477,8 @@ fn hint_from(connection: &Connection) -> DatabaseHint {
         instance_id: non_empty(&connection.db_instance_identifier),
         cluster_id: non_empty(&connection.db_cluster_identifier),
         host: non_empty(&connection.host),
+        engine: non_empty(&connection.engine),
+        user_arn: None,
     }
 }
 

@@ -25,13 +25,15 @@ pub(crate) const DESCRIBE_SECRET: &str = "secretsmanager:DescribeSecret";
 pub(crate) const GET_SECRET_VALUE: &str = "secretsmanager:GetSecretValue";
 pub(crate) const LIST_SECRET_VERSION_IDS: &str = "secretsmanager:ListSecretVersionIds";
 
-/// What the AWSCURRENT value yields: the connection fields, and the two
-/// fields held only in memory (masked, wiped on drop): the password, to
-/// scrub log lines, and `masterarn`, to judge the master secret.
+/// What the AWSCURRENT value yields: the connection fields, and the
+/// fields held only in memory (wiped on drop): the password, to scrub log
+/// lines, `masterarn`, to judge the master secret, and an ElastiCache
+/// secret's `user_arn`, to find its user.
 pub(crate) struct SecretValue {
     pub connection: Fact<Connection>,
     pub password: Option<Redacted>,
     pub master_arn: Option<Redacted>,
+    pub user_arn: Option<Redacted>,
 }
 
 /// What round 1 yields.
@@ -222,6 +224,7 @@ pub(super) async fn current_value(client: &Client, secret_id: &str) -> SecretVal
             ),
             password: None,
             master_arn: None,
+            user_arn: None,
         },
     }
 }
@@ -232,6 +235,7 @@ pub(super) fn parsed(string: Option<Zeroizing<String>>, binary: bool) -> SecretV
         connection: Fact::Present(parsed.connection),
         password: parsed.password,
         master_arn: parsed.master_arn,
+        user_arn: parsed.user_arn,
     }
 }
 

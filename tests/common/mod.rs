@@ -338,6 +338,8 @@ pub struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub rds: aws_sdk_rds::Client,
+    pub redshift: aws_sdk_redshift::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub iam: aws_sdk_iam::Client,
 }
@@ -349,6 +351,8 @@ impl Clients {
             lambda: aws_sdk_lambda::Client::new(conf),
             ec2: aws_sdk_ec2::Client::new(conf),
             rds: aws_sdk_rds::Client::new(conf),
+            redshift: aws_sdk_redshift::Client::new(conf),
+            elasticache: aws_sdk_elasticache::Client::new(conf),
             logs: aws_sdk_cloudwatchlogs::Client::new(conf),
             iam: aws_sdk_iam::Client::new(conf),
         }

@@ -1,4 +1,5 @@
-//! Lambda → database on the engine port, from each of the Lambda's subnets.
+//! Lambda → database on the engine port, from each of the Lambda's subnets
+//! (for an ElastiCache user, Lambda → the ElastiCache API on 443).
 
 use super::crossing::{self, Ends, GroupReferences};
 use super::index::longest_match;
@@ -7,7 +8,7 @@ use super::{
     acl, database_port, Destination, Endpoint, HopKind, HopVerdict, NetIndex, NetPath, PathBuilder,
     PathSource, EPHEMERAL_PORTS,
 };
-use crate::facts::{Database, Facts, PortRange, RouteTarget, Subnet};
+use crate::facts::{Database, DatabaseKind, Facts, PortRange, RouteTarget, Subnet};
 
 /// One path per Lambda subnet (one in all when the Lambda is not in a VPC),
 /// or why none can be worked out.
@@ -16,6 +17,15 @@ pub fn database_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
         .lambda
         .present()
         .ok_or_else(|| missing("the rotation Lambda", &facts.lambda))?;
+    if facts
+        .database
+        .present()
+        .is_some_and(|db| db.kind == DatabaseKind::ElasticacheUser)
+    {
+        // Its rotation function talks to the ElastiCache API, never to a
+        // cache node (see `DatabaseKind::ElasticacheUser`).
+        return super::elasticache_api_paths(facts);
+    }
     // Through an RDS Proxy the flow ends at the proxy's subnets and groups.
     let target = match facts.proxy.present() {
         Some(_) => facts.connect_target(),

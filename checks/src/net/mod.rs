@@ -20,7 +20,8 @@ pub use database::database_paths;
 pub use index::NetIndex;
 pub use placement::{suggest_placement, Placement};
 pub use service::{
-    rds_api_paths, secretsmanager_paths, service_paths, AwsService, RDS_API, SECRETS_MANAGER,
+    elasticache_api_paths, rds_api_paths, secretsmanager_paths, service_paths, AwsService,
+    ELASTICACHE_API, RDS_API, SECRETS_MANAGER,
 };
 pub use sg::{tcp_rule_covers_port, NOT_CARRIED};
 
@@ -249,7 +250,7 @@ fn coverage(rule: &ipnet::IpNet, target: Endpoint) -> Coverage {
                 if rule.addr().is_ipv4() {
                     Coverage::All
                 } else {
-                    // Secrets Manager's public endpoint is reached over IPv4
+                    // An AWS API's public endpoint is reached over IPv4
                     // from a VPC Lambda (through a NAT gateway).
                     Coverage::None
                 }

@@ -24,6 +24,11 @@ fn all_reachable(facts: &Facts) -> bool {
 /// (the usual "Lambda subnets") and the group with the most such subnets.
 pub fn suggest_placement(facts: &Facts) -> Option<Placement> {
     let database = facts.connect_target()?;
+    // An ElastiCache user's groups are its replication group's, which the
+    // rotation never reaches: no group of them is a way in.
+    if database.kind == crate::facts::DatabaseKind::ElasticacheUser {
+        return None;
+    }
     let vpc_id = database.vpc_id.as_deref()?;
     let port = database_port(facts)?;
     facts.lambda.present()?;

@@ -3,8 +3,10 @@
 //! SECRETS_MANAGER_ENDPOINT) sends the Lambda to one, else to the public
 //! endpoint, which a VPC Lambda reaches only through a NAT gateway (its ENI
 //! has no public IP; docs/failure-catalog.md, B1). The same engine serves
-//! Secrets Manager, which every rotation calls, and the RDS API, which a
-//! multi-user rotation calls when its master secret is managed by RDS.
+//! Secrets Manager, which every rotation calls, the RDS API, which a
+//! multi-user rotation calls when its master secret is managed by RDS, and
+//! the ElastiCache API, which an ElastiCache user's rotation function calls
+//! instead of connecting to a database.
 
 use super::database::{acl_hop, acl_hop_to};
 use super::index::{default_route, longest_match};
@@ -66,6 +68,23 @@ pub const RDS_API: AwsService = AwsService {
     destination: Destination::RdsApi,
 };
 
+/// The actions the ElastiCache user rotation function calls
+/// (aws-samples/aws-secrets-manager-rotation-lambdas,
+/// SecretsManagerElasticacheUserRotation/lambda_function.py).
+pub const ELASTICACHE_ROTATION_ACTIONS: [&str; 2] =
+    ["elasticache:DescribeUsers", "elasticache:ModifyUser"];
+
+/// The ElastiCache API of the secret's region, the way an ElastiCache
+/// user's rotation goes in place of a database connection (boto3's default
+/// endpoint: the template sets no endpoint URL), so its paths are NET002's.
+pub const ELASTICACHE_API: AwsService = AwsService {
+    prefix: "elasticache",
+    title: "ElastiCache",
+    actions: &ELASTICACHE_ROTATION_ACTIONS,
+    endpoint_variable: None,
+    destination: Destination::Database,
+};
+
 pub fn secretsmanager_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
     service_paths(facts, &SECRETS_MANAGER)
 }
@@ -81,6 +100,12 @@ pub fn rds_api_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
         return Ok(Vec::new());
     }
     service_paths(facts, &RDS_API)
+}
+
+/// The paths to the ElastiCache API, which an ElastiCache user's rotation
+/// function calls (see `DatabaseKind::ElasticacheUser`).
+pub fn elasticache_api_paths(facts: &Facts) -> Result<Vec<NetPath>, String> {
+    service_paths(facts, &ELASTICACHE_API)
 }
 
 /// One path per Lambda subnet to `service` (one in all outside a VPC).

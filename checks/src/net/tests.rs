@@ -282,3 +282,84 @@ fn prefix_list_rules_are_unknown() {
         vec![tcp(3306, SgPeer::PrefixList("pl-123".into()))];
     assert_eq!(db_verdicts(&facts), vec![Verdict::Unknown; 2]);
 }
+
+#[test]
+fn a_redshift_cluster_is_judged_on_5439() {
+    let mut facts = fixtures::redshift();
+    for path in database_paths(&facts).expect("paths") {
+        assert_eq!(path.port, 5439);
+        assert_eq!(
+            path.blocked_by.as_deref(),
+            Some("sg-db"),
+            "{:#?}",
+            path.hops
+        );
+    }
+    get(&mut facts.network.security_groups)[0]
+        .ingress
+        .push(tcp(5439, SgPeer::Group("sg-lambda".to_string())));
+    assert_eq!(db_verdicts(&facts), vec![Verdict::Reachable; 2]);
+}
+
+#[test]
+fn an_elasticache_user_is_reached_through_its_api_not_port_6379() {
+    let mut facts = fixtures::elasticache_user();
+    let paths = database_paths(&facts).expect("paths");
+    for path in &paths {
+        // The DB group admits no 6379, and that does not matter.
+        assert_eq!((path.port, path.verdict), (443, Verdict::Reachable));
+        assert!(
+            path.hops.iter().any(|h| h.resource == "nat-lab"),
+            "{:#?}",
+            path.hops
+        );
+    }
+    // Without the NAT route, only an ElastiCache interface endpoint would do.
+    get(&mut facts.network.route_tables)[1]
+        .routes
+        .retain(|r| r.target == RouteTarget::Local);
+    let paths = database_paths(&facts).expect("paths");
+    let hop = paths[0]
+        .hops
+        .iter()
+        .find(|h| h.verdict == HopVerdict::Block)
+        .expect("a blocking hop");
+    assert!(
+        hop.detail
+            .contains("no usable interface endpoint for ElastiCache"),
+        "{}",
+        hop.detail
+    );
+    get(&mut facts.network.vpc_endpoints).push(VpcEndpoint {
+        id: "vpce-cache".to_string(),
+        vpc_id: "vpc-lab".to_string(),
+        service_name: "com.amazonaws.us-east-1.elasticache".to_string(),
+        endpoint_type: Some("Interface".to_string()),
+        state: Some("available".to_string()),
+        subnet_ids: vec!["subnet-lambda-a".to_string(), "subnet-lambda-b".to_string()],
+        security_group_ids: vec!["sg-lambda".to_string()],
+        private_dns_enabled: true,
+        dns_names: Vec::new(),
+        policy: Some(serde_json::json!({
+            "Statement": [{"Effect": "Allow", "Principal": "*",
+                           "Action": "elasticache:DescribeUsers", "Resource": "*"}]
+        })),
+    });
+    get(&mut facts.network.security_groups)[1]
+        .ingress
+        .push(tcp(443, SgPeer::Group("sg-lambda".to_string())));
+    let paths = database_paths(&facts).expect("paths");
+    let hop = paths[0]
+        .hops
+        .iter()
+        .find(|h| h.verdict == HopVerdict::Block)
+        .expect("the endpoint policy blocks");
+    assert_eq!(hop.kind, HopKind::EndpointPolicy);
+    assert!(
+        hop.detail.contains("does not allow elasticache:ModifyUser"),
+        "{}",
+        hop.detail
+    );
+    // No placement is offered from the replication group's groups.
+    assert_eq!(suggest_placement(&facts), None);
+}

@@ -2,7 +2,7 @@
 
 use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
-use crate::facts::{ErrorKind, Fact, Facts, Unavailable};
+use crate::facts::{DatabaseKind, ErrorKind, Fact, Facts, Unavailable};
 use crate::finding::{Finding, Severity, Status};
 
 pub struct DatabaseStatus;
@@ -27,6 +27,11 @@ A `host` that is an RDS Proxy endpoint of this account stands for the
 database registered in the proxy's target group (`DescribeDBProxyTargets`),
 whose status is checked; a proxy with no database behind it fails (DB004
 checks the proxy's own secret list).
+
+A DocumentDB cluster is an RDS cluster here. A Redshift cluster (by
+`host`) must be `available` too (`paused`, `hardware-failure` fail); an
+ElastiCache user (by `user_arn`) must be `active`. A Redshift Serverless
+workgroup is not read, so its status is unknown.
 
 A `host` that matches no instance endpoint, cluster endpoint (writer,
 reader or custom) or proxy endpoint in the secret's region of this account
@@ -63,6 +68,7 @@ fail once and succeed on a retry.
 - https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_RestoreFromSnapshot.html (a restore creates a new instance with a new endpoint)
 - https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_RenameInstance.html (renaming changes the endpoint)
 - https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/accessing-monitoring.html
+- https://docs.aws.amazon.com/redshift/latest/mgmt/working-with-clusters.html#rs-mgmt-cluster-status
 "#,
 };
 
@@ -80,6 +86,15 @@ fn is_broken(status: &str) -> bool {
             | "insufficient-capacity"
             | "restore-error"
     ) || status.starts_with("incompatible-")
+}
+
+/// States of a Redshift cluster or an ElastiCache user, beside RDS's, in
+/// which it cannot take a new password.
+fn is_broken_elsewhere(status: &str) -> bool {
+    matches!(
+        status,
+        "paused" | "hardware-failure" | "final-snapshot" | "deleting"
+    )
 }
 
 /// Where a host that matches no database points, by its form.
@@ -132,6 +147,23 @@ fn not_found(
                   it is in another region or account; or host is an RDS Proxy endpoint or a DNS alias (CNAME) rather than the database's own endpoint.";
     let fix = "Point host (and dbInstanceIdentifier or dbClusterIdentifier) in the secret at the database's endpoint, \
                with aws secretsmanager put-secret-value, keeping every other field; then rotate.";
+    if !lookup.call.starts_with("rds:") {
+        // Redshift and ElastiCache: the lookup's sentence names what is missing.
+        let resource = host.or(named).unwrap_or(&facts.secret_id).to_string();
+        return META
+            .finding(
+                Status::Fail,
+                resource,
+                format!(
+                    "{}: the rotation function cannot change a password there",
+                    lookup.message
+                ),
+            )
+            .with_remediation(
+                "Point the secret at what exists (host for a Redshift cluster, user_arn for an ElastiCache user) \
+                 with aws secretsmanager put-secret-value, keeping every other field; then rotate.",
+            );
+    }
     let Some(host) = host.filter(|h| !h.trim().is_empty()) else {
         // Named by identifier, or (a template's database) by the lookup alone.
         let (resource, what) = match named {
@@ -250,52 +282,74 @@ impl Check for DatabaseStatus {
             Ok(db) => db,
             Err(finding) => return vec![*finding],
         };
+        let noun = db.kind.noun();
         let kind = match db.kind {
-            crate::facts::DatabaseKind::Instance => "instance",
-            crate::facts::DatabaseKind::Cluster => "cluster",
-            crate::facts::DatabaseKind::Proxy => "proxy",
+            DatabaseKind::Instance => "instance",
+            // Only the RDS remediations below use it; Redshift's and
+            // ElastiCache's have their own.
+            DatabaseKind::Cluster | DatabaseKind::RedshiftCluster => "cluster",
+            DatabaseKind::Proxy => "proxy",
+            DatabaseKind::ElasticacheUser => "user",
         };
         let resource = db.arn.clone().unwrap_or_else(|| db.identifier.clone());
+        let ready = match db.kind {
+            DatabaseKind::ElasticacheUser => "active",
+            _ => "available",
+        };
+        let other_engine = matches!(
+            db.kind,
+            DatabaseKind::RedshiftCluster | DatabaseKind::ElasticacheUser
+        );
         let finding = match db.status.as_deref() {
-            Some("available") => META.finding(
+            Some(status) if status == ready => META.finding(
                 Status::Pass,
                 resource,
-                format!("DB {kind} {} is available", db.identifier),
+                format!("{noun} {} is {ready}", db.identifier),
             ),
-            Some(status) if is_broken(status) => META
+            Some(status) if is_broken(status) || (other_engine && is_broken_elsewhere(status)) => META
                 .finding(
                     Status::Fail,
                     resource,
                     format!(
-                        "DB {kind} {} is {status}: it cannot take a new password",
+                        "{noun} {} is {status}: it cannot take a new password",
                         db.identifier
                     ),
                 )
-                .with_remediation(match status {
-                    "stopped" | "stopping" => format!(
+                .with_remediation(match (db.kind, status) {
+                    (DatabaseKind::RedshiftCluster, "paused") => format!(
+                        "Resume it (aws redshift resume-cluster --cluster-identifier {}), then rotate again.",
+                        db.identifier
+                    ),
+                    (DatabaseKind::RedshiftCluster, _) => "Resolve the cause the Redshift events name (aws redshift describe-events), then rotate again."
+                        .to_string(),
+                    (DatabaseKind::ElasticacheUser, _) => format!(
+                        "The user is {status}; rotation needs it active (aws elasticache describe-users --user-id {}).",
+                        db.identifier
+                    ),
+                    (_, "stopped" | "stopping") => format!(
                         "Start it (aws rds start-db-{kind} --db-{kind}-identifier {}), then rotate again.",
                         db.identifier
                     ),
-                    "storage-full" => format!(
+                    (_, "storage-full") => format!(
                         "Add storage: aws rds modify-db-instance --db-instance-identifier {} \
                          --allocated-storage N --apply-immediately",
                         db.identifier
                     ),
-                    _ => "Resolve the cause the RDS events name (aws rds describe-events), then rotate again."
+                    (_, _) => "Resolve the cause the RDS events name (aws rds describe-events), then rotate again."
                         .to_string(),
                 }),
             Some(status) => META.finding(
                 Status::Warn,
                 resource,
                 format!(
-                    "DB {kind} {} is {status}, not available: a rotation now may fail and succeed on a retry",
+                    "{noun} {} is {status}, not {ready}: a rotation now may fail and succeed on a retry",
                     db.identifier
                 ),
             ),
             None => META.finding(
                 Status::Unknown,
                 resource,
-                format!("RDS did not report the status of {}", db.identifier),
+                format!("AWS did not report the status of {noun} {}", db.identifier),
             ),
         };
         vec![finding]
@@ -445,5 +499,42 @@ mod tests {
             HostForm::Name
         );
         assert_eq!(host_form("::1", "us-east-1"), HostForm::Ip);
+    }
+
+    #[test]
+    fn redshift_and_elasticache_have_their_own_states() {
+        let mut facts = crate::fixtures::redshift();
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Pass);
+        assert_eq!(f.message, "Redshift cluster lab-warehouse is available");
+        get(&mut facts.database).status = Some("paused".into());
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Fail);
+        assert!(f
+            .remediation
+            .contains("aws redshift resume-cluster --cluster-identifier lab-warehouse"));
+        let mut facts = crate::fixtures::elasticache_user();
+        assert_eq!(first(&facts).message, "ElastiCache user app-user is active");
+        get(&mut facts.database).status = Some("modifying".into());
+        assert_eq!(first(&facts).status, Status::Warn);
+    }
+
+    #[test]
+    fn a_missing_redshift_cluster_is_named_by_its_lookup() {
+        let mut facts = crate::fixtures::redshift();
+        facts.database = Fact::Unavailable(Unavailable {
+            call: "redshift:DescribeClusters".into(),
+            kind: ErrorKind::NotFound,
+            message: "no Redshift cluster is named lab-warehouse".into(),
+        });
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            f.message
+                .starts_with("no Redshift cluster is named lab-warehouse"),
+            "{}",
+            f.message
+        );
+        assert!(!f.message.contains("RDS"), "{}", f.message);
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
-use crate::facts::{ErrorKind, Fact, Facts};
+use crate::facts::{DatabaseKind, ErrorKind, Fact, Facts};
 use crate::finding::{Finding, Severity, Status};
 use crate::net::NetIndex;
 
@@ -26,6 +26,8 @@ attached to a VPC when the database is private, in subnets and security
 groups that exist, and in the same VPC as the database. It lists the
 Lambda's subnets (with their zones and route tables) and security groups as
 evidence, and notes when the Lambda uses the database's own security group.
+For an ElastiCache user the database's VPC does not matter: its rotation
+function calls the ElastiCache API, never a cache node (see NET002).
 
 ## Why it breaks rotation
 Every rotation step runs in the Lambda. A deleted function cannot be invoked.
@@ -77,10 +79,29 @@ impl Check for LambdaPlacement {
             Ok(lambda) => lambda,
             Err(finding) => return vec![*finding],
         };
-        let database = facts.database.present();
+        // An ElastiCache user's rotation calls the ElastiCache API, not the
+        // cache nodes: where they run does not bind the Lambda.
+        let elasticache_user = facts
+            .database
+            .present()
+            .filter(|db| db.kind == DatabaseKind::ElasticacheUser);
+        let database = facts
+            .database
+            .present()
+            .filter(|db| db.kind != DatabaseKind::ElasticacheUser);
         let Some(vpc) = &lambda.vpc else {
             if let Some(finding) = super::support::no_such_database(&META, facts, &lambda.arn) {
                 return vec![*finding];
+            }
+            if let Some(user) = elasticache_user {
+                return vec![META.finding(
+                    Status::Pass,
+                    &lambda.arn,
+                    format!(
+                        "the rotation Lambda is not in a VPC: ElastiCache user {}'s rotation calls the ElastiCache API, which the Lambda reaches through Lambda's own internet access",
+                        user.identifier
+                    ),
+                )];
             }
             return vec![match database {
                 Some(db) if db.publicly_accessible != Some(true) => META
@@ -305,5 +326,17 @@ mod tests {
         let (status, message) = status(&facts);
         assert_eq!(status, Status::Unknown);
         assert!(message.contains("ec2:DescribeSubnets"));
+    }
+
+    #[test]
+    fn an_elasticache_user_does_not_bind_the_lambda_to_its_vpc() {
+        let mut facts = crate::fixtures::elasticache_user();
+        get(&mut facts.database).vpc_id = Some("vpc-cache".into());
+        let f = crate::rules::evaluate_alone(&LambdaPlacement, &facts).remove(0);
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        get(&mut facts.lambda).vpc = None;
+        let f = crate::rules::evaluate_alone(&LambdaPlacement, &facts).remove(0);
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert!(f.message.contains("ElastiCache API"), "{}", f.message);
     }
 }

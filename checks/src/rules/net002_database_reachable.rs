@@ -3,7 +3,7 @@
 use super::support::Blocked;
 use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
-use crate::facts::{Facts, SgPeer};
+use crate::facts::{DatabaseKind, Facts, SgPeer};
 use crate::finding::{Finding, Severity};
 use crate::fix::{EgressDestination, FixAction, FixPlan};
 use crate::net::{Hop, HopKind, NetPath};
@@ -22,12 +22,13 @@ static META: CheckMeta = CheckMeta {
     docs: r#"## What it checks
 From each of the rotation Lambda's subnets, whether a TCP connection to the
 database on its port (the secret's `port`, else the database's, else the
-engine's default: 3306 for MySQL) gets through: the Lambda's security group
-egress, the route table, the network ACLs of both subnets in both directions
-(with the ephemeral return ports 1024-65535), and the database's security
-group ingress (a reference to the Lambda's group, or a CIDR that covers the
-Lambda's whole subnet). The database may run in any of its subnets, so each
-is checked. The evidence shows every path with the component that blocks it.
+engine's default: 3306 for MySQL, 27017 for DocumentDB, 5439 for Redshift)
+gets through: the Lambda's security group egress, the route table, the
+network ACLs of both subnets in both directions (with the ephemeral return
+ports 1024-65535), and the database's security group ingress (a reference
+to the Lambda's group, or a CIDR that covers the Lambda's whole subnet).
+The database may run in any of its subnets, so each is checked. The
+evidence shows every path with the component that blocks it.
 A database in another VPC is followed across the VPC peering connection or
 transit gateway the Lambda's route leads to: the peering must be `active`
 and join the two VPCs; a transit gateway needs both VPCs attached (in the
@@ -40,7 +41,19 @@ transit gateway has security group referencing enabled; otherwise only
 CIDR rules do. What the account cannot read there is `unknown`, naming the
 read.
 When RDS has no database the secret names, there is no path to judge: the
-check is skipped and DB001 fails naming the host.
+check is skipped and DB001 fails naming the host. A Redshift Serverless
+workgroup is not read, so its path is unknown.
+
+For an ElastiCache user's secret the path is to the ElastiCache API
+(`elasticache.REGION.amazonaws.com` on 443), not to the cache nodes: AWS's
+`SecretsManagerElasticacheUserRotation` function changes the password with
+`elasticache:ModifyUser` and waits with `DescribeUsers`, and never opens a
+connection to 6379
+(aws-samples/aws-secrets-manager-rotation-lambdas,
+`SecretsManagerElasticacheUserRotation/lambda_function.py`). It is judged
+like the Secrets Manager path (NET003), by the same engine: through an
+interface endpoint of `com.amazonaws.REGION.elasticache` with private DNS,
+its security group and policy, else through a NAT gateway.
 
 ## Why it breaks rotation
 `setSecret` and `testSecret` log into the database. When the connection is
@@ -62,6 +75,9 @@ network configuration), then the one missing inbound or outbound rule
 between the Lambda's and the database's groups (a safe fix: it only adds).
 It does not change network ACLs.
 
+For an ElastiCache user, give the Lambda's subnets a NAT route or an
+interface endpoint for the ElastiCache API; `--fix` offers nothing there.
+
 ## References
 - https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot_rotation.html
 - https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html
@@ -69,6 +85,8 @@ It does not change network ACLs.
 - https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-security-groups.html
 - https://docs.aws.amazon.com/vpc/latest/tgw/tgw-vpc-attachments.html
 - https://aws.amazon.com/blogs/networking-and-content-delivery/introducing-security-group-referencing-for-aws-transit-gateway/
+- https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/User-Secrets-Manager.html
+- https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/elasticache-privatelink.html
 "#,
 };
 
@@ -96,6 +114,35 @@ fn admitted_on_port(facts: &Facts, group_ids: &[String], port: u16) -> Vec<Strin
     peers
 }
 
+/// An ElastiCache user's rotation: the function changes the password through
+/// the ElastiCache API (`ModifyUser`), so that API is what it must reach
+/// (aws-samples/aws-secrets-manager-rotation-lambdas,
+/// SecretsManagerElasticacheUserRotation/lambda_function.py).
+fn elasticache_api_finding(facts: &Facts, paths: &NetworkPaths, user: &str) -> Finding {
+    let region = &facts.region;
+    let api = format!("elasticache.{region}.amazonaws.com");
+    let reachable = format!(
+        "the rotation Lambda reaches the ElastiCache API ({api}), where its function changes user {user}'s password, from each of its subnets"
+    );
+    let blocked = |_: &NetPath, hop: &Hop| {
+        Blocked {
+        message: format!(
+            "the rotation Lambda cannot reach the ElastiCache API ({api}) on tcp/443, where its function changes user {user}'s password: {}",
+            hop.detail
+        ),
+        remediation: format!(
+            "The function calls elasticache:DescribeUsers and elasticache:ModifyUser on {api}; it never connects to the cache nodes. \
+             Give the Lambda's subnets a default route to a NAT gateway, or create an interface endpoint for the ElastiCache API in its VPC, \
+             with private DNS and a security group that admits tcp/443 from the Lambda's group: \
+             aws ec2 create-vpc-endpoint --vpc-endpoint-type Interface --service-name com.amazonaws.{region}.elasticache \
+             --vpc-id VPC --subnet-ids SUBNETS --security-group-ids SG --private-dns-enabled"
+        ),
+        fixes: Vec::new(),
+    }
+    };
+    super::support::path_finding(&META, facts, &paths.database, blocked, &reachable)
+}
+
 impl Check for DatabaseReachable {
     fn meta(&self) -> &'static CheckMeta {
         &META
@@ -109,11 +156,18 @@ impl Check for DatabaseReachable {
         if let Some(finding) = super::support::no_such_database(&META, facts, &lambda.arn) {
             return vec![*finding];
         }
+        if let Some(user) = facts
+            .database
+            .present()
+            .filter(|d| d.kind == DatabaseKind::ElasticacheUser)
+        {
+            return vec![elasticache_api_finding(facts, paths, &user.identifier)];
+        }
         // Through an RDS Proxy the Lambda connects to the proxy.
         let target = facts.connect_target();
         let database = target.as_deref();
         let name = match database {
-            Some(d) if d.kind == crate::facts::DatabaseKind::Proxy => {
+            Some(d) if d.kind == DatabaseKind::Proxy => {
                 format!("RDS Proxy {}", d.identifier)
             }
             Some(d) => d.identifier.clone(),
@@ -417,5 +471,63 @@ mod tests {
             "{}",
             finding.message
         );
+    }
+
+    #[test]
+    fn a_redshift_cluster_fails_on_5439_naming_its_group_until_admitted() {
+        let mut facts = crate::fixtures::redshift();
+        let finding = crate::rules::evaluate_alone(&DatabaseReachable, &facts).remove(0);
+        assert_eq!(finding.status, Status::Fail);
+        assert_eq!(finding.resource, "sg-db");
+        assert!(
+            finding.message.contains(
+                "security group sg-db (db) does not admit tcp/5439 from the rotation Lambda's security group sg-lambda (lambda)"
+            ),
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding.message.contains("reach lab-warehouse"),
+            "{}",
+            finding.message
+        );
+        crate::fixtures::get(&mut facts.network.security_groups)[0]
+            .ingress
+            .push(crate::fixtures::tcp(
+                5439,
+                SgPeer::Group("sg-lambda".into()),
+            ));
+        let finding = crate::rules::evaluate_alone(&DatabaseReachable, &facts).remove(0);
+        assert_eq!(finding.status, Status::Pass, "{finding:?}");
+    }
+
+    #[test]
+    fn an_elasticache_user_needs_its_api_not_the_cache_port() {
+        let mut facts = crate::fixtures::elasticache_user();
+        let finding = crate::rules::evaluate_alone(&DatabaseReachable, &facts).remove(0);
+        assert_eq!(finding.status, Status::Pass, "{finding:?}");
+        assert!(
+            finding
+                .message
+                .contains("reaches the ElastiCache API (elasticache.us-east-1.amazonaws.com)"),
+            "{}",
+            finding.message
+        );
+        crate::fixtures::get(&mut facts.network.route_tables)[1]
+            .routes
+            .retain(|r| r.target == crate::facts::RouteTarget::Local);
+        let finding = crate::rules::evaluate_alone(&DatabaseReachable, &facts).remove(0);
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding.message.starts_with(
+                "the rotation Lambda cannot reach the ElastiCache API (elasticache.us-east-1.amazonaws.com) on tcp/443, where its function changes user app-user's password"
+            ),
+            "{}",
+            finding.message
+        );
+        assert!(finding
+            .remediation
+            .contains("com.amazonaws.us-east-1.elasticache"));
+        assert!(finding.fixes.is_empty(), "{:?}", finding.fixes);
     }
 }

@@ -4,7 +4,9 @@
 
 use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
-use crate::facts::{Connection, Database, ErrorKind, Fact, Facts, Secret, SecretFormat};
+use crate::facts::{
+    Connection, Database, DatabaseKind, ErrorKind, Fact, Facts, Secret, SecretFormat,
+};
 use crate::finding::{Finding, Severity, Status};
 
 pub struct SecretStructure;
@@ -37,11 +39,16 @@ field other than host, port, engine, dbname and username:
 - `engine` is one the templates accept: `mysql`, `aurora-mysql`,
   `postgres`, `aurora-postgresql`, `mariadb`, `oracle`, `sqlserver`,
   `redshift`, `mongo`, `db2`;
+- an ElastiCache user's secret (it has `user_arn`, or names an ElastiCache
+  user) has what AWS's `SecretsManagerElasticacheUserRotation` template
+  reads instead: `user_arn`, `username` and `password`, and no engine;
 - it agrees with the database found from it: the same engine family
   (`mysql` for an `aurora-mysql` cluster is fine, `postgres` for a MySQL
   instance is not), the same port (the template's default when the key is
-  absent), and a `host` equal to the database's endpoint (another name, such
-  as a CNAME, is a warning: TLS host name verification may reject it).
+  absent: 27017 for `mongo`, 5439 for `redshift`), and a `host` equal to
+  the database's endpoint (another AWS endpoint name, `*.rds`, `*.docdb` or
+  `*.redshift.amazonaws.com`, fails; another name, such as a CNAME, is a
+  warning: TLS host name verification may reject it).
 
 ## Why it breaks rotation
 The templates parse the value with `json.loads` and raise `KeyError: '<key>
@@ -68,6 +75,7 @@ writes it. `--fix` never writes secret values.
 - https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_secret_json_structure.html
 - https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot_rotation.html
 - https://github.com/aws-samples/aws-secrets-manager-rotation-lambdas
+- https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/User-Secrets-Manager.html
 "#,
 };
 
@@ -112,6 +120,22 @@ pub(super) fn database_family(engine: &str) -> Option<&'static str> {
     Some(family)
 }
 
+/// The keys AWS's ElastiCache user template reads: `user_arn` names the
+/// user it changes with ModifyUser, `username` must equal its `USER_NAME`
+/// variable (aws-samples/aws-secrets-manager-rotation-lambdas,
+/// SecretsManagerElasticacheUserRotation/lambda_function.py).
+const ELASTICACHE_KEYS: [&str; 3] = ["user_arn", "username", "password"];
+
+/// An ElastiCache user's secret: it has `user_arn`, or its database is an
+/// ElastiCache user.
+fn is_elasticache_user(facts: &Facts, connection: &Connection) -> bool {
+    has(connection, "user_arn")
+        || facts
+            .database
+            .present()
+            .is_some_and(|db| db.kind == DatabaseKind::ElasticacheUser)
+}
+
 fn has(connection: &Connection, key: &str) -> bool {
     connection.keys.iter().any(|k| k == key)
 }
@@ -135,8 +159,11 @@ fn compare_with_database(
 ) {
     // Through an RDS Proxy the host and port are the proxy's.
     let name = match db.kind {
-        crate::facts::DatabaseKind::Proxy => format!("RDS Proxy {}", db.identifier),
-        _ => format!("database {}", db.identifier),
+        DatabaseKind::Proxy => format!("RDS Proxy {}", db.identifier),
+        DatabaseKind::Instance
+        | DatabaseKind::Cluster
+        | DatabaseKind::RedshiftCluster
+        | DatabaseKind::ElasticacheUser => format!("database {}", db.identifier),
     };
     if let (Some(family), Some(db_engine)) = (family, db.engine.as_deref()) {
         match database_family(db_engine) {
@@ -163,7 +190,16 @@ fn compare_with_database(
         let host = host.trim().trim_end_matches('.');
         if !host.eq_ignore_ascii_case(endpoint) {
             let message = format!("host is {host}, not {name}'s endpoint {endpoint}");
-            if host.to_ascii_lowercase().ends_with(".rds.amazonaws.com") {
+            let lower = host.to_ascii_lowercase();
+            // An endpoint name of AWS's own is another database, not an alias.
+            if [
+                ".rds.amazonaws.com",
+                ".docdb.amazonaws.com",
+                ".redshift.amazonaws.com",
+            ]
+            .iter()
+            .any(|suffix| lower.ends_with(suffix))
+            {
                 problems.push(message);
             } else {
                 doubts.push(format!(
@@ -271,8 +307,13 @@ impl Check for SecretStructure {
         let family = known.map(|(_, family, _)| *family);
         let default_port = known.map(|(_, _, port)| *port);
         let multi_user = looks_multi_user(facts, connection);
+        let elasticache = is_elasticache_user(facts, connection);
 
-        let mut required = vec!["engine", "host", "username", "password"];
+        let mut required = if elasticache {
+            ELASTICACHE_KEYS.to_vec()
+        } else {
+            vec!["engine", "host", "username", "password"]
+        };
         if family == Some("oracle") {
             required.push("dbname");
         }
@@ -296,9 +337,14 @@ impl Check for SecretStructure {
         let missing: Vec<&str> = missing.into_iter().filter(|k| *k != "host").collect();
         if !missing.is_empty() {
             problems.push(format!(
-                "missing key{} {} (the template raises KeyError: '<key> key is missing from secret JSON'{})",
+                "missing key{} {} ({}{})",
                 if missing.len() == 1 { "" } else { "s" },
                 missing.join(", "),
+                if elasticache {
+                    "the ElastiCache user template raises KeyError: 'secret … has no user_arn defined', or on a missing username"
+                } else {
+                    "the template raises KeyError: '<key> key is missing from secret JSON'"
+                },
                 if multi_user && missing.contains(&"masterarn") {
                     "; masterarn is required by the multi-user templates"
                 } else {
@@ -307,6 +353,8 @@ impl Check for SecretStructure {
             ));
         }
         match (engine, known) {
+            // The ElastiCache user template reads no engine.
+            _ if elasticache => {}
             (Some(e), None) => problems.push(format!(
                 "engine {e} is not one the rotation templates accept ({})",
                 ENGINES
@@ -321,7 +369,8 @@ impl Check for SecretStructure {
             _ => {}
         }
         // Without a database nothing is compared; the evidence says why.
-        if let Some(db) = facts.connect_target() {
+        // An ElastiCache user's secret names no host or port to compare.
+        if let Some(db) = facts.connect_target().filter(|_| !elasticache) {
             compare_with_database(
                 connection,
                 family,
@@ -389,7 +438,11 @@ impl Check for SecretStructure {
                 resource,
                 format!(
                     "the secret's JSON has the keys the {} template needs{}",
-                    engine.unwrap_or_default(),
+                    if elasticache {
+                        "ElastiCache user"
+                    } else {
+                        engine.unwrap_or_default()
+                    },
                     if facts.database.present().is_some() {
                         " and matches the database's engine, host and port"
                     } else {
@@ -563,5 +616,58 @@ mod tests {
         assert!(first(&facts).message.contains("SecretBinary"));
         get(&mut facts.secret).owning_service = Some("rds".into());
         assert_eq!(first(&facts).status, Status::Skipped);
+    }
+
+    #[test]
+    fn documentdb_and_redshift_secrets_match_their_databases() {
+        let mut facts = crate::fixtures::redshift();
+        assert_eq!(
+            first(&facts).status,
+            Status::Pass,
+            "{}",
+            first(&facts).message
+        );
+        // A DocumentDB cluster: engine mongo, port 27017.
+        let host = "lab-docdb.cluster-abc.us-east-1.docdb.amazonaws.com";
+        let connection = get(&mut facts.connection);
+        connection.engine = Some("mongo".into());
+        connection.host = Some(host.into());
+        connection.port = Some(27017);
+        let db = get(&mut facts.database);
+        db.kind = DatabaseKind::Cluster;
+        db.engine = Some("docdb".into());
+        db.endpoint = Some(host.into());
+        db.port = Some(27017);
+        assert_eq!(
+            first(&facts).status,
+            Status::Pass,
+            "{}",
+            first(&facts).message
+        );
+        // mysql for a docdb cluster, and another cluster's endpoint, fail.
+        get(&mut facts.connection).engine = Some("mysql".into());
+        get(&mut facts.connection).host =
+            Some("other.cluster-abc.us-east-1.docdb.amazonaws.com".into());
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains("runs docdb"), "{}", f.message);
+        assert!(f.message.contains("not database"), "{}", f.message);
+    }
+
+    #[test]
+    fn an_elasticache_user_secret_needs_user_arn_username_and_password() {
+        let mut facts = crate::fixtures::elasticache_user();
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Pass, "{}", f.message);
+        assert!(
+            f.message.contains("ElastiCache user template"),
+            "{}",
+            f.message
+        );
+        get(&mut facts.connection).keys.retain(|k| k != "user_arn");
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains("missing key user_arn"), "{}", f.message);
+        assert!(!f.message.contains("host"), "{}", f.message);
     }
 }

@@ -137,7 +137,11 @@ pub(crate) fn no_such_database(
             Some(Box::new(meta.finding(
                 Status::Skipped,
                 resource,
-                format!("no database to reach: {named} matches no RDS database (see DB001)"),
+                if u.call.starts_with("rds:") {
+                    format!("no database to reach: {named} matches no RDS database (see DB001)")
+                } else {
+                    format!("no database to reach: {} (see DB001)", u.message)
+                },
             )))
         }
         _ => None,

@@ -1960,9 +1960,14 @@ impl<'a> Builder<'_, 'a> {
             Ok(Attached::Template(db)) => db,
             Ok(Attached::Existing(db)) => {
                 let key = match db.kind {
-                    DatabaseKind::Cluster => "dbClusterIdentifier",
                     // A template attaches an instance or a cluster, never a proxy.
                     DatabaseKind::Instance | DatabaseKind::Proxy => "dbInstanceIdentifier",
+                    // Redshift's attachment writes a cluster's key too; only
+                    // RDS and Redshift databases are read for a template, so
+                    // an ElastiCache user never gets here.
+                    DatabaseKind::Cluster
+                    | DatabaseKind::RedshiftCluster
+                    | DatabaseKind::ElasticacheUser => "dbClusterIdentifier",
                 };
                 return Ok(Ok(BTreeMap::from([
                     ("engine".to_string(), db.engine.clone()),
