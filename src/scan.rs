@@ -253,9 +253,10 @@ pub struct ScanOptions {
 /// the listing has given the 100 secrets of its Lambda that its role
 /// simulation asks about together, so the scan ends about when the listing
 /// does. A diagnosis whose log group or CloudTrail events have lines to
-/// mask waits for every password of the region to be read. What the secrets share
-/// (Lambdas, roles, log groups, VPCs, databases, keys, CloudTrail events)
-/// is read once by the one session. The targets, in listing order.
+/// mask waits for every password of the region to be read. What the
+/// secrets share (Lambdas, roles, log groups, VPCs, databases, keys,
+/// CloudTrail events) is read once by the one session. The targets, in
+/// listing order.
 ///
 /// Memory: a diagnosis is started only when it may run (its future is tens
 /// of kilobytes, so thousands waiting were most of a large scan's memory),
@@ -280,9 +281,9 @@ pub async fn scan_region(
     };
     let read_limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let diagnose_limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    // While the region is listed, one evaluation at a time: the checks are
-    // the scan's only heavy computing, and the listing's answers (and, on an
-    // emulator, the emulator itself) need a core of their own.
+    // Until the region is listed and read, one evaluation at a time: the
+    // checks are the scan's only heavy computing, and the listing's answers
+    // (and, on an emulator, the emulator itself) need a core of their own.
     let evaluate_limit = Arc::new(Semaphore::new(1));
     let mut reads = tokio::task::JoinSet::new();
     let mut diagnoses = tokio::task::JoinSet::new();
