@@ -8,7 +8,7 @@
 use crate::common;
 
 use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair};
-use common::lab::{Lab, OrPanic, CANARY};
+use common::lab::{healthy_role_policy, Lab, OrPanic, CANARY};
 use common::{finding_with, Clients, MotoServer, REGION};
 use serde_json::{json, Value};
 
@@ -106,6 +106,21 @@ pub async fn elasticache_user(c: &Clients) -> Value {
     json!({"username": "app-user", "password": CANARY, "user_arn": user_arn})
 }
 
+/// The lab's role policy with what the ElastiCache user rotation calls on
+/// the user (the ElastiCache user guide's role policy).
+pub async fn allow_elasticache_user(c: &Clients, lab: &Lab, user_arn: &str) {
+    let mut policy = healthy_role_policy(&lab.secret_arn);
+    policy["Statement"]
+        .as_array_mut()
+        .expect("statements")
+        .push(json!({
+            "Effect": "Allow",
+            "Action": ["elasticache:DescribeUsers", "elasticache:ModifyUser"],
+            "Resource": user_arn
+        }));
+    lab.set_role_policy(c, &policy).await;
+}
+
 #[tokio::test]
 async fn a_redshift_cluster_is_found_by_host_and_judged_on_5439() {
     let server = MotoServer::start();
@@ -193,6 +208,14 @@ async fn an_elasticache_user_is_found_by_user_arn_and_its_api_is_the_path() {
     let api = format!("elasticache.{REGION}.amazonaws.com");
     let net = finding_with(&report, "NET002", "pass");
     assert!(message(net).contains(&api), "{net:#}");
+    // The lab's role may not call that API on the user; allowed, the
+    // secret is healthy.
+    let iam = finding_with(&report, "IAM002", "fail");
+    assert!(message(iam).contains("elasticache:ModifyUser"), "{iam:#}");
+    allow_elasticache_user(&c, &lab, &user_arn).await;
+    let (code, report) = server.diagnose_json(&lab.secret_name, &[]);
+    finding_with(&report, "IAM002", "pass");
+    assert_eq!(code, 0, "{report:#}");
 
     lab.remove_nat_route(&c).await;
     let (code, report) = server.diagnose_json(&lab.secret_name, &[]);

@@ -113,7 +113,7 @@ fn add_what_moto_cannot_answer(facts: &mut Facts) {
         .vpc
         .as_ref()
         .is_some_and(|v| !v.subnet_ids.is_empty());
-    let needs = rotation_role_needs(&secret.arn, None, in_vpc, None);
+    let needs = rotation_role_needs(&secret.arn, None, in_vpc, Vec::new());
     let Fact::Present(role) = &facts.execution_role else {
         panic!("the lab's execution role was read");
     };

@@ -474,16 +474,55 @@ pub fn master_lookup_need(primary_arn: &str) -> Need {
     }
 }
 
+/// The ElastiCache actions the user rotation function calls on the user
+/// its secret's `user_arn` names: DescribeUsers to wait for the user to be
+/// `active`, ModifyUser to set the password (ElastiCache user guide,
+/// "Automatically rotating passwords for users", the role's policy).
+pub const ELASTICACHE_USER_ACTIONS: [(&str, &str); 2] = [
+    (
+        "elasticache:DescribeUsers",
+        "every step waits for the ElastiCache user to be active",
+    ),
+    (
+        "elasticache:ModifyUser",
+        "setSecret sets the ElastiCache user's new password",
+    ),
+];
+
+/// What the rotation function calls on the database side besides the
+/// database itself: the RDS lookup of a master secret RDS manages (the ARN
+/// in its tag), or the ElastiCache API on the user a user secret names.
+pub fn database_api_needs(facts: &crate::Facts) -> Vec<Need> {
+    let master = facts
+        .master_secret
+        .present()
+        .and_then(|master| master.rds_primary_arn.as_deref())
+        .map(master_lookup_need);
+    let elasticache_user = facts
+        .database
+        .present()
+        .filter(|db| db.kind == crate::DatabaseKind::ElasticacheUser)
+        .and_then(|db| db.arn.as_deref());
+    let user = elasticache_user.into_iter().flat_map(|user_arn| {
+        ELASTICACHE_USER_ACTIONS.iter().map(|(action, why)| Need {
+            action,
+            resource: user_arn.to_string(),
+            why,
+        })
+    });
+    master.into_iter().chain(user).collect()
+}
+
 /// What the execution role of a rotation Lambda needs, per the Secrets
 /// Manager documentation: the four secret actions on the secret, the
 /// password generator on `*`, the ENI actions on `*` for a VPC function,
-/// Decrypt / GenerateDataKey on a customer managed key, and the database
-/// lookup of a master secret RDS manages (`master_database`, its tag).
+/// Decrypt / GenerateDataKey on a customer managed key, and what it calls
+/// on the database side (`database_api`, see [`database_api_needs`]).
 pub fn rotation_role_needs(
     secret_arn: &str,
     key_arn: Option<&str>,
     in_vpc: bool,
-    master_database: Option<&str>,
+    database_api: Vec<Need>,
 ) -> Vec<Need> {
     let mut needs: Vec<Need> = SECRET_ACTIONS
         .iter()
@@ -512,7 +551,7 @@ pub fn rotation_role_needs(
             why,
         }));
     }
-    needs.extend(master_database.map(master_lookup_need));
+    needs.extend(database_api);
     needs
 }
 

@@ -470,9 +470,9 @@ pub(crate) async fn execution_role(
         .vpc
         .as_ref()
         .is_some_and(|v| !v.subnet_ids.is_empty());
-    // The master secret's database lookup is added once the master secret
-    // has been described (`simulate_master_lookup`).
-    let needs = rotation_role_needs(&secret_arn, key_arn.as_deref(), in_vpc, None);
+    // What the function calls on the database side is added once the
+    // master secret and the database are read (`simulate_database_api`).
+    let needs = rotation_role_needs(&secret_arn, key_arn.as_deref(), in_vpc, Vec::new());
     let documents = shared.roles.get(role_arn.clone(), || async {
         role_documents(&shared.clients.iam, &role_arn).await
     });
@@ -489,37 +489,40 @@ pub(crate) async fn execution_role(
     }
 }
 
-/// Adds to the role's simulation the lookup a multi-user rotation makes when
-/// its master secret is managed by RDS (`master_lookup_need`), so that the
-/// simulation still answers every action IAM002 asks about.
-pub(crate) async fn simulate_master_lookup(
+/// Adds to the role's simulation what the function calls on the database
+/// side (`database_api_needs`: an RDS-managed master secret's lookup, an
+/// ElastiCache user's API), known only once the master secret and the
+/// database are read, so that the simulation still answers every action
+/// IAM002 asks about.
+pub(crate) async fn simulate_database_api(
     session: &Session,
     role: &mut Fact<ExecutionRole>,
-    primary_arn: &str,
+    needs: &[Need],
 ) {
     let Fact::Present(role) = role else {
         return;
     };
-    let Fact::Present(results) = &mut role.simulation else {
-        return;
-    };
-    let need = rotation_doctor_checks::policy::master_lookup_need(primary_arn);
-    let key: SimulationKey = (
-        role.arn.clone(),
-        vec![need.action.to_string()],
-        vec![need.resource.clone()],
-        Vec::new(),
-    );
-    let shared = &session.shared;
-    let answer = shared
-        .simulations
-        .get(key.clone(), || simulate_call(&shared.clients.iam, &key))
-        .await;
-    match answer {
-        Fact::Present(more) => results.extend(more),
-        // Without this answer the simulation no longer covers every action,
-        // and IAM002 evaluates the documents instead, saying why.
-        other => role.simulation = other,
+    for need in needs {
+        let Fact::Present(results) = &mut role.simulation else {
+            return;
+        };
+        let key: SimulationKey = (
+            role.arn.clone(),
+            vec![need.action.to_string()],
+            vec![need.resource.clone()],
+            Vec::new(),
+        );
+        let shared = &session.shared;
+        let answer = shared
+            .simulations
+            .get(key.clone(), || simulate_call(&shared.clients.iam, &key))
+            .await;
+        match answer {
+            Fact::Present(more) => results.extend(more),
+            // Without this answer the simulation no longer covers every
+            // action, and IAM002 evaluates the documents instead, saying why.
+            other => role.simulation = other,
+        }
     }
 }
 

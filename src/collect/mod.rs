@@ -374,7 +374,7 @@ impl Session {
                 }),
             }
         };
-        let (mut execution_role, kms_key, rotation_events) = tokio::join!(
+        let (execution_role, kms_key, rotation_events) = tokio::join!(
             role,
             iam::joined_fact(kms_lookup, "kms:DescribeKey"),
             iam::joined_fact(trail_lookup, "cloudtrail:LookupEvents"),
@@ -390,14 +390,8 @@ impl Session {
         )
         .await;
         drop(master_arn);
-        if let Some(primary) = master_secret
-            .present()
-            .and_then(|master| master.rds_primary_arn.as_deref())
-        {
-            iam::simulate_master_lookup(self, &mut execution_role, primary).await;
-        }
 
-        Facts {
+        let mut facts = Facts {
             schema_version: SNAPSHOT_SCHEMA_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             description: None,
@@ -420,7 +414,11 @@ impl Session {
             master_secret,
             account_access: shared.account_access.clone(),
             template: Fact::NotApplicable("not collected".to_string()),
-        }
+        };
+        // What the function calls on the database side is known only now.
+        let needs = rotation_doctor_checks::policy::database_api_needs(&facts);
+        iam::simulate_database_api(self, &mut facts.execution_role, &needs).await;
+        facts
     }
 
     /// The Lambda's and the database's security groups that are not in the

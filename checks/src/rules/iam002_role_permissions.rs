@@ -10,7 +10,7 @@ use crate::diagnosis::NetworkPaths;
 use crate::facts::{ErrorKind, ExecutionRole, Fact, Facts, KmsKey};
 use crate::finding::{Finding, Severity, Status};
 use crate::fix::{FixAction, FixPlan};
-use crate::policy::{rotation_role_needs, Need};
+use crate::policy::{database_api_needs, rotation_role_needs, Need};
 use crate::role_access::{
     evaluate_need, identity_documents, key_policy_grants, simulated_outcome, Outcome,
 };
@@ -49,7 +49,12 @@ rotation templates call:
   `rds!cluster-…`), `rds:DescribeDBInstances` (or `rds:DescribeDBClusters`
   for a cluster) on the database the master secret's tag names: such a
   master secret has no host, and the templates look it up with that call
-  (`get_connection_params_from_rds_api`); NET004 checks the way there.
+  (`get_connection_params_from_rds_api`); NET004 checks the way there;
+- for an ElastiCache user's secret (`user_arn`), `elasticache:DescribeUsers`
+  and `elasticache:ModifyUser` on that user: the rotation function sets the
+  password through the ElastiCache API (the role policy of "Automatically
+  rotating passwords for users",
+  <https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/User-Secrets-Manager.html>).
 
 `iam:SimulatePrincipalPolicy` decides when it answers. Otherwise the
 documents are evaluated here: Allow and Deny (an explicit Deny wins),
@@ -188,11 +193,7 @@ impl Check for RolePermissions {
             .as_ref()
             .is_some_and(|v| !v.subnet_ids.is_empty());
         let key = customer_key(secret.kms_key_id.as_deref(), &facts.kms_key);
-        let master_database = facts
-            .master_secret
-            .present()
-            .and_then(|master| master.rds_primary_arn.as_deref());
-        let needs = rotation_role_needs(&secret.arn, key, in_vpc, master_database);
+        let needs = rotation_role_needs(&secret.arn, key, in_vpc, database_api_needs(facts));
         let via_service = format!("secretsmanager.{}.amazonaws.com", facts.region);
         let account = Arn::parse(&secret.arn)
             .map(|a| a.account.to_string())
@@ -540,6 +541,36 @@ mod tests {
     }
 
     #[test]
+    fn an_elasticache_user_secret_needs_describe_and_modify_on_the_user() {
+        let mut facts = crate::fixtures::elasticache_user();
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        for action in ["elasticache:DescribeUsers", "elasticache:ModifyUser"] {
+            assert!(f.message.contains(action), "{}", f.message);
+        }
+        let (_, document) = put_role_policy(&f);
+        assert_eq!(
+            document["Statement"],
+            json!([{"Effect": "Allow", "Action": ["elasticache:DescribeUsers", "elasticache:ModifyUser"], "Resource": "arn:aws:elasticache:us-east-1:123456789012:user:app-user"}])
+        );
+        if let Fact::Present(policies) = &mut get(&mut facts.execution_role).inline_policies {
+            if let Fact::Present(document) = &mut policies[0].document {
+                document["Statement"]
+                    .as_array_mut()
+                    .expect("statements")
+                    .push(json!({
+                        "Effect": "Allow",
+                        "Action": ["elasticache:DescribeUsers", "elasticache:ModifyUser"],
+                        "Resource": "arn:aws:elasticache:us-east-1:123456789012:user:app-user"
+                    }));
+            }
+        }
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert!(f.message.contains("allows the 10 actions"), "{}", f.message);
+    }
+
+    #[test]
     fn outside_a_vpc_the_eni_actions_are_not_needed() {
         let mut facts = with_inline(json!({"Statement": [
             {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}
@@ -717,7 +748,7 @@ mod tests {
     #[test]
     fn the_simulation_decides_when_it_answers() {
         let mut facts = RolePermissions.fixtures().0;
-        let needs = rotation_role_needs(SECRET_ARN, None, true, None);
+        let needs = rotation_role_needs(SECRET_ARN, None, true, Vec::new());
         get(&mut facts.execution_role).simulation = Fact::Present(
             needs
                 .iter()
