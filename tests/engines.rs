@@ -106,6 +106,28 @@ pub async fn elasticache_user(c: &Clients) -> Value {
     json!({"username": "app-user", "password": CANARY, "user_arn": user_arn})
 }
 
+/// The lab's function set up as AWS's ElastiCache user rotation function
+/// wants it: the one secret and user it may rotate, and 12 minutes.
+pub async fn configure_elasticache_function(c: &Clients, lab: &Lab) {
+    let endpoint = format!("https://secretsmanager.{REGION}.amazonaws.com");
+    lab.set_lambda_environment(
+        c,
+        &[
+            ("SECRETS_MANAGER_ENDPOINT", endpoint.as_str()),
+            ("SECRET_ARN", lab.secret_arn.as_str()),
+            ("USER_NAME", "app-user"),
+        ],
+    )
+    .await;
+    c.lambda
+        .update_function_configuration()
+        .function_name(&lab.function_name)
+        .timeout(720)
+        .send()
+        .await
+        .or_panic("UpdateFunctionConfiguration timeout");
+}
+
 /// The lab's role policy with what the ElastiCache user rotation calls on
 /// the user (the ElastiCache user guide's role policy).
 pub async fn allow_elasticache_user(c: &Clients, lab: &Lab, user_arn: &str) {
@@ -208,13 +230,22 @@ async fn an_elasticache_user_is_found_by_user_arn_and_its_api_is_the_path() {
     let api = format!("elasticache.{REGION}.amazonaws.com");
     let net = finding_with(&report, "NET002", "pass");
     assert!(message(net).contains(&api), "{net:#}");
-    // The lab's role may not call that API on the user; allowed, the
-    // secret is healthy.
+    // The lab's role may not call that API on the user, and its function
+    // is not set up for this secret and user; both done, the secret is
+    // healthy.
     let iam = finding_with(&report, "IAM002", "fail");
     assert!(message(iam).contains("elasticache:ModifyUser"), "{iam:#}");
+    let function = finding_with(&report, "LAM008", "fail");
+    assert!(
+        message(function).contains("no SECRET_ARN variable"),
+        "{function:#}"
+    );
     allow_elasticache_user(&c, &lab, &user_arn).await;
+    configure_elasticache_function(&c, &lab).await;
     let (code, report) = server.diagnose_json(&lab.secret_name, &[]);
     finding_with(&report, "IAM002", "pass");
+    let function = finding_with(&report, "LAM008", "pass");
+    assert!(message(function).contains("app-user"), "{function:#}");
     assert_eq!(code, 0, "{report:#}");
 
     lab.remove_nat_route(&c).await;

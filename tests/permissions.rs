@@ -142,6 +142,7 @@ async fn redshift_and_elasticache_secrets_call_only_what_the_read_policy_lists()
     let value = crate::engines::elasticache_user(&c).await;
     let user_arn = value["user_arn"].as_str().expect("user_arn");
     crate::engines::allow_elasticache_user(&c, &lab, user_arn).await;
+    crate::engines::configure_elasticache_function(&c, &lab).await;
     lab.put_secret_value(&c, &value).await;
     let (_, calls) = diagnose_covered(&server, &lab.secret_name, 0);
     assert!(

@@ -502,6 +502,12 @@ pub struct Lambda {
     /// are kept. A variable that is not set is absent.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub password_settings: BTreeMap<String, String>,
+    /// The values of the variables that tie AWS's ElastiCache user rotation
+    /// function to one secret and say how long it waits
+    /// (`ELASTICACHE_FUNCTION_VARIABLES`): an ARN, a user name and a number
+    /// of seconds, kept like the password settings.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub elasticache_settings: BTreeMap<String, String>,
 }
 
 /// The tag keys (or, ending in `:`, key prefixes) the collector keeps of the
@@ -530,6 +536,16 @@ pub fn is_provenance_tag(key: &str) -> bool {
         }
     })
 }
+
+/// The variables AWS's ElastiCache user rotation function reads besides
+/// the password settings (`SecretsManagerElasticacheUserRotation`): the one
+/// secret and user it may rotate, and how long it waits for the user to be
+/// active.
+pub const ELASTICACHE_FUNCTION_VARIABLES: &[&str] = &[
+    "SECRET_ARN",
+    "USER_NAME",
+    "MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS",
+];
 
 /// The variables AWS's rotation templates pass to `GetRandomPassword`
 /// (their `get_random_password`), whose values the collector keeps.

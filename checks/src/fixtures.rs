@@ -144,6 +144,7 @@ pub fn lab() -> Facts {
             secrets_manager_endpoint: Some("https://secretsmanager.us-east-1.amazonaws.com".to_string()),
             environment_keys: ids(&["SECRETS_MANAGER_ENDPOINT"]),
             password_settings: BTreeMap::new(),
+            elasticache_settings: BTreeMap::new(),
         }),
         lambda_policy: Fact::Present(None),
         lambda_tags: Fact::Present(BTreeMap::new()),

@@ -6,7 +6,8 @@ use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurat
 use aws_sdk_lambda::Client;
 use rotation_doctor_checks::Arn;
 use rotation_doctor_checks::{
-    is_provenance_tag, ErrorKind, Fact, Lambda, LambdaVpc, Unavailable, PASSWORD_VARIABLES,
+    is_provenance_tag, ErrorKind, Fact, Lambda, LambdaVpc, Unavailable,
+    ELASTICACHE_FUNCTION_VARIABLES, PASSWORD_VARIABLES,
 };
 
 use super::errors::unavailable;
@@ -68,10 +69,11 @@ fn lambda_from(arn: &str, output: &GetFunctionConfigurationOutput) -> Lambda {
     });
 
     // Other variables may hold secrets: keep their names only, and the
-    // values of the templates' password settings, which are not secret.
+    // values of the templates' settings, which are not secret.
     let mut secrets_manager_endpoint = None;
     let mut environment_keys = Vec::new();
     let mut password_settings = BTreeMap::new();
+    let mut elasticache_settings = BTreeMap::new();
     if let Some(variables) = output.environment().and_then(|env| env.variables()) {
         for (name, value) in variables {
             if name == ENDPOINT_VARIABLE {
@@ -80,6 +82,9 @@ fn lambda_from(arn: &str, output: &GetFunctionConfigurationOutput) -> Lambda {
             }
             if PASSWORD_VARIABLES.contains(&name.as_str()) {
                 password_settings.insert(name.clone(), value.clone());
+            }
+            if ELASTICACHE_FUNCTION_VARIABLES.contains(&name.as_str()) {
+                elasticache_settings.insert(name.clone(), value.clone());
             }
             environment_keys.push(name.clone());
         }
@@ -115,6 +120,7 @@ fn lambda_from(arn: &str, output: &GetFunctionConfigurationOutput) -> Lambda {
         secrets_manager_endpoint,
         environment_keys,
         password_settings,
+        elasticache_settings,
     }
 }
 

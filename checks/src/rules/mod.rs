@@ -32,6 +32,7 @@ registry! {
     lam002_lambda_timeout::LambdaTimeout,
     lam003_lambda_runtime::LambdaRuntime,
     lam007_package_runtime::PackageRuntime,
+    lam008_elasticache_function::ElasticacheFunction,
     iam001_role_trust::RoleTrust,
     iam002_role_permissions::RolePermissions,
     kms001_kms_key::KmsKeyUsable,
