@@ -995,6 +995,24 @@ pub struct VpcEndpoint {
     pub policy: Option<serde_json::Value>,
 }
 
+impl VpcEndpoint {
+    /// True when the endpoint is going or gone, or never came up: it serves
+    /// nothing and will not (a pending one will). AWS lists a deleted
+    /// endpoint for a while after its deletion.
+    pub fn is_gone(&self) -> bool {
+        self.state.as_deref().is_some_and(endpoint_state_is_gone)
+    }
+}
+
+/// True for a VPC endpoint state that serves nothing and will not:
+/// `deleting`, `deleted`, `failed`, `rejected`, `expired` (any case: AWS
+/// answers in lower case, its reference lists them capitalised).
+pub fn endpoint_state_is_gone(state: &str) -> bool {
+    ["deleting", "deleted", "failed", "rejected", "expired"]
+        .iter()
+        .any(|gone| state.eq_ignore_ascii_case(gone))
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NatGateway {
     pub id: String,

@@ -3,6 +3,7 @@
 //! endpoint this tool created.
 
 use aws_sdk_ec2::types::{Filter, VpcEndpointType};
+use rotation_doctor_checks::facts::endpoint_state_is_gone;
 
 use super::{already, done, reversed, ActionResult};
 use crate::collect::Clients;
@@ -28,7 +29,13 @@ pub(super) async fn apply(
             ),
         "ec2:DescribeVpcEndpoints"
     );
-    if let Some(endpoint) = existing.vpc_endpoints().first() {
+    // A deleted endpoint stays listed for a while, and a failed or rejected
+    // one serves nothing: neither stands in the way.
+    let usable = existing.vpc_endpoints().iter().find(|e| {
+        !e.state()
+            .is_some_and(|state| endpoint_state_is_gone(state.as_str()))
+    });
+    if let Some(endpoint) = usable {
         return already(format!(
             "{vpc_id} already has endpoint {} for {service_name}",
             endpoint.vpc_endpoint_id().unwrap_or_default()

@@ -2,6 +2,7 @@
 //! its file and one line to `registry!` below.
 
 mod schedule;
+mod service_fixes;
 mod support;
 
 use crate::check::Check;

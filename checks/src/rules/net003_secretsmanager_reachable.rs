@@ -1,13 +1,13 @@
 //! NET003: the rotation Lambda reaches the Secrets Manager endpoint.
 
+use super::service_fixes;
 use super::support::Blocked;
 use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::Facts;
-use crate::facts::{Lambda, VpcEndpoint};
 use crate::finding::{Finding, Severity};
-use crate::fix::{EgressDestination, FixAction, FixPlan};
-use crate::net::{Hop, HopKind, NetPath};
+use crate::fix::{FixAction, FixPlan};
+use crate::net::{Hop, HopKind, NetPath, SECRETS_MANAGER};
 
 pub struct SecretsmanagerReachable;
 
@@ -101,42 +101,14 @@ impl Check for SecretsmanagerReachable {
                         "Admit HTTPS from the Lambda's group on the endpoint's group: aws ec2 authorize-security-group-ingress --group-id {endpoint_group} --protocol tcp --port 443 --source-group {}",
                         lambda_group.map_or("LAMBDA_SG", String::as_str)
                     ));
-                    if let Some(lambda_group) = lambda_group {
-                        fixes.push(FixPlan {
-                            summary: format!("admit tcp/443 from {lambda_group} on the endpoint's group {endpoint_group}"),
-                            rationale: format!("Additive: one inbound rule on {endpoint_group}, from the Lambda's group only."),
-                            actions: vec![FixAction::AuthorizeIngressFromGroup {
-                                group_id: endpoint_group.to_string(),
-                                port: 443,
-                                source_group_id: lambda_group.clone(),
-                                description: "rotation-doctor: rotation Lambda to Secrets Manager".to_string(),
-                            }],
-                        });
-                    }
+                    fixes.extend(service_fixes::admit_on_endpoint_group(&SECRETS_MANAGER, path, hop));
                 }
                 HopKind::SecurityGroupEgress => {
                     remediation.push(format!(
                         "Allow outbound tcp/443 from {}: aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port 443 --cidr 0.0.0.0/0",
                         hop.resource, hop.resource
                     ));
-                    if let Some(lambda_group) = lambda_group {
-                        // Through an endpoint the flow needs only its group;
-                        // to the public endpoint, any address.
-                        let destination = used_endpoint(facts, path)
-                            .and_then(|e| e.security_group_ids.first().cloned())
-                            .map(EgressDestination::Group)
-                            .unwrap_or_else(|| EgressDestination::Cidr("0.0.0.0/0".to_string()));
-                        fixes.push(FixPlan {
-                            summary: format!("allow tcp/443 out of {lambda_group}"),
-                            rationale: format!("Additive: one outbound HTTPS rule on {lambda_group}."),
-                            actions: vec![FixAction::AuthorizeEgress {
-                                group_id: lambda_group.clone(),
-                                port: 443,
-                                destination,
-                                description: "rotation-doctor: rotation Lambda to Secrets Manager".to_string(),
-                            }],
-                        });
-                    }
+                    fixes.extend(service_fixes::allow_egress(&SECRETS_MANAGER, facts, path));
                 }
                 HopKind::NetworkAclInbound | HopKind::NetworkAclOutbound => remediation.push(format!(
                     "Add allow rules to {} for tcp/443 and the return ports 1024-65535, numbered before the rule that denies",
@@ -161,7 +133,7 @@ impl Check for SecretsmanagerReachable {
                     remediation.push(format!(
                         "Or give {subnet} a default route to a NAT gateway in a public subnet, or create an interface endpoint with private DNS (billed hourly): aws ec2 create-vpc-endpoint --vpc-endpoint-type Interface --vpc-id VPC --service-name com.amazonaws.{region}.secretsmanager --subnet-ids {subnet} --security-group-ids ENDPOINT_SG --private-dns-enabled, with ENDPOINT_SG admitting tcp/443 from {groups}"
                     ));
-                    fixes.extend(new_endpoint_plan(facts, lambda));
+                    fixes.extend(service_fixes::new_endpoint(&SECRETS_MANAGER, facts, lambda));
                     if let (Some(placement), Some(vpc)) = (placement, &lambda.vpc) {
                         fixes.push(FixPlan {
                             summary: format!(
@@ -222,81 +194,6 @@ impl Check for SecretsmanagerReachable {
         let passing = crate::fixtures::lab_moved();
         (failing, passing)
     }
-}
-
-/// The interface endpoint a path went through, if any.
-fn used_endpoint<'a>(facts: &'a Facts, path: &NetPath) -> Option<&'a VpcEndpoint> {
-    let id = path
-        .hops
-        .iter()
-        .find(|h| h.kind == HopKind::Dns && h.verdict == crate::net::HopVerdict::Pass)?
-        .resource
-        .as_str();
-    facts
-        .network
-        .vpc_endpoints
-        .present()?
-        .iter()
-        .find(|e| e.id == id)
-}
-
-/// A new interface endpoint in the Lambda's subnets (one per zone, as AWS
-/// allows), guarded by the Lambda's own group, which is opened to itself on
-/// 443. Offered only where the VPC has no Secrets Manager endpoint yet.
-fn new_endpoint_plan(facts: &Facts, lambda: &Lambda) -> Option<FixPlan> {
-    let vpc = lambda.vpc.as_ref()?;
-    let group = vpc.security_group_ids.first()?;
-    let index = crate::net::NetIndex::new(&facts.network);
-    let service = format!("com.amazonaws.{}.secretsmanager", facts.region);
-    let mut zones = Vec::new();
-    let mut subnets = Vec::new();
-    let mut vpc_id = None;
-    for id in &vpc.subnet_ids {
-        let subnet = index.subnet(id).ok()?;
-        vpc_id.get_or_insert_with(|| subnet.vpc_id.clone());
-        if !zones.contains(&subnet.availability_zone) {
-            zones.push(subnet.availability_zone.clone());
-            subnets.push(subnet.id.clone());
-        }
-    }
-    let vpc_id = vpc_id?;
-    // Private DNS needs the VPC's DNS support and host names: without them
-    // AWS refuses the endpoint, and turning them on is not ours to decide.
-    let dns_on = index
-        .vpc(&vpc_id)
-        .is_some_and(|v| v.dns_support != Some(false) && v.dns_hostnames != Some(false));
-    if !dns_on {
-        return None;
-    }
-    let exists = index
-        .vpc_endpoints()
-        .ok()?
-        .iter()
-        .any(|e| e.vpc_id == vpc_id && e.service_name == service);
-    if exists {
-        return None;
-    }
-    Some(FixPlan {
-        summary: format!("create an interface endpoint for Secrets Manager in {vpc_id}"),
-        rationale: format!(
-            "Gives the Lambda a private path to Secrets Manager without touching routes or the function. \
-             The endpoint is billed by the hour per zone. Its security group is the Lambda's own {group}, opened to itself on tcp/443."
-        ),
-        actions: vec![
-            FixAction::AuthorizeIngressFromGroup {
-                group_id: group.clone(),
-                port: 443,
-                source_group_id: group.clone(),
-                description: "rotation-doctor: Secrets Manager endpoint".to_string(),
-            },
-            FixAction::CreateInterfaceEndpoint {
-                vpc_id,
-                service_name: service,
-                subnet_ids: subnets,
-                security_group_ids: vec![group.clone()],
-            },
-        ],
-    })
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! NET004: a multi-user rotation whose master secret RDS manages reaches the
 //! RDS API.
 
+use super::service_fixes;
 use super::support::Blocked;
 use crate::check::{Check, CheckMeta, ExplainedBy, RotationStep};
 use crate::diagnosis::NetworkPaths;
 use crate::facts::{Fact, Facts};
 use crate::finding::{Finding, Severity, Status};
-use crate::net::{Hop, HopKind, NetPath};
+use crate::net::{Hop, HopKind, NetPath, RDS_API};
 
 pub struct RdsApiReachable;
 
@@ -15,7 +16,7 @@ static META: CheckMeta = CheckMeta {
     name: "rds-api-unreachable",
     title: "Multi-user rotation with an RDS-managed master secret reaches the RDS API",
     severity: Severity::Critical,
-    can_fix: false,
+    can_fix: true,
     optional_evidence: false,
     breaks_steps: &[RotationStep::SetSecret],
     explained_by: ExplainedBy::Checks(&["NET001"]),
@@ -51,7 +52,12 @@ Create an interface endpoint for the RDS API in the Lambda's subnets:
 `aws ec2 create-vpc-endpoint --vpc-endpoint-type Interface --vpc-id VPC --service-name com.amazonaws.REGION.rds --subnet-ids ... --security-group-ids SG --private-dns-enabled`
 (billed by the hour) with a security group that admits tcp/443 from the
 Lambda's group, or give the subnets a default route to a NAT gateway.
-`--fix` has no action for this check.
+`--fix` adds a missing tcp/443 security group rule (a safe fix: it only
+adds). When the subnets have no way to the RDS API, it offers an interface
+endpoint `com.amazonaws.REGION.rds` in the Lambda's subnets (one a zone),
+guarded by the Lambda's own group opened to itself on tcp/443 (a safe fix,
+though billed by the hour), as NET003 does for Secrets Manager. It does not
+change routes, network ACLs or endpoint policies.
 
 ## References
 - https://github.com/aws-samples/aws-secrets-manager-rotation-lambdas/blob/master/SecretsManagerRDSMySQLRotationMultiUser/lambda_function.py (`get_connection_params_from_rds_api`, `fetch_instance_arn_from_system_tags`)
@@ -99,33 +105,49 @@ impl Check for RdsApiReachable {
                 "the rotation Lambda cannot reach the RDS API from {subnet}, which it calls to find the RDS-managed master secret's database: {}",
                 hop.detail
             );
-            let remediation = match hop.kind {
-                HopKind::SecurityGroupIngress => format!(
-                    "Admit HTTPS from the Lambda's group on the endpoint's group: aws ec2 authorize-security-group-ingress --group-id {} --protocol tcp --port 443 --source-group {}",
-                    hop.resource.split(", ").next().unwrap_or(&hop.resource),
-                    path.from.security_groups.first().map_or("LAMBDA_SG", String::as_str)
+            let lambda_group = path.from.security_groups.first();
+            let (remediation, fixes) = match hop.kind {
+                HopKind::SecurityGroupIngress => (
+                    format!(
+                        "Admit HTTPS from the Lambda's group on the endpoint's group: aws ec2 authorize-security-group-ingress --group-id {} --protocol tcp --port 443 --source-group {}",
+                        hop.resource.split(", ").next().unwrap_or(&hop.resource),
+                        lambda_group.map_or("LAMBDA_SG", String::as_str)
+                    ),
+                    service_fixes::admit_on_endpoint_group(&RDS_API, path, hop),
                 ),
-                HopKind::SecurityGroupEgress => format!(
-                    "Allow outbound tcp/443 from {}: aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port 443 --cidr 0.0.0.0/0",
-                    hop.resource, hop.resource
+                HopKind::SecurityGroupEgress => (
+                    format!(
+                        "Allow outbound tcp/443 from {}: aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port 443 --cidr 0.0.0.0/0",
+                        hop.resource, hop.resource
+                    ),
+                    service_fixes::allow_egress(&RDS_API, facts, path),
                 ),
-                HopKind::NetworkAclInbound | HopKind::NetworkAclOutbound => format!(
-                    "Add allow rules to {} for tcp/443 and the return ports 1024-65535, numbered before the rule that denies",
-                    hop.resource
+                HopKind::NetworkAclInbound | HopKind::NetworkAclOutbound => (
+                    format!(
+                        "Add allow rules to {} for tcp/443 and the return ports 1024-65535, numbered before the rule that denies",
+                        hop.resource
+                    ),
+                    None,
                 ),
-                HopKind::EndpointPolicy => format!(
-                    "Let the endpoint policy of {} allow rds:DescribeDBInstances and rds:DescribeDBClusters",
-                    hop.resource
+                HopKind::EndpointPolicy => (
+                    format!(
+                        "Let the endpoint policy of {} allow rds:DescribeDBInstances and rds:DescribeDBClusters",
+                        hop.resource
+                    ),
+                    None,
                 ),
-                _ => format!(
-                    "Create an interface endpoint for the RDS API with private DNS (billed hourly): aws ec2 create-vpc-endpoint --vpc-endpoint-type Interface --vpc-id VPC --service-name com.amazonaws.{region}.rds --subnet-ids {subnet} --security-group-ids ENDPOINT_SG --private-dns-enabled, with ENDPOINT_SG admitting tcp/443 from {groups}; \
-                     or give {subnet} a default route to a NAT gateway in a public subnet"
+                _ => (
+                    format!(
+                        "Create an interface endpoint for the RDS API with private DNS (billed hourly): aws ec2 create-vpc-endpoint --vpc-endpoint-type Interface --vpc-id VPC --service-name com.amazonaws.{region}.rds --subnet-ids {subnet} --security-group-ids ENDPOINT_SG --private-dns-enabled, with ENDPOINT_SG admitting tcp/443 from {groups}; \
+                         or give {subnet} a default route to a NAT gateway in a public subnet"
+                    ),
+                    service_fixes::new_endpoint(&RDS_API, facts, lambda),
                 ),
             };
             Blocked {
                 message,
                 remediation,
-                fixes: Vec::new(),
+                fixes: fixes.into_iter().collect(),
             }
         };
         vec![super::support::path_finding(
@@ -157,6 +179,7 @@ impl Check for RdsApiReachable {
 mod tests {
     use super::*;
     use crate::facts::VpcEndpoint;
+    use crate::fix::FixAction;
     use crate::fixtures::{get, lab_moved};
     use crate::rules::evaluate_alone;
 
@@ -211,6 +234,20 @@ mod tests {
             "{}",
             f.remediation
         );
+        // The plan: an RDS endpoint in one subnet a zone, guarded by the
+        // Lambda's group opened to itself.
+        let plan = f.fixes.first().expect("a fix plan");
+        assert_eq!(plan.summary, "create an interface endpoint for the RDS API in vpc-lab");
+        assert!(
+            matches!(&plan.actions[..], [
+                FixAction::AuthorizeIngressFromGroup { group_id, port: 443, source_group_id, .. },
+                FixAction::CreateInterfaceEndpoint { service_name, subnet_ids, security_group_ids, .. },
+            ] if group_id == "sg-lambda" && source_group_id == "sg-lambda"
+                && service_name == "com.amazonaws.us-east-1.rds"
+                && subnet_ids == &["subnet-lambda-a", "subnet-lambda-b"]
+                && security_group_ids == &["sg-lambda"]),
+            "{plan:?}"
+        );
         // Secrets Manager is reachable through its own endpoint all along.
         let paths = crate::net::secretsmanager_paths(&facts).expect("paths");
         assert!(paths
@@ -226,6 +263,42 @@ mod tests {
         assert_eq!(f.status, Status::Pass, "{}", f.message);
         assert!(f.evidence.iter().any(|e| e.contains("vpce-rds")), "{f:?}");
         assert_eq!(first(&RdsApiReachable.fixtures().1).status, Status::Pass);
+    }
+
+    #[test]
+    fn a_deleted_rds_endpoint_neither_serves_nor_stops_a_new_one() {
+        let mut facts = private_lab();
+        let mut deleted = endpoint("rds");
+        deleted.state = Some("deleted".into());
+        get(&mut facts.network.vpc_endpoints).push(deleted);
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Fail, "{}", f.message);
+        assert!(
+            f.evidence.iter().any(|e| e.contains("vpce-rds is deleted")),
+            "{:?}",
+            f.evidence
+        );
+        assert_eq!(
+            f.fixes.first().map(|p| p.summary.as_str()),
+            Some("create an interface endpoint for the RDS API in vpc-lab")
+        );
+    }
+
+    #[test]
+    fn an_rds_endpoint_whose_group_refuses_the_lambda_offers_the_rule() {
+        let mut facts = private_lab();
+        let mut rds = endpoint("rds");
+        rds.security_group_ids = vec!["sg-db".into()];
+        get(&mut facts.network.vpc_endpoints).push(rds);
+        let f = first(&facts);
+        assert_eq!(f.status, Status::Fail, "{}", f.message);
+        let plan = f.fixes.first().expect("a fix plan");
+        assert!(
+            matches!(&plan.actions[..], [FixAction::AuthorizeIngressFromGroup { group_id, port: 443, source_group_id, description }]
+                if group_id == "sg-db" && source_group_id == "sg-lambda"
+                && description == "rotation-doctor: rotation Lambda to the RDS API"),
+            "{plan:?}"
+        );
     }
 
     #[test]
