@@ -26,6 +26,19 @@ use crate::report::Target;
 /// `--concurrency` at a time, and a scan of many accounts stays polite.
 const MAX_CALLS_IN_FLIGHT: usize = 64;
 
+/// At most this many secrets diagnosed at once in the whole run. A region
+/// whose secrets are all read lets `MAX_CALLS_IN_FLIGHT` of its diagnoses
+/// run; forty such regions at once (an organisation's) held some 2,000
+/// secrets' facts together, each with its own copy of its VPC's network.
+const MAX_DIAGNOSES_IN_FLIGHT: usize = 64;
+
+/// What every region of a run shares: its options and the bound on
+/// diagnoses in flight across all of them.
+struct Run {
+    options: Arc<ScanOptions>,
+    diagnoses: Arc<Semaphore>,
+}
+
 /// What a scan found in one account, with the calls it made there.
 pub struct AccountScan {
     /// `None` for the credentials' own account.
@@ -52,6 +65,10 @@ pub async fn scan(
     base_args.region.truncate(1);
     let permits = Arc::new(Semaphore::new(MAX_CALLS_IN_FLIGHT));
     let base = in_flight::bounded(&aws::load_config(&base_args).await?, &permits);
+    let run = Arc::new(Run {
+        options,
+        diagnoses: Arc::new(Semaphore::new(MAX_DIAGNOSES_IN_FLIGHT)),
+    });
     let Some(role_name) = account_args.role_name.clone() else {
         let regions = match regions_of(&base, aws_args, account_args.all_regions).await {
             Ok(regions) => regions,
@@ -71,7 +88,7 @@ pub async fn scan(
         // With the caller's own credentials a failed region stops the run,
         // as a failed `diagnose` does.
         let mut targets = Vec::new();
-        for (_, scanned) in scan_regions(&base, regions, own, &calls, &options).await {
+        for (_, scanned) in scan_regions(&base, regions, own, &calls, &run).await {
             targets.extend(scanned?);
         }
         return Ok(vec![AccountScan {
@@ -83,7 +100,7 @@ pub async fn scan(
     let ids = accounts::accounts(account_args, &base).await?;
     let mut tasks = tokio::task::JoinSet::new();
     for (index, account) in ids.into_iter().enumerate() {
-        let (base, aws_args, options) = (base.clone(), aws_args.clone(), options.clone());
+        let (base, aws_args, run) = (base.clone(), aws_args.clone(), run.clone());
         let (role_name, external_id) = (role_name.clone(), account_args.external_id.clone());
         let all_regions = account_args.all_regions;
         tasks.spawn(async move {
@@ -95,7 +112,7 @@ pub async fn scan(
                 (&role_name, external_id.as_deref()),
                 all_regions,
                 &calls,
-                &options,
+                &run,
             )
             .await;
             (
@@ -125,11 +142,11 @@ async fn scan_account(
     (role_name, external_id): (&str, Option<&str>),
     all_regions: bool,
     calls: &CallStats,
-    options: &Arc<ScanOptions>,
+    run: &Arc<Run>,
 ) -> Vec<Target> {
     let home = base.region().map(|r| r.to_string()).unwrap_or_default();
     let not_scanned = |region: &str, role_arn: &str, why: Unavailable| {
-        (options.evaluate)(&Facts::unentered(region, role_arn, chrono::Utc::now(), why))
+        (run.options.evaluate)(&Facts::unentered(region, role_arn, chrono::Utc::now(), why))
     };
     let (config, access) = match accounts::enter(base, account, role_name, external_id).await {
         Ok(entered) => entered,
@@ -145,7 +162,7 @@ async fn scan_account(
     let role_arn = access.role_arn.clone();
     let mut targets = Vec::new();
     let access = Fact::Present(access);
-    for (region, scanned) in scan_regions(&config, regions, access, calls, options).await {
+    for (region, scanned) in scan_regions(&config, regions, access, calls, run).await {
         match scanned {
             Ok(found) => targets.extend(found),
             Err(error) => targets.push(not_scanned(
@@ -185,7 +202,7 @@ async fn scan_regions(
     regions: Vec<String>,
     access: Fact<AccountAccess>,
     calls: &CallStats,
-    options: &Arc<ScanOptions>,
+    run: &Arc<Run>,
 ) -> Vec<(String, Result<Vec<Target>, UserError>)> {
     let mut handles = Vec::new();
     for region in regions {
@@ -193,7 +210,7 @@ async fn scan_regions(
             .to_builder()
             .region(Region::new(region.clone()))
             .build();
-        let (calls, options, access) = (calls.clone(), options.clone(), access.clone());
+        let (calls, run, access) = (calls.clone(), run.clone(), access.clone());
         let scan = tokio::spawn(async move {
             // Retries follow the configuration (standard mode unless
             // AWS_RETRY_MODE or the profile says otherwise). Not adaptive
@@ -202,7 +219,7 @@ async fn scan_regions(
             // into the 25 s operation timeout (tests/fleet.rs, one call in
             // three throttled).
             let clients = Clients::new(&regional, &calls)?;
-            scan_region(clients, access, &options).await
+            scan_region(clients, access, &run).await
         });
         handles.push((region, scan));
     }
@@ -258,14 +275,17 @@ pub struct ScanOptions {
 /// CloudTrail events) is read once by the one session. The targets, in
 /// listing order.
 ///
-/// Memory: a diagnosis is started only when it may run (its future is tens
-/// of kilobytes, so thousands waiting were most of a large scan's memory),
-/// and each is joined as it ends, keeping only its target.
-pub async fn scan_region(
+/// Memory: a diagnosis is started only when its region may run it, and
+/// its future (tens of kilobytes; thousands waiting were once most of a
+/// large scan's memory) is made only when the run has room for it among
+/// its `MAX_DIAGNOSES_IN_FLIGHT`; each is joined as it ends, keeping only
+/// its target.
+async fn scan_region(
     clients: Clients,
     access: Fact<AccountAccess>,
-    options: &Arc<ScanOptions>,
+    run: &Arc<Run>,
 ) -> Result<Vec<Target>, UserError> {
+    let options = &run.options;
     let session = Session::entered(clients, options.since, true, access);
     let (pages_sender, mut pages) = tokio::sync::mpsc::unbounded_channel();
     let mut listing = {
@@ -357,15 +377,21 @@ pub async fn scan_region(
                     continue;
                 };
                 let (session, options) = (session.clone(), options.clone());
-                let evaluating = evaluate_limit.clone();
+                let (evaluating, in_run) = (evaluate_limit.clone(), run.diagnoses.clone());
                 diagnoses.spawn(async move {
                     let _permit = permit;
-                    let facts = session.diagnose_listed(secret).await;
-                    if let Some(bar) = &options.progress {
-                        bar.inc(1);
-                    }
-                    let _evaluating = evaluating.acquire_owned().await;
-                    (index, (options.evaluate)(&facts))
+                    let _in_run = in_run.acquire_owned().await;
+                    // Boxed, so that a task waiting for the run's room holds
+                    // a few hundred bytes, not the diagnosis's future.
+                    Box::pin(async move {
+                        let facts = session.diagnose_listed(secret).await;
+                        if let Some(bar) = &options.progress {
+                            bar.inc(1);
+                        }
+                        let _evaluating = evaluating.acquire_owned().await;
+                        (index, (options.evaluate)(&facts))
+                    })
+                    .await
                 });
             }
             Some(diagnosed) = diagnoses.join_next() => targets.push(joined(diagnosed)?),
@@ -388,10 +414,10 @@ pub async fn scan_region(
             all_read = true;
             // The diagnoses left mostly reuse what the session has read
             // (a Lambda's, a role's, a VPC's): they run as wide as the
-            // process-wide bound on calls in flight, which still holds
-            // whatever they call.
-            diagnose_limit.add_permits(MAX_CALLS_IN_FLIGHT.saturating_sub(options.concurrency));
-            evaluate_limit.add_permits(MAX_CALLS_IN_FLIGHT - 1);
+            // run's bound on diagnoses, and the bound on calls in flight
+            // still holds whatever they call.
+            diagnose_limit.add_permits(MAX_DIAGNOSES_IN_FLIGHT.saturating_sub(options.concurrency));
+            evaluate_limit.add_permits(MAX_DIAGNOSES_IN_FLIGHT - 1);
         }
     }
     targets.sort_by_key(|(index, _)| *index);
