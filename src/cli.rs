@@ -131,7 +131,7 @@ pub struct ScanArgs {
 
     /// How many secrets are read and diagnosed at once in each region
     /// while it is listed (after the listing, diagnoses that mostly reuse
-    /// what was read run 64 at a time across the whole run).
+    /// what was read may run 64 more at a time, across the whole run).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
