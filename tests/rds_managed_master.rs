@@ -257,15 +257,7 @@ async fn fix_creates_the_rds_api_endpoint_and_undo_deletes_it() {
 
     // The deleted endpoint is still listed (as `deleted`): a second fix
     // creates a new one rather than taking it for one that serves.
-    let again = server.doctor(&[
-        "diagnose",
-        &lab.secret_name,
-        "--fix",
-        "--yes",
-        "--output",
-        "json",
-    ]);
-    let (_, fixed_again) = common::parse_report(&again, "the second diagnose --fix --yes");
+    let (_, fixed_again) = server.diagnose_json(&lab.secret_name, &["--fix", "--yes"]);
     finding_with(&fixed_again, "NET004", "pass");
     assert_eq!(rds_endpoints(&c, &lab).await.len(), 1);
 }
