@@ -237,7 +237,10 @@ mod tests {
         // The plan: an RDS endpoint in one subnet a zone, guarded by the
         // Lambda's group opened to itself.
         let plan = f.fixes.first().expect("a fix plan");
-        assert_eq!(plan.summary, "create an interface endpoint for the RDS API in vpc-lab");
+        assert_eq!(
+            plan.summary,
+            "create an interface endpoint for the RDS API in vpc-lab"
+        );
         assert!(
             matches!(&plan.actions[..], [
                 FixAction::AuthorizeIngressFromGroup { group_id, port: 443, source_group_id, .. },
