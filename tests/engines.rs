@@ -7,31 +7,12 @@
 
 use crate::common;
 
-use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair};
-use common::lab::{healthy_role_policy, Lab, OrPanic, CANARY};
+use common::lab::{admit_group, healthy_role_policy, Lab, OrPanic, CANARY};
 use common::{finding_with, Clients, MotoServer, REGION};
 use serde_json::{json, Value};
 
 fn message(finding: &Value) -> &str {
     finding["message"].as_str().unwrap_or_default()
-}
-
-/// Admits tcp/`port` into `group` from the security group `source`.
-async fn admit_group(c: &Clients, group: &str, port: i32, source: &str) {
-    c.ec2
-        .authorize_security_group_ingress()
-        .group_id(group)
-        .ip_permissions(
-            IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(port)
-                .to_port(port)
-                .user_id_group_pairs(UserIdGroupPair::builder().group_id(source).build())
-                .build(),
-        )
-        .send()
-        .await
-        .or_panic("AuthorizeSecurityGroupIngress");
 }
 
 /// NET002 fails naming the DB group and `port`, then passes once the

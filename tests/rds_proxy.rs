@@ -5,9 +5,8 @@
 
 use crate::common;
 
-use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair};
 use aws_sdk_rds::types::{AuthScheme, IamAuthMode, UserAuthConfig};
-use common::lab::{create_sg, Lab, OrPanic, CANARY, DB_PORT};
+use common::lab::{admit_group, create_sg, Lab, OrPanic, CANARY, DB_PORT};
 use common::{finding_with, Clients, MotoServer};
 use serde_json::{json, Value};
 
@@ -20,22 +19,7 @@ fn message(finding: &Value) -> &str {
 async fn proxy_group(c: &Clients, lab: &Lab, name: &str, admit_lambda: bool) -> String {
     let sg = create_sg(c, &lab.vpc_id, name, "RDS Proxy").await;
     if admit_lambda {
-        c.ec2
-            .authorize_security_group_ingress()
-            .group_id(&sg)
-            .ip_permissions(
-                IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(DB_PORT)
-                    .to_port(DB_PORT)
-                    .user_id_group_pairs(
-                        UserIdGroupPair::builder().group_id(&lab.lambda_sg).build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .or_panic("AuthorizeSecurityGroupIngress proxy");
+        admit_group(c, &sg, DB_PORT, &lab.lambda_sg).await;
     }
     sg
 }

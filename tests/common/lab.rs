@@ -1063,6 +1063,24 @@ pub async fn create_sg(c: &Clients, vpc_id: &str, name: &str, description: &str)
     id
 }
 
+/// Admits tcp/`port` into `group` from the security group `source`.
+pub async fn admit_group(c: &Clients, group: &str, port: i32, source: &str) {
+    c.ec2
+        .authorize_security_group_ingress()
+        .group_id(group)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(port)
+                .to_port(port)
+                .user_id_group_pairs(UserIdGroupPair::builder().group_id(source).build())
+                .build(),
+        )
+        .send()
+        .await
+        .or_panic("AuthorizeSecurityGroupIngress");
+}
+
 /// Removes the AWSPENDING label moto's RotateSecret leaves on a version
 /// of `secret_id` other than AWSCURRENT, if there is one.
 pub async fn clear_pending_of(c: &Clients, secret_id: &str) {
